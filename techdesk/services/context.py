@@ -1,0 +1,56 @@
+"""The service container: one per workspace, shared by the CLI and the GUI."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from techdesk.services.roster import RosterService
+from techdesk.workspace import Workspace
+
+
+class Services:
+    """Builds each service on first use, so a command pays only for what it needs."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.conn = workspace.open_db()
+
+    @cached_property
+    def roster(self) -> RosterService:
+        return RosterService(self.conn)
+
+    @cached_property
+    def trust(self):
+        from techdesk.ssh.knownhosts import TrustStore
+
+        user_file = Path.home() / ".ssh" / "known_hosts"
+        return TrustStore(self.workspace.known_hosts_path, user_file if user_file.is_file() else None)
+
+    @cached_property
+    def hostkeys(self):
+        from techdesk.services.hostkeys import HostKeyService
+
+        return HostKeyService(self.trust, self.roster)
+
+    @cached_property
+    def bundles(self):
+        from techdesk.services.bundles import BundleService
+
+        return BundleService([self.workspace.bundles_dir])
+
+    @cached_property
+    def runner(self):
+        from techdesk.services.runner import RunService
+
+        return RunService(self.conn, self.roster, self.trust, self.workspace.technician,
+                          self.workspace.settings.device_id)
+
+    @cached_property
+    def history(self):
+        from techdesk.services.history import HistoryService
+
+        return HistoryService(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,210 @@
+"""Run a bundle on many hosts: one connection and one session per host, bounded fan-out.
+
+The blocking SSH work runs in a thread pool of our own (sized to the requested
+concurrency); everything that touches the store runs on the event loop thread.
+Events stream back with loop.call_soon_threadsafe so the CLI and the GUI can show
+per-host, per-check progress as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets as pysecrets
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from techdesk import secrets as keyring_secrets
+from techdesk.core.findings import CheckResult, HostError, HostResult
+from techdesk.core.roster import Host, RosterError
+from techdesk.diagnostics.bundle import Bundle
+from techdesk.diagnostics.compile import compile_script
+from techdesk.diagnostics.frames import FrameParser
+from techdesk.ssh.connect import Target, Timeouts, connect
+from techdesk.ssh.errors import Cancelled, SshError
+from techdesk.ssh.knownhosts import TrustStore, fingerprint
+from techdesk.store import audit
+from techdesk.store import runs as runs_repo
+
+DEFAULT_CONCURRENCY = 16
+RUN_LIMIT_S = 600.0  # a whole host's run is stopped after this (each check has its own timeout too)
+
+
+@dataclass
+class RunEvent:
+    """What happened: host-started, check, host-done (with result) or run-done."""
+
+    kind: str
+    host: str | None = None
+    check: CheckResult | None = None
+    result: HostResult | None = None
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    bundle: str
+    started: str
+    results: list[HostResult] = field(default_factory=list)
+    cancelled: bool = False
+
+    def as_json(self) -> dict:
+        return {"run_id": self.run_id, "bundle": self.bundle, "started": self.started,
+                "hosts": [r.as_json() for r in self.results]}
+
+
+HostKeyPrompt = Callable[[Target, object], Awaitable[bool]]
+
+
+class RunService:
+    def __init__(self, conn, roster, trust: TrustStore, technician: str, device: str) -> None:
+        self.conn = conn
+        self.roster = roster
+        self.trust = trust
+        self.technician = technician
+        self.device = device
+
+    def resolve_targets(self, names: list[str]) -> list[Host]:
+        hosts, seen = [], set()
+        for name in names:
+            if name not in seen:
+                seen.add(name)
+                hosts.append(self.roster.get(name))
+        if not hosts:
+            raise RosterError("no hosts to run on")
+        return hosts
+
+    async def run(self, bundle: Bundle, hosts: list[Host], *, concurrency: int = DEFAULT_CONCURRENCY,
+                  accept_new_hostkeys: bool = False, hostkey_prompt: HostKeyPrompt | None = None,
+                  on_event: Callable[[RunEvent], None] | None = None,
+                  cancel: threading.Event | None = None, trigger: str = "manual",
+                  timeouts: Timeouts | None = None) -> RunReport:
+        loop = asyncio.get_running_loop()
+        cancel = cancel or threading.Event()
+        emit = on_event or (lambda event: None)
+        run_id = uuid.uuid4().hex[:12]
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        runs_repo.create_run(self.conn, run_id, bundle.name, bundle.version, self.technician, started, trigger)
+        report = RunReport(run_id=run_id, bundle=bundle.name, started=started)
+        # One nonce per run: a check's output cannot forge another check's frame.
+        nonce = pysecrets.token_hex(16)
+        compiled = compile_script(bundle, nonce)
+        # Jump chains are resolved up front, on the loop thread (the store is not thread-safe).
+        plans: list[tuple[Host, list[Target] | None, HostError | None]] = []
+        for host in hosts:
+            try:
+                chain = [_target(h) for h in self.roster.jump_chain(host.name)]
+                plans.append((host, chain, None))
+            except RosterError as exc:
+                plans.append((host, None, HostError("protocol", str(exc))))
+
+        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="techdesk-ssh")
+        limiter = asyncio.Semaphore(max(1, concurrency))
+
+        def from_worker(event: RunEvent) -> None:
+            loop.call_soon_threadsafe(emit, event)
+
+        def before_send(host_name: str) -> None:
+            # Blocks the worker until the audit entry is committed: nothing reaches a
+            # client machine without a record of it.
+            fut = asyncio.run_coroutine_threadsafe(self._audit_send(host_name, bundle, compiled.text), loop)
+            fut.result(timeout=30)
+
+        def on_hostkey(event: str, target: Target, key, known) -> None:
+            asyncio.run_coroutine_threadsafe(self._audit_hostkey(event, target, key, known), loop).result(30)
+
+        decide = accept_new_hostkeys
+        if hostkey_prompt is not None and not accept_new_hostkeys:
+            def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
+                return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
+
+        async def one(host: Host, chain, error: HostError | None) -> None:
+            async with limiter:
+                host_started = datetime.now(UTC).isoformat(timespec="seconds")
+                if error is None and not cancel.is_set():
+                    emit(RunEvent("host-started", host=host.name))
+                    result = await loop.run_in_executor(
+                        pool, _run_host, host.name, chain, self.trust, compiled, nonce, bundle, decide,
+                        timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey)
+                else:
+                    result = HostResult(host=host.name, error=error or HostError("protocol", "cancelled"))
+                runs_repo.save_host_result(self.conn, run_id, result, host_started)
+                self._audit_outcome(host.name, result)
+                report.results.append(result)
+                emit(RunEvent("host-done", host=host.name, result=result))
+
+        try:
+            await asyncio.gather(*(one(*plan) for plan in plans))
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            runs_repo.finish_run(self.conn, run_id)
+        order = {h.name: i for i, h in enumerate(hosts)}
+        report.results.sort(key=lambda r: order.get(r.host, 0))
+        report.cancelled = cancel.is_set()
+        emit(RunEvent("run-done"))
+        return report
+
+    async def _audit_send(self, host: str, bundle: Bundle, script: str) -> None:
+        audit.append(self.conn, technician=self.technician, device=self.device, host=host, action="run",
+                     detail=f"bundle {bundle.name} v{bundle.version}", script=script, outcome="sent")
+
+    async def _audit_hostkey(self, event: str, target: Target, key, known) -> None:
+        detail = f"{target.address}:{target.port} {key.get_name()} {fingerprint(key)}"
+        if known:
+            detail += " (pinned: " + ", ".join(f"{k.key_type}" for k in known) + ")"
+        audit.append(self.conn, technician=self.technician, device=self.device, host=target.name,
+                     action=f"hostkey-{event}", detail=detail)
+
+    def _audit_outcome(self, host: str, result: HostResult) -> None:
+        outcome = result.error.kind if result.error else result.status.value
+        if result.error and result.error.kind in ("hostkey-unknown", "hostkey-changed"):
+            return  # nothing was sent; the host-key event is already recorded when it matters
+        audit.append(self.conn, technician=self.technician, device=self.device, host=host,
+                     action="run-result", outcome=outcome,
+                     detail=result.error.message if result.error else f"{len(result.checks)} checks")
+
+
+def _target(host: Host) -> Target:
+    return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
+
+
+def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce: str, bundle: Bundle,
+              accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
+              on_hostkey) -> HostResult:
+    """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""
+    t0 = time.monotonic()
+    parser = FrameParser(nonce, bundle.checks)
+    result = HostResult(host=name)
+
+    def on_output(chunk: bytes) -> None:
+        for check in parser.feed(chunk):
+            result.checks.append(check)
+            emit(RunEvent("check", host=name, check=check))
+
+    try:
+        if cancel.is_set():
+            raise Cancelled("cancelled")
+        with connect(chain, trust, secrets=keyring_secrets.get_secret, accept_new=accept_new,
+                     timeouts=timeouts, on_hostkey_event=on_hostkey) as conn:
+            before_send(name)
+            conn.run(compiled.command, compiled.text.encode("utf-8"), on_output,
+                     deadline=time.monotonic() + RUN_LIMIT_S, cancel=cancel)
+        result.checks.extend(parser.finish(None))
+    except Cancelled:
+        result.checks.extend(parser.finish("cancelled") if result.checks else [])
+        result.error = HostError("protocol", "cancelled by the technician")
+    except SshError as exc:
+        if result.checks:
+            result.checks.extend(parser.finish(f"no result: {exc.message}"))
+        result.error = HostError(exc.kind, exc.message)
+    except Exception as exc:  # never let one host's bug stop the others
+        result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
+    result.duration_s = time.monotonic() - t0
+    return result

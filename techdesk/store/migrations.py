@@ -1,0 +1,108 @@
+"""Numbered schema migrations of the local store.
+
+Each entry upgrades the schema from version N-1 to N; PRAGMA user_version holds
+the current version. Append new migrations; never edit a released one.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: roster, runs, audit
+    """
+    CREATE TABLE clients (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        user TEXT, port INTEGER, jump TEXT, key TEXT,
+        updated TEXT NOT NULL
+    );
+    CREATE TABLE sites (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        user TEXT, port INTEGER, jump TEXT, key TEXT,
+        updated TEXT NOT NULL,
+        UNIQUE (client_id, name)
+    );
+    CREATE TABLE hosts (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        address TEXT, port INTEGER, user TEXT,
+        client_id INTEGER REFERENCES clients(id),
+        site_id INTEGER REFERENCES sites(id),
+        tags TEXT NOT NULL DEFAULT '[]',
+        os TEXT, jump TEXT, key TEXT,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE INDEX hosts_client ON hosts(client_id);
+    CREATE INDEX hosts_site ON hosts(site_id);
+
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        bundle TEXT NOT NULL,
+        bundle_version INTEGER,
+        started TEXT NOT NULL,
+        finished TEXT,
+        technician TEXT NOT NULL,
+        trigger TEXT NOT NULL DEFAULT 'manual'
+    );
+    CREATE TABLE run_hosts (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        host TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started TEXT NOT NULL,
+        duration_s REAL NOT NULL,
+        error_kind TEXT, error_message TEXT,
+        PRIMARY KEY (run_id, host)
+    );
+    CREATE INDEX run_hosts_host ON run_hosts(host, started);
+    CREATE TABLE check_results (
+        run_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        exit_code INTEGER,
+        duration_s REAL NOT NULL,
+        output TEXT NOT NULL,
+        PRIMARY KEY (run_id, host, check_id),
+        FOREIGN KEY (run_id, host) REFERENCES run_hosts(run_id, host) ON DELETE CASCADE
+    );
+    CREATE TABLE metrics (
+        run_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        label TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        value REAL NOT NULL,
+        uom TEXT NOT NULL DEFAULT '',
+        warn REAL, crit REAL, min REAL, max REAL,
+        PRIMARY KEY (run_id, host, check_id, label),
+        FOREIGN KEY (run_id, host) REFERENCES run_hosts(run_id, host) ON DELETE CASCADE
+    );
+    CREATE INDEX metrics_series ON metrics(host, check_id, label, ts);
+
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        technician TEXT NOT NULL,
+        device TEXT NOT NULL,
+        host TEXT,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        script_sha256 TEXT,
+        outcome TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_host ON audit(host);
+    CREATE TABLE audit_scripts (
+        sha256 TEXT PRIMARY KEY,
+        text TEXT NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

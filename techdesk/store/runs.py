@@ -1,0 +1,120 @@
+"""Run history: every run, per host and check, and the metric series built from it."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from techdesk.core.findings import CheckResult, HostError, HostResult, Metric
+from techdesk.core.severity import Status
+from techdesk.store.db import now_iso, transaction
+
+
+def create_run(conn: sqlite3.Connection, run_id: str, bundle: str, version: int | None, technician: str,
+               started: str, trigger: str = "manual") -> None:
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO runs (id, bundle, bundle_version, started, technician, trigger) VALUES (?,?,?,?,?,?)",
+            (run_id, bundle, version, started, technician, trigger),
+        )
+
+
+def finish_run(conn: sqlite3.Connection, run_id: str) -> None:
+    with transaction(conn):
+        conn.execute("UPDATE runs SET finished = ? WHERE id = ?", (now_iso(), run_id))
+
+
+def save_host_result(conn: sqlite3.Connection, run_id: str, result: HostResult, started: str) -> None:
+    """Store one host's result as soon as it is complete (a crash later loses nothing of it)."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT OR REPLACE INTO run_hosts (run_id, host, status, started, duration_s, error_kind,"
+            " error_message) VALUES (?,?,?,?,?,?,?)",
+            (run_id, result.host, result.status.value, started, result.duration_s,
+             result.error.kind if result.error else None, result.error.message if result.error else None),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO check_results (run_id, host, check_id, title, status, summary, exit_code,"
+            " duration_s, output) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(run_id, result.host, c.id, c.title, c.status.value, c.summary, c.exit_code, c.duration_s,
+              c.output) for c in result.checks],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO metrics (run_id, host, check_id, label, ts, value, uom, warn, crit, min,"
+            " max) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(run_id, result.host, c.id, m.label, started, m.value, m.uom, m.warn, m.crit, m.min, m.max)
+             for c in result.checks for m in c.metrics.values()],
+        )
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    bundle: str
+    started: str
+    technician: str
+    trigger: str
+    status: str
+    duration_s: float
+    error_kind: str | None
+    error_message: str | None
+
+    def as_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def host_runs(conn: sqlite3.Connection, host: str, limit: int = 50) -> list[RunSummary]:
+    rows = conn.execute(
+        "SELECT r.id, r.bundle, rh.started, r.technician, r.trigger, rh.status, rh.duration_s,"
+        " rh.error_kind, rh.error_message FROM run_hosts rh JOIN runs r ON r.id = rh.run_id"
+        " WHERE rh.host = ? ORDER BY rh.started DESC, r.id DESC LIMIT ?", (host, limit))
+    return [RunSummary(*r) for r in rows]
+
+
+def host_result(conn: sqlite3.Connection, run_id: str, host: str) -> HostResult | None:
+    row = conn.execute("SELECT * FROM run_hosts WHERE run_id = ? AND host = ?", (run_id, host)).fetchone()
+    if row is None:
+        return None
+    metrics: dict[str, dict[str, Metric]] = {}
+    for m in conn.execute("SELECT * FROM metrics WHERE run_id = ? AND host = ?", (run_id, host)):
+        metrics.setdefault(m["check_id"], {})[m["label"]] = Metric(
+            m["label"], m["value"], m["uom"], m["warn"], m["crit"], m["min"], m["max"])
+    checks = [
+        CheckResult(id=c["check_id"], title=c["title"], status=Status(c["status"]), summary=c["summary"],
+                    exit_code=c["exit_code"], duration_s=c["duration_s"], output=c["output"],
+                    metrics=metrics.get(c["check_id"], {}))
+        for c in conn.execute("SELECT * FROM check_results WHERE run_id = ? AND host = ? ORDER BY rowid",
+                              (run_id, host))
+    ]
+    error = HostError(row["error_kind"], row["error_message"]) if row["error_kind"] else None
+    return HostResult(host=host, checks=checks, error=error, duration_s=row["duration_s"])
+
+
+def latest_result(conn: sqlite3.Connection, host: str) -> tuple[RunSummary, HostResult] | None:
+    runs = host_runs(conn, host, limit=1)
+    if not runs:
+        return None
+    return runs[0], host_result(conn, runs[0].run_id, host)
+
+
+def metric_series(conn: sqlite3.Connection, host: str, check: str | None = None,
+                  label: str | None = None) -> list[dict]:
+    where, args = ["host = ?"], [host]
+    if check:
+        where.append("check_id = ?")
+        args.append(check)
+    if label:
+        where.append("label = ?")
+        args.append(label)
+    rows = conn.execute(
+        "SELECT check_id, label, ts, value, uom, warn, crit FROM metrics WHERE " + " AND ".join(where)
+        + " ORDER BY check_id, label, ts", args)
+    return [dict(r) for r in rows]
+
+
+def check_history(conn: sqlite3.Connection, host: str, check: str, limit: int = 50) -> list[dict]:
+    rows = conn.execute(
+        "SELECT cr.run_id, rh.started, cr.status, cr.summary, cr.exit_code FROM check_results cr"
+        " JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
+        " WHERE cr.host = ? AND cr.check_id = ? ORDER BY rh.started DESC LIMIT ?", (host, check, limit))
+    return [dict(r) for r in rows]

@@ -1,0 +1,129 @@
+"""Where techdesk keeps its data, and the settings file.
+
+A workspace is a local folder (never the shared folder: SQLite on network shares
+corrupts). It holds settings.json, techdesk.db (SQLite, WAL), known_hosts (our own
+host-key trust store), bundles/ (the technician's own bundles) and logs/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "techdesk"
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be used (unwritable, newer schema, broken settings)."""
+
+
+def default_workspace_path() -> Path:
+    env = os.environ.get("TECHDESK_WORKSPACE")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write a file so a crash leaves either the old or the new content, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class Settings:
+    technician: str | None = None
+    shared: str | None = None
+    concurrency: int = 16
+    stale_after_hours: int = 72
+    billing_round_minutes: int = 15
+    device_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Workspace:
+    """A workspace folder: settings, the local store, trust store and bundles."""
+
+    def __init__(self, path: Path | str | None = None, shared: str | None = None) -> None:
+        self.path = Path(path).expanduser() if path else default_workspace_path()
+        self._shared_override = shared or os.environ.get("TECHDESK_SHARED") or None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create workspace {self.path}: {exc.strerror}") from None
+        self.settings = self._load_settings()
+
+    # -- paths ---------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.path / "settings.json"
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / "techdesk.db"
+
+    @property
+    def known_hosts_path(self) -> Path:
+        return self.path / "known_hosts"
+
+    @property
+    def bundles_dir(self) -> Path:
+        return self.path / "bundles"
+
+    # -- settings ------------------------------------------------------------
+    def _load_settings(self) -> Settings:
+        if not self.settings_path.exists():
+            settings = Settings()
+            atomic_write_text(self.settings_path, json.dumps(settings.as_dict(), indent=2) + "\n")
+            return settings
+        try:
+            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            raise WorkspaceError(f"settings file {self.settings_path} is unreadable: {exc}") from None
+        return Settings.from_dict(data)
+
+    def save_settings(self) -> None:
+        atomic_write_text(self.settings_path, json.dumps(self.settings.as_dict(), indent=2) + "\n")
+
+    @property
+    def technician(self) -> str:
+        return os.environ.get("TECHDESK_TECHNICIAN") or self.settings.technician or getpass.getuser()
+
+    @property
+    def shared(self) -> Path | None:
+        value = self._shared_override or self.settings.shared
+        return Path(value).expanduser() if value else None
+
+    def open_db(self):
+        """Open (and migrate) the local store."""
+        from techdesk.store.db import open_database
+
+        return open_database(self.db_path)
