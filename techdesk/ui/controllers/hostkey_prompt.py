@@ -1,0 +1,32 @@
+"""Ask the technician about a host key seen for the first time, without blocking the loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from techdesk.ssh.knownhosts import fingerprint
+from techdesk.ui.dialogs.hostkey_dialog import UnknownHostKeyDialog
+
+
+class HostKeyPrompter:
+    """An awaitable prompt; one dialog at a time so a sweep never stacks dozens of them."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self._lock = asyncio.Lock()
+        self.last_dialog: UnknownHostKeyDialog | None = None
+
+    async def __call__(self, target, key) -> bool:
+        async with self._lock:
+            future: asyncio.Future = asyncio.get_running_loop().create_future()
+            dialog = UnknownHostKeyDialog(target.name, target.address, target.port, key.get_name(),
+                                          fingerprint(key), self.window)
+            dialog.finished.connect(lambda code: future.done() or future.set_result(code))
+            self.last_dialog = dialog
+            dialog.open()  # window-modal, but the loop keeps running
+            try:
+                code = await future
+            finally:
+                self.last_dialog = None
+                dialog.deleteLater()
+            return code == UnknownHostKeyDialog.REMEMBER

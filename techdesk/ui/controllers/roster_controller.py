@@ -1,0 +1,143 @@
+"""Roster actions: refresh the tree, add/edit/remove hosts, import, context menu."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from techdesk.core.roster import RosterError
+from techdesk.ui.dialogs.host_dialog import HostDialog
+
+
+class RosterController(QObject):
+    run_requested = Signal(list, str)  # host names, bundle name ("" = choose)
+    hosts_changed = Signal()
+
+    def __init__(self, services, panel, window) -> None:
+        super().__init__(window)
+        self.services = services
+        self.panel = panel
+        self.window = window
+        panel.context_menu_requested.connect(self.context_menu)
+
+    def refresh(self) -> None:
+        svc = self.services
+        stale = timedelta(hours=svc.workspace.settings.stale_after_hours)
+        selected = self.panel.selected_hosts()
+        self.panel.model.rebuild(svc.roster.hosts(), svc.history.latest_statuses(), stale)
+        self.panel.tree.expandToDepth(1 if len(self.panel.model.host_names()) < 300 else 0)
+        if len(selected) == 1:
+            self.panel.select_host(selected[0])
+
+    # -- actions -------------------------------------------------------------
+    def add_host(self) -> None:
+        dialog = HostDialog(self.services.roster, parent=self.window)
+        kind_name = self.panel.selected()
+        if kind_name and kind_name[0][2]:
+            dialog.client.setCurrentText(kind_name[0][2])
+            if kind_name[0][0] == "site":
+                dialog.site.setCurrentText(kind_name[0][1])
+        if dialog.exec() and dialog.saved:
+            self.refresh()
+            self.panel.select_host(dialog.saved.name)
+            self.hosts_changed.emit()
+
+    def edit_host(self, name: str | None = None) -> None:
+        name = name or next(iter(self.panel.selected_hosts()), None)
+        if not name:
+            return
+        dialog = HostDialog(self.services.roster, self.services.roster.get(name), parent=self.window)
+        if dialog.exec() and dialog.saved:
+            self.refresh()
+            self.panel.select_host(dialog.saved.name)
+            self.hosts_changed.emit()
+
+    def remove_hosts(self) -> None:
+        names = [n for kind, n, _ in self.panel.selected() if kind == "host"]
+        if not names:
+            return
+        answer = QMessageBox.question(
+            self.window, "Remove hosts",
+            f"Remove {len(names)} host{'s' if len(names) > 1 else ''} from the roster?\n\n"
+            + "\n".join(names[:10]) + ("\n…" if len(names) > 10 else "")
+            + "\n\nTheir run history is kept.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        errors = []
+        for name in names:
+            try:
+                self.services.roster.remove(name)
+            except RosterError as exc:
+                errors.append(str(exc))
+        if errors:
+            QMessageBox.warning(self.window, "Some hosts were not removed", "\n".join(errors))
+        self.refresh()
+        self.hosts_changed.emit()
+
+    def import_hosts(self, fmt: str) -> None:
+        filters = {"ssh-config": "SSH config (config *)", "csv": "CSV files (*.csv)",
+                   "ansible": "Ansible inventory (*.ini *.yml *.yaml hosts *)"}
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import hosts", str(Path.home()), filters[fmt])
+        if path:
+            self.import_file(Path(path), fmt)
+
+    def import_file(self, path: Path, fmt: str) -> dict | None:
+        try:
+            result = self.services.roster.import_file(path, fmt)
+        except RosterError as exc:
+            QMessageBox.warning(self.window, "Nothing was imported", str(exc))
+            return None
+        self.refresh()
+        self.hosts_changed.emit()
+        self.window.statusBar().showMessage(
+            f"Imported {len(result['added'])} hosts from {path.name}", 5000)
+        return result
+
+    def copy_address(self, name: str) -> None:
+        host = self.services.roster.get(name)
+        QGuiApplication.clipboard().setText(host.address)
+
+    def open_terminal(self, name: str) -> None:
+        host = self.services.roster.get(name)
+        argv = ["ssh", "-p", str(host.port)]
+        if host.key:
+            argv += ["-i", host.key]
+        if host.jump:
+            jump = self.services.roster.get(host.jump)
+            argv += ["-J", f"{jump.user + '@' if jump.user else ''}{jump.address}:{jump.port}"]
+        argv.append(f"{host.user + '@' if host.user else ''}{host.address}")
+        terminal = next((t for t in ("x-terminal-emulator", "gnome-terminal", "konsole", "xterm")
+                         if shutil.which(t)), None)
+        if terminal is None:
+            QGuiApplication.clipboard().setText(shlex.join(argv))
+            self.window.statusBar().showMessage("No terminal found: the ssh command was copied", 6000)
+            return
+        QProcess.startDetached(terminal, ["-e", shlex.join(argv)])
+
+    def context_menu(self, global_pos) -> None:
+        hosts = self.panel.selected_hosts()
+        menu = QMenu(self.window)
+        run_menu = menu.addMenu("Run bundle")
+        run_menu.setEnabled(bool(hosts))
+        for bundle in self.services.bundles.all().values():
+            action = run_menu.addAction(f"{bundle.title} ({bundle.name})")
+            action.triggered.connect(lambda _=False, b=bundle.name: self.run_requested.emit(hosts, b))
+        menu.addSeparator()
+        single = hosts[0] if len(hosts) == 1 and self.panel.selected()[0][0] == "host" else None
+        menu.addAction("Add host…", self.add_host)
+        edit = menu.addAction("Edit host…", lambda: self.edit_host(single))
+        edit.setEnabled(single is not None)
+        copy = menu.addAction("Copy address", lambda: self.copy_address(single))
+        copy.setEnabled(single is not None)
+        term = menu.addAction("Open terminal (OpenSSH)", lambda: self.open_terminal(single))
+        term.setEnabled(single is not None)
+        menu.addSeparator()
+        remove = menu.addAction("Remove…", self.remove_hosts)
+        remove.setEnabled(bool(hosts))
+        menu.exec(global_pos)

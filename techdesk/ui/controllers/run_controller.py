@@ -1,0 +1,117 @@
+"""Wires the run panel to the run service: start, stream results, cancel.
+
+Events from the service arrive on the loop (the GUI thread, under qasync); they
+are queued and applied to the widgets in batches every 100 ms, so a sweep over
+hundreds of hosts never floods the event loop with tiny repaints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from techdesk.services.runner import RunEvent
+
+
+class RunController(QObject):
+    run_finished = Signal(object)   # RunReport
+    host_finished = Signal(object)  # HostResult
+
+    def __init__(self, services, panel, hostkey_prompt=None, parent=None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.panel = panel
+        self.hostkey_prompt = hostkey_prompt
+        self.targets: list[str] = []
+        self.task: asyncio.Task | None = None
+        self.cancel_event: threading.Event | None = None
+        self.last_report = None
+        self._queue: list[RunEvent] = []
+        self._t0 = 0.0
+        self._counts = {"ok": 0, "warn": 0, "crit": 0, "unknown": 0}
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(100)
+        self._flush_timer.timeout.connect(self._flush)
+        panel.run_clicked.connect(self.run_selected)
+        panel.cancel_clicked.connect(self.cancel)
+        self.reload_bundles()
+
+    def reload_bundles(self) -> None:
+        bundles = self.services.bundles.all()
+        self.panel.set_bundles([(b.name, b.title) for b in bundles.values()],
+                               "linux-health" if "linux-health" in bundles else None)
+
+    def set_targets(self, hosts: list[str], description: str | None = None) -> None:
+        self.targets = list(hosts)
+        if description is None:
+            description = (", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+                           if hosts else "No hosts selected")
+        self.panel.targets.setText(description)
+        self.panel.run_button.setEnabled(bool(hosts) and not self.running)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def run_selected(self) -> None:
+        bundle = self.panel.selected_bundle()
+        if bundle and self.targets and not self.running:
+            self.start(bundle, self.targets)
+
+    def start(self, bundle_name: str, host_names: list[str]) -> asyncio.Task:
+        bundle = self.services.bundles.get(bundle_name)
+        hosts = self.services.runner.resolve_targets(host_names)
+        self.cancel_event = threading.Event()
+        self._queue.clear()
+        self._counts = dict.fromkeys(self._counts, 0)
+        self.panel.start([h.name for h in hosts])
+        self._t0 = time.monotonic()
+        self._flush_timer.start()
+        concurrency = self.services.workspace.settings.concurrency
+        self.task = asyncio.ensure_future(self.services.runner.run(
+            bundle, hosts, concurrency=concurrency, hostkey_prompt=self.hostkey_prompt,
+            on_event=self._queue.append, cancel=self.cancel_event))
+        self.task.add_done_callback(self._done)
+        return self.task
+
+    def cancel(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+            self.panel.cancel_button.setEnabled(False)
+            self.panel.elapsed.setText("Cancelling…")
+
+    def _flush(self) -> None:
+        events, self._queue = self._queue, []
+        for event in events:
+            if event.kind == "host-started":
+                self.panel.host_started(event.host)
+            elif event.kind == "check":
+                self.panel.add_check(event.host, event.check)
+            elif event.kind == "host-done":
+                self.panel.host_done(event.result)
+                self._counts[event.result.status.value] += 1
+                self.host_finished.emit(event.result)
+        if self.running:
+            self.panel.elapsed.setText(f"{time.monotonic() - self._t0:.1f}s")
+        c = self._counts
+        self.panel.counts.setText(f"{c['crit']} critical · {c['warn']} warning · {c['unknown']} unknown · {c['ok']} ok")
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._flush()
+        self._flush_timer.stop()
+        self.panel.set_running(False)
+        if task.cancelled():
+            self.panel.elapsed.setText("Cancelled")
+            return
+        error = task.exception()
+        if error is not None:
+            self.panel.elapsed.setText(f"Failed: {error}")
+            raise error  # goes to the global exception hook: shown, logged
+        self.last_report = task.result()
+        took = time.monotonic() - self._t0
+        self.panel.elapsed.setText(("Cancelled after " if self.last_report.cancelled else "Done in ")
+                                   + f"{took:.1f}s")
+        self.run_finished.emit(self.last_report)

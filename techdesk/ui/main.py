@@ -1,0 +1,55 @@
+"""Start the window on one qasync event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+
+def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from techdesk.services.context import Services
+    from techdesk.ui.errors import install_excepthook
+    from techdesk.ui.icons import app_icon
+    from techdesk.ui.main_window import MainWindow
+    from techdesk.workspace import Workspace
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("techdesk")
+    app.setOrganizationName("techdesk")
+    app.setWindowIcon(app_icon())
+    demo_env = None
+    if demo:
+        from techdesk.demo.workspace import DemoEnvironment
+
+        demo_env = DemoEnvironment.create()
+        workspace = str(demo_env.workspace_path)
+    ws = Workspace(workspace, shared=shared)
+    _log_to_file(ws.path / "logs" / "techdesk.log")
+    install_excepthook()
+    services = Services(ws)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow(services)
+    window.show()
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    try:
+        with loop:
+            loop.run_until_complete(closed.wait())
+    finally:
+        services.close()
+        if demo_env is not None:
+            demo_env.close()
+    return 0
+
+
+def _log_to_file(path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("techdesk").addHandler(handler)
+    logging.getLogger("techdesk").setLevel(logging.INFO)

@@ -1,0 +1,183 @@
+"""The main window: lays out the panels and hands each controller what it needs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QToolBar
+
+from techdesk import __version__
+from techdesk.secrets import backend_info
+from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter
+from techdesk.ui.controllers.roster_controller import RosterController
+from techdesk.ui.controllers.run_controller import RunController
+from techdesk.ui.icons import app_icon
+from techdesk.ui.models.roster_model import host_badge
+from techdesk.ui.views.host_page import HostPage
+from techdesk.ui.views.roster_panel import RosterPanel
+from techdesk.ui.views.run_panel import RunPanel
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services) -> None:
+        super().__init__()
+        self.services = services
+        self.setWindowTitle(f"techdesk — {services.workspace.technician}")
+        self.setWindowIcon(app_icon())
+        self.resize(1280, 800)
+
+        self.roster_panel = RosterPanel()
+        self.host_page = HostPage()
+        self.run_panel = RunPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.host_page, "Host")
+        self.tabs.addTab(self.run_panel, "Run")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.roster_panel)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([430, 850])
+        self.setCentralWidget(self.splitter)
+
+        self.hostkey_prompt = HostKeyPrompter(self)
+        self.roster = RosterController(services, self.roster_panel, self)
+        self.runs = RunController(services, self.run_panel, self.hostkey_prompt, self)
+
+        self.roster_panel.host_activated.connect(self.show_host)
+        self.roster_panel.selection_changed.connect(self._selection_changed)
+        self.roster.run_requested.connect(self.run_on)
+        self.host_page.run_requested.connect(lambda: self.run_on([self.host_page.host_name], ""))
+        self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
+        self.runs.host_finished.connect(self._host_finished)
+        self.runs.run_finished.connect(lambda _report: self._refresh_current())
+
+        self._build_actions()
+        self._build_status_bar()
+        self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
+        self._restore_state()
+        self.roster.refresh()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    # -- actions, menus, toolbar ---------------------------------------------
+    def _action(self, text: str, slot, shortcut: str | None = None, tip: str | None = None) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        return action
+
+    def _build_actions(self) -> None:
+        self.act_add = self._action("Add host…", self.roster.add_host, "Ctrl+N")
+        self.act_edit = self._action("Edit host…", lambda: self.roster.edit_host(), "Ctrl+E")
+        self.act_remove = self._action("Remove…", self.roster.remove_hosts, "Del")
+        self.act_run = self._action("Run", self._run_selected, "F5", "Run the chosen bundle on the selected hosts")
+        self.act_cancel = self._action("Cancel run", self.runs.cancel, "Esc")
+        self.act_filter = self._action("Find host", self._focus_filter, "Ctrl+K")
+        self.act_refresh = self._action("Refresh", self.roster.refresh, "Ctrl+R")
+        self.act_quit = self._action("Quit", self.close, "Ctrl+Q")
+
+        file_menu = self.menuBar().addMenu("&File")
+        import_menu = file_menu.addMenu("Import hosts")
+        for label, fmt in (("From SSH config…", "ssh-config"), ("From CSV…", "csv"),
+                           ("From Ansible inventory…", "ansible")):
+            import_menu.addAction(label, lambda f=fmt: self.roster.import_hosts(f))
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        host_menu = self.menuBar().addMenu("&Host")
+        for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
+            host_menu.addAction(action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.act_filter)
+        view_menu.addAction(self.act_refresh)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("About techdesk", self._about)
+
+        bar = QToolBar("Main")
+        bar.setObjectName("main-toolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.act_add, self.act_edit, self.act_run, self.act_cancel, self.act_refresh):
+            bar.addAction(action)
+        self.addToolBar(bar)
+
+    def _build_status_bar(self) -> None:
+        info = backend_info()
+        self.keyring_label = QLabel(("🔒 " if info.secure else "⚠ ") + info.message)
+        self.keyring_label.setToolTip(info.name)
+        if not info.secure:
+            self.keyring_label.setStyleSheet("color: #d64541")
+        self.statusBar().addPermanentWidget(self.keyring_label)
+        self.statusBar().showMessage(f"Workspace {self.services.workspace.path}", 8000)
+
+    # -- behaviour -----------------------------------------------------------
+    def _focus_filter(self) -> None:
+        self.roster_panel.filter.setFocus()
+        self.roster_panel.filter.selectAll()
+
+    def _selection_changed(self) -> None:
+        self.runs.set_targets(self.roster_panel.selected_hosts())
+
+    def _run_selected(self) -> None:
+        hosts = self.roster_panel.selected_hosts()
+        if hosts:
+            self.run_on(hosts, "")
+
+    def run_on(self, hosts: list[str], bundle: str) -> None:
+        self.runs.set_targets(hosts)
+        self.tabs.setCurrentWidget(self.run_panel)
+        if bundle:
+            index = self.run_panel.bundle.findData(bundle)
+            if index >= 0:
+                self.run_panel.bundle.setCurrentIndex(index)
+        if not self.runs.running:
+            self.runs.run_selected()
+
+    def show_host(self, name: str) -> None:
+        svc = self.services
+        host = svc.roster.get(name)
+        latest = svc.history.latest(name)
+        series: dict[str, list[dict]] = {}
+        for row in svc.history.metric_series(name):
+            series.setdefault(f"{row['check_id']} · {row['label']}", []).append(row)
+        status = svc.history.latest_statuses().get(name)
+        badge = host_badge(status, timedelta(hours=svc.workspace.settings.stale_after_hours))
+        self.host_page.show_host(host, latest, dict(list(series.items())[:12]), svc.history.host_runs(name),
+                                 badge)
+        if not self.runs.running:
+            self.runs.set_targets([name])
+
+    def _host_finished(self, result) -> None:
+        self.roster_panel.model.set_status(result.host, result.status.value)
+        if result.error and result.error.kind == "hostkey-changed":
+            from techdesk.ui.dialogs.hostkey_dialog import changed_key_box
+
+            changed_key_box(result.host, result.error.message, self).open()
+
+    def _refresh_current(self) -> None:
+        if self.host_page.host_name and self.services.roster.exists(self.host_page.host_name):
+            self.show_host(self.host_page.host_name)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About techdesk",
+                          f"techdesk {__version__}\nRemote support for field IT technicians.\n\n"
+                          f"Workspace: {self.services.workspace.path}")
+
+    # -- state ---------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self._settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        splitter = self._settings.value("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event) -> None:
+        if self.runs.running:
+            self.runs.cancel()
+        self._settings.setValue("geometry", self.saveGeometry())
+        self._settings.setValue("splitter", self.splitter.saveState())
+        self._settings.sync()
+        super().closeEvent(event)

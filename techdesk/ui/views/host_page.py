@@ -1,0 +1,188 @@
+"""The host page: who and where, the latest findings, metric charts, recent runs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.models.findings_model import FindingsModel
+from techdesk.ui.views.metric_chart import MetricChart
+
+MAX_OUTPUT_LINES = 5000
+
+
+class HostPage(QWidget):
+    run_requested = Signal()
+    edit_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.host_name: str | None = None
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.badge = QLabel()
+        self.subtitle = QLabel()
+        self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
+        self.run_button = QPushButton("Run bundle…")
+        self.run_button.clicked.connect(self.run_requested)
+        self.edit_button = QPushButton("Edit host…")
+        self.edit_button.clicked.connect(self.edit_requested)
+
+        head = QHBoxLayout()
+        head.addWidget(self.badge)
+        head.addWidget(self.title)
+        head.addStretch(1)
+        head.addWidget(self.edit_button)
+        head.addWidget(self.run_button)
+
+        self.details = QFormLayout()
+        self.details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self._detail_labels: dict[str, QLabel] = {}
+        for field in ("Connection", "Client / site", "Tags", "OS", "Jump host", "Key file", "Last run"):
+            label = QLabel()
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self._detail_labels[field] = label
+            self.details.addRow(field + ":", label)
+        details_box = QGroupBox("Details")
+        details_box.setLayout(self.details)
+
+        self.findings = FindingsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.findings)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        self.table.selectionModel().currentRowChanged.connect(self._show_output)
+
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setMaximumBlockCount(MAX_OUTPUT_LINES)
+        self.output.setPlaceholderText("Select a finding to see the check's output.")
+        self.output.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+
+        self.charts_box = QWidget()
+        self.charts_layout = QVBoxLayout(self.charts_box)
+        self.charts_layout.setContentsMargins(0, 0, 0, 0)
+        charts_scroll = QScrollArea()
+        charts_scroll.setWidgetResizable(True)
+        charts_scroll.setWidget(self.charts_box)
+
+        self.runs = QListWidget()
+
+        findings_box = QGroupBox("Latest findings")
+        fl = QVBoxLayout(findings_box)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.output)
+        split.setSizes([300, 120])
+        fl.addWidget(split)
+
+        history_box = QGroupBox("History")
+        hl = QVBoxLayout(history_box)
+        hl.addWidget(charts_scroll, 3)
+        hl.addWidget(QLabel("Recent runs"))
+        hl.addWidget(self.runs, 1)
+
+        left = QVBoxLayout()
+        left.addWidget(details_box)
+        left.addWidget(findings_box, 1)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(left_widget)
+        body.addWidget(history_box)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        self.body_splitter = body
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(body, 1)
+
+    def show_host(self, host, latest, series_by_metric: dict[str, list[dict]], runs: list, badge: str) -> None:
+        self.host_name = host.name
+        self.title.setText(host.name)
+        self.badge.setPixmap(status_icon(badge, 18).pixmap(18, 18))
+        self.badge.setToolTip(STATUS_LABELS.get(badge, badge))
+        where = " / ".join(x for x in (host.spec.client, host.spec.site) if x) or "no client"
+        self.subtitle.setText(f"{STATUS_LABELS.get(badge, badge)} · {where}")
+        user = f"{host.user}@" if host.user else ""
+        d = self._detail_labels
+        d["Connection"].setText(f"{user}{host.address}:{host.port}" + _src(host, "user", "port"))
+        d["Client / site"].setText(where)
+        d["Tags"].setText(", ".join(host.spec.tags) or "—")
+        d["OS"].setText(host.os)
+        d["Jump host"].setText((host.jump or "—") + _src(host, "jump"))
+        d["Key file"].setText((host.key or "agent / keyring") + _src(host, "key"))
+        if latest:
+            summary, result = latest
+            d["Last run"].setText(f"{summary.bundle}, {summary.started} by {summary.technician}")
+            self.findings.set_checks(result.checks)
+            if result.error:
+                self.output.setPlainText(f"{result.error.kind}: {result.error.message}")
+            else:
+                self.output.clear()
+        else:
+            d["Last run"].setText("never")
+            self.findings.set_checks([])
+            self.output.clear()
+        self._set_charts(series_by_metric)
+        self.runs.clear()
+        for run in runs[:30]:
+            self.runs.addItem(f"{run.started}  {run.bundle}  {run.status.upper()}"
+                              + (f"  — {run.error_message}" if run.error_message else ""))
+            self.runs.item(self.runs.count() - 1).setIcon(status_icon(run.status))
+
+    def _set_charts(self, series_by_metric: dict[str, list[dict]]) -> None:
+        while self.charts_layout.count():
+            item = self.charts_layout.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        if not series_by_metric:
+            empty = QLabel("No metrics recorded yet.")
+            empty.setEnabled(False)
+            self.charts_layout.addWidget(empty)
+        for title, rows in series_by_metric.items():
+            chart = MetricChart()
+            chart.set_series(title, rows)
+            self.charts_layout.addWidget(chart)
+        self.charts_layout.addStretch(1)
+
+    def _show_output(self, current, _previous) -> None:
+        check = self.findings.check_at(current.row())
+        # setPlainText: the output is never interpreted as markup.
+        self.output.setPlainText(check.output if check else "")
+
+
+def _src(host, *fields: str) -> str:
+    inherited = [f"{f} from {host.sources[f]}" for f in fields if host.sources.get(f) in ("site", "client")]
+    return f"   ({', '.join(inherited)})" if inherited else ""

@@ -1,0 +1,93 @@
+"""The roster panel: filter box and the Client -> Site -> Host tree."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLineEdit,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from techdesk.ui.models.roster_model import (
+    CLIENT_ROLE,
+    KIND_ROLE,
+    NAME_ROLE,
+    RosterFilter,
+    RosterModel,
+)
+
+
+class RosterPanel(QWidget):
+    host_activated = Signal(str)
+    selection_changed = Signal()
+    context_menu_requested = Signal(object)  # global QPoint
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.model = RosterModel(self)
+        self.proxy = RosterFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter: name, address, tag, client…  (Ctrl+K)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter_changed)
+        self.tree = QTreeView()
+        self.tree.setModel(self.proxy)
+        self.tree.setUniformRowHeights(True)  # fast layout with thousands of rows
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(
+            lambda pos: self.context_menu_requested.emit(self.tree.viewport().mapToGlobal(pos)))
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.tree.setColumnWidth(0, 190)
+        self.tree.setColumnWidth(1, 120)
+        self.tree.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        self.tree.selectionModel().currentChanged.connect(self._current_changed)
+        self.tree.activated.connect(self._current_changed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.tree, 1)
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_text(text)
+        if text:
+            self.tree.expandAll()
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex | None = None) -> None:
+        index = current.siblingAtColumn(0)
+        if index.isValid() and index.data(KIND_ROLE) == "host":
+            self.host_activated.emit(index.data(NAME_ROLE))
+
+    def selected(self) -> list[tuple[str, str, str | None]]:
+        """(kind, name, client) of each selected row."""
+        rows = self.tree.selectionModel().selectedRows(0)
+        return [(i.data(KIND_ROLE), i.data(NAME_ROLE), i.data(CLIENT_ROLE)) for i in rows]
+
+    def selected_hosts(self) -> list[str]:
+        """Selected hosts, plus every host under a selected client or site."""
+        names: list[str] = []
+        for index in self.tree.selectionModel().selectedRows(0):
+            names.extend(self._hosts_under(index))
+        return list(dict.fromkeys(names))
+
+    def _hosts_under(self, index: QModelIndex) -> list[str]:
+        if index.data(KIND_ROLE) == "host":
+            return [index.data(NAME_ROLE)]
+        found = []
+        for row in range(self.proxy.rowCount(index)):
+            found.extend(self._hosts_under(self.proxy.index(row, 0, index)))
+        return found
+
+    def select_host(self, name: str) -> None:
+        item = self.model._host_items.get(name)
+        if item is None:
+            return
+        index = self.proxy.mapFromSource(item.index())
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
