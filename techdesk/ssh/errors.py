@@ -1,0 +1,66 @@
+"""The SSH layer's exceptions: one `SshError` with a `kind`, plus `Cancelled`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import paramiko
+
+ErrorKind = Literal[
+    "unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol"
+]
+KINDS: tuple[str, ...] = (
+    "unreachable",
+    "timeout",
+    "auth",
+    "hostkey-unknown",
+    "hostkey-changed",
+    "protocol",
+)
+
+
+class SshError(Exception):
+    """An SSH failure a technician can act on; ``str(e)`` is one clear line.
+
+    kind: "unreachable" | "timeout" | "auth" | "hostkey-unknown" | "hostkey-changed" | "protocol"
+    target: name of the hop that failed (None if not tied to one)
+    key: the host key presented, for the two hostkey kinds (else None)
+    """
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        target: str | None = None,
+        key: paramiko.PKey | None = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown SshError kind {kind!r}")
+        super().__init__(message)
+        self.kind: str = kind
+        self.message: str = message
+        self.target = target
+        self.key = key
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"SshError({self.kind!r}, {self.message!r})"
+
+    def __reduce__(self):  # keep it picklable despite the keyword-only fields
+        return (_rebuild, (self.kind, self.message, self.target))
+
+
+def _rebuild(kind: ErrorKind, message: str, target: str | None) -> SshError:
+    return SshError(kind, message, target=target)
+
+
+class Cancelled(Exception):
+    """A run was stopped because the caller set its cancel event (not an SSH failure)."""
+
+    def __init__(self, message: str = "run cancelled") -> None:
+        super().__init__(message)
+        self.message = message
