@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from techdesk.cli import diagnostics, hosts, keys
+    from techdesk.cli import diagnostics, hosts, keys, work
 
     parser = _Parser(prog="techdesk", description="Remote support for field IT technicians.")
     parser.add_argument("--version", action="version", version=f"techdesk {__version__}")
@@ -43,19 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     hosts.register(sub)
     keys.register(sub)
     diagnostics.register(sub)
+    work.register(sub)
     return parser
 
 
 def _known_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     """(bad-input errors -> 64, operational errors -> 1)."""
     from techdesk.core.roster import RosterError
+    from techdesk.core.work import WorkError
     from techdesk.diagnostics.bundle import BundleError
     from techdesk.secrets import SecretsError
     from techdesk.ssh.errors import SshError
     from techdesk.store.db import SchemaTooNew
     from techdesk.workspace import WorkspaceError
 
-    return (RosterError, BundleError, UsageError), (WorkspaceError, SchemaTooNew, SecretsError, SshError, OSError)
+    return (RosterError, WorkError, BundleError, UsageError), (WorkspaceError, SchemaTooNew, SecretsError, SshError, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:

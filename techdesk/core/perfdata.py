@@ -28,10 +28,11 @@ from techdesk.core.severity import Status, worst
 _TOKEN = re.compile(r"""\s*(?:'((?:[^']|'')*)'|([^\s'=][^\s=]*))=(\S*)""")
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?"
 _VALUE = re.compile(rf"({_NUMBER})([^\d\s;.,+-][^\s;]*)?")
-_UOM = re.compile(r"[A-Za-z%°µ/]*")
+_UOM = re.compile(r"%|[A-Za-zµ°]*")  # "%", or letters (s, ms, B, KB, c, d...)
 _PLAIN = re.compile(rf"{_NUMBER}")
 # Ranges whose only bound is an upper one: "N", ":N", "~:N", "0:N".
 _UPPER_ONLY = re.compile(rf"(?:(?:~|0+(?:[.,]0*)?)?:)?({_NUMBER})")
+_LEADING_BLANK = re.compile(r"\A(?:[ \t]*\n)+")
 # "OK - ", "WARNING: ", "DISK CRITICAL - " at the start of a summary line.
 _STATUS_PREFIX = re.compile(
     r"^(?:[A-Z][A-Z0-9_]*\s+)?(?:OK|WARNING|WARN|CRITICAL|CRIT|UNKNOWN)\s*(?:-|:)\s*"
@@ -96,9 +97,9 @@ def _metric(label: str, data: str) -> Metric | None:
 
 
 def parse_output(text: str) -> tuple[str, dict[str, Metric]]:
-    """Split plugin output into (summary, metrics). The summary is the first line
-    before any '|', stripped; it may be empty."""
-    first, _, rest = text.partition("\n")
+    """Split plugin output into (summary, metrics). The summary is the first
+    non-blank line before any '|', stripped; it may be empty."""
+    first, _, rest = _LEADING_BLANK.sub("", text).partition("\n")
     summary, bar, perf = first.partition("|")
     perf_texts = [perf] if bar else []
     _, bar, long_perf = rest.partition("|")

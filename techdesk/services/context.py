@@ -52,5 +52,18 @@ class Services:
 
         return HistoryService(self.conn)
 
+    @cached_property
+    def notes(self):
+        from techdesk.services.work import NotesService
+
+        return NotesService(self.conn, self.roster, self.workspace.technician)
+
+    @cached_property
+    def visits(self):
+        from techdesk.services.work import VisitService
+
+        ws = self.workspace
+        return VisitService(self.conn, self.roster, ws.technician, ws.path, ws.settings.billing_round_minutes)
+
     def close(self) -> None:
         self.conn.close()

@@ -19,6 +19,9 @@ class HistoryService:
     def latest(self, host: str):
         return runs_repo.latest_result(self.conn, host)
 
+    def latest_statuses(self) -> dict[str, tuple[str, str]]:
+        return runs_repo.latest_statuses(self.conn)
+
     def metric_series(self, host: str, check: str | None = None, metric: str | None = None) -> list[dict]:
         return runs_repo.metric_series(self.conn, host, check, metric)
 

@@ -64,7 +64,7 @@ def entries(conn: sqlite3.Connection, host: str | None = None, limit: int | None
     if limit:
         sql = f"SELECT * FROM ({sql.replace('ORDER BY seq', 'ORDER BY seq DESC')} LIMIT {int(limit)}) ORDER BY seq"
     rows = conn.execute(sql, (host,) if host else ())
-    return [AuditEntry(**{k: r[k] for k in r.keys()}) for r in rows]
+    return [AuditEntry(**dict(zip(r.keys(), r, strict=True))) for r in rows]
 
 
 def script_text(conn: sqlite3.Connection, sha256: str) -> str | None:

@@ -103,6 +103,38 @@ MIGRATIONS: list[str] = [
         text TEXT NOT NULL
     );
     """,
+    # 2: service notes and visits
+    """
+    CREATE TABLE notes (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        host TEXT, client TEXT, site TEXT,
+        followups TEXT NOT NULL DEFAULT '[]',
+        runs TEXT NOT NULL DEFAULT '[]',
+        visit_id TEXT
+    );
+    CREATE INDEX notes_host ON notes(host);
+    CREATE INDEX notes_client ON notes(client);
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY,
+        client TEXT NOT NULL,
+        site TEXT,
+        technician TEXT NOT NULL,
+        started TEXT NOT NULL,
+        stopped TEXT,
+        summary TEXT NOT NULL DEFAULT '',
+        checklist TEXT NOT NULL DEFAULT '[]',
+        hosts TEXT NOT NULL DEFAULT '[]',
+        runs TEXT NOT NULL DEFAULT '[]',
+        billable_minutes INTEGER
+    );
+    CREATE INDEX visits_client ON visits(client, started);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -118,3 +118,9 @@ def check_history(conn: sqlite3.Connection, host: str, check: str, limit: int = 
         " JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
         " WHERE cr.host = ? AND cr.check_id = ? ORDER BY rh.started DESC LIMIT ?", (host, check, limit))
     return [dict(r) for r in rows]
+
+
+def latest_statuses(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """host -> (status, started) of its latest run, for every host ever run, in one query."""
+    rows = conn.execute("SELECT host, status, MAX(started) FROM run_hosts GROUP BY host")
+    return {r[0]: (r[1], r[2]) for r in rows}

@@ -1,0 +1,118 @@
+"""Notes and visits in the local store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from techdesk.core.work import AttachedRun, ChecklistItem, Followup, Note, Visit, WorkError
+from techdesk.store.db import transaction
+
+_NOTE_COLS = ("id", "title", "body", "author", "created", "updated", "status", "host", "client", "site",
+              "followups", "runs", "visit_id")
+_VISIT_COLS = ("id", "client", "site", "technician", "started", "stopped", "summary", "checklist", "hosts",
+               "runs", "billable_minutes")
+
+
+def _note_row(note: Note) -> tuple:
+    return (note.id, note.title, note.body, note.author, note.created, note.updated, note.status,
+            note.host, note.client, note.site,
+            json.dumps([f.__dict__ for f in note.followups], ensure_ascii=False),
+            json.dumps([r.__dict__ for r in note.runs], ensure_ascii=False), note.visit_id)
+
+
+def note_from_row(row: sqlite3.Row) -> Note:
+    return Note(
+        id=row["id"], title=row["title"], body=row["body"], author=row["author"], created=row["created"],
+        updated=row["updated"], status=row["status"], host=row["host"], client=row["client"],
+        site=row["site"], followups=[Followup(**f) for f in json.loads(row["followups"])],
+        runs=[AttachedRun(**r) for r in json.loads(row["runs"])], visit_id=row["visit_id"],
+    )
+
+
+def save_note(conn: sqlite3.Connection, note: Note) -> None:
+    placeholders = ",".join("?" * len(_NOTE_COLS))
+    with transaction(conn):
+        conn.execute(f"INSERT OR REPLACE INTO notes ({','.join(_NOTE_COLS)}) VALUES ({placeholders})",
+                     _note_row(note))
+
+
+def get_note(conn: sqlite3.Connection, note_id: str) -> Note:
+    row = conn.execute("SELECT * FROM notes WHERE id = ?", (note_id,)).fetchone()
+    if row is None:
+        # Accept a unique prefix, like git: ids are long.
+        rows = conn.execute("SELECT * FROM notes WHERE id LIKE ? LIMIT 2", (note_id + "%",)).fetchall() \
+            if len(note_id) >= 4 else []
+        if len(rows) != 1:
+            raise WorkError(f"no note with id {note_id!r}")
+        row = rows[0]
+    return note_from_row(row)
+
+
+def list_notes(conn: sqlite3.Connection, host: str | None = None, client: str | None = None,
+               visit: str | None = None) -> list[Note]:
+    where, args = [], []
+    if host is not None:
+        where.append("host = ?")
+        args.append(host)
+    if client is not None:
+        where.append("(client = ? OR host IN (SELECT h.name FROM hosts h JOIN clients c ON c.id = h.client_id"
+                     " WHERE c.name = ?))")
+        args += [client, client]
+    if visit is not None:
+        where.append("visit_id = ?")
+        args.append(visit)
+    sql = "SELECT * FROM notes" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY updated DESC"
+    return [note_from_row(r) for r in conn.execute(sql, args)]
+
+
+def note_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT host, COUNT(*) FROM notes WHERE host IS NOT NULL GROUP BY host").fetchall())
+
+
+def delete_note(conn: sqlite3.Connection, note_id: str) -> None:
+    with transaction(conn):
+        conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
+
+
+def _visit_row(v: Visit) -> tuple:
+    return (v.id, v.client, v.site, v.technician, v.started, v.stopped, v.summary,
+            json.dumps([c.__dict__ for c in v.checklist], ensure_ascii=False),
+            json.dumps(v.hosts, ensure_ascii=False), json.dumps(v.runs), v.billable_minutes)
+
+
+def visit_from_row(row: sqlite3.Row) -> Visit:
+    return Visit(
+        id=row["id"], client=row["client"], site=row["site"], technician=row["technician"],
+        started=row["started"], stopped=row["stopped"], summary=row["summary"],
+        checklist=[ChecklistItem(**c) for c in json.loads(row["checklist"])],
+        hosts=json.loads(row["hosts"]), runs=json.loads(row["runs"]), billable_minutes=row["billable_minutes"],
+    )
+
+
+def save_visit(conn: sqlite3.Connection, visit: Visit) -> None:
+    placeholders = ",".join("?" * len(_VISIT_COLS))
+    with transaction(conn):
+        conn.execute(f"INSERT OR REPLACE INTO visits ({','.join(_VISIT_COLS)}) VALUES ({placeholders})",
+                     _visit_row(visit))
+
+
+def get_visit(conn: sqlite3.Connection, visit_id: str) -> Visit:
+    row = conn.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
+    if row is None and len(visit_id) >= 4:
+        rows = conn.execute("SELECT * FROM visits WHERE id LIKE ? LIMIT 2", (visit_id + "%",)).fetchall()
+        row = rows[0] if len(rows) == 1 else None
+    if row is None:
+        raise WorkError(f"no visit with id {visit_id!r}")
+    return visit_from_row(row)
+
+
+def list_visits(conn: sqlite3.Connection, client: str | None = None, running: bool | None = None) -> list[Visit]:
+    where, args = [], []
+    if client is not None:
+        where.append("client = ?")
+        args.append(client)
+    if running is not None:
+        where.append("stopped IS NULL" if running else "stopped IS NOT NULL")
+    sql = "SELECT * FROM visits" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY started DESC"
+    return [visit_from_row(r) for r in conn.execute(sql, args)]
