@@ -11,13 +11,17 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabW
 from techdesk import __version__
 from techdesk.secrets import backend_info
 from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter
+from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
+from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.icons import app_icon
 from techdesk.ui.models.roster_model import host_badge
 from techdesk.ui.views.host_page import HostPage
+from techdesk.ui.views.notes_panel import NotesPanel
 from techdesk.ui.views.roster_panel import RosterPanel
 from techdesk.ui.views.run_panel import RunPanel
+from techdesk.ui.views.visit_panel import VisitPanel
 
 
 class MainWindow(QMainWindow):
@@ -31,9 +35,13 @@ class MainWindow(QMainWindow):
         self.roster_panel = RosterPanel()
         self.host_page = HostPage()
         self.run_panel = RunPanel()
+        self.notes_panel = NotesPanel()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.host_page, "Host")
         self.tabs.addTab(self.run_panel, "Run")
+        self.tabs.addTab(self.notes_panel, "Notes")
+        self.visit_panel = VisitPanel()
+        self.tabs.addTab(self.visit_panel, "Visit")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.roster_panel)
         self.splitter.addWidget(self.tabs)
@@ -44,6 +52,9 @@ class MainWindow(QMainWindow):
         self.hostkey_prompt = HostKeyPrompter(self)
         self.roster = RosterController(services, self.roster_panel, self)
         self.runs = RunController(services, self.run_panel, self.hostkey_prompt, self)
+        self.notes = NotesController(services, self.notes_panel, self)
+        self.visit_timer = QLabel("")
+        self.visits = VisitController(services, self.visit_panel, self, self.visit_timer)
 
         self.roster_panel.host_activated.connect(self.show_host)
         self.roster_panel.selection_changed.connect(self._selection_changed)
@@ -52,6 +63,8 @@ class MainWindow(QMainWindow):
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
+        self.run_panel.attach_clicked.connect(self._note_from_run)
+        self.notes.notes_changed.connect(self.roster.refresh)
 
         self._build_actions()
         self._build_status_bar()
@@ -78,6 +91,10 @@ class MainWindow(QMainWindow):
         self.act_filter = self._action("Find host", self._focus_filter, "Ctrl+K")
         self.act_refresh = self._action("Refresh", self.roster.refresh, "Ctrl+R")
         self.act_quit = self._action("Quit", self.close, "Ctrl+Q")
+        self.act_visit_start = self._action("Start visit", self._start_visit, "Ctrl+Shift+V",
+                                            "Start a visit at the selected client or site")
+        self.act_visit_stop = self._action("Stop visit", self.visits.stop, "Ctrl+Shift+X")
+        self.act_note = self._action("New note", self._new_note, "Ctrl+Shift+N")
 
         file_menu = self.menuBar().addMenu("&File")
         import_menu = file_menu.addMenu("Import hosts")
@@ -89,6 +106,9 @@ class MainWindow(QMainWindow):
         host_menu = self.menuBar().addMenu("&Host")
         for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
             host_menu.addAction(action)
+        work_menu = self.menuBar().addMenu("&Work")
+        for action in (self.act_note, self.act_visit_start, self.act_visit_stop):
+            work_menu.addAction(action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.act_refresh)
@@ -99,8 +119,12 @@ class MainWindow(QMainWindow):
         bar.setObjectName("main-toolbar")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.act_add, self.act_edit, self.act_run, self.act_cancel, self.act_refresh):
-            bar.addAction(action)
+        for action in (self.act_add, self.act_edit, None, self.act_run, self.act_cancel, None, self.act_note,
+                       self.act_visit_start, self.act_visit_stop, None, self.act_refresh):
+            if action is None:
+                bar.addSeparator()
+            else:
+                bar.addAction(action)
         self.addToolBar(bar)
 
     def _build_status_bar(self) -> None:
@@ -109,6 +133,7 @@ class MainWindow(QMainWindow):
         self.keyring_label.setToolTip(info.name)
         if not info.secure:
             self.keyring_label.setStyleSheet("color: #d64541")
+        self.statusBar().addPermanentWidget(self.visit_timer)
         self.statusBar().addPermanentWidget(self.keyring_label)
         self.statusBar().showMessage(f"Workspace {self.services.workspace.path}", 8000)
 
@@ -118,7 +143,31 @@ class MainWindow(QMainWindow):
         self.roster_panel.filter.selectAll()
 
     def _selection_changed(self) -> None:
-        self.runs.set_targets(self.roster_panel.selected_hosts())
+        if not self.runs.running:
+            self.runs.set_targets(self.roster_panel.selected_hosts())
+        selected = self.roster_panel.selected()
+        if len(selected) == 1 and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
+            self.notes.show_for_client(selected[0][2])
+
+    def _start_visit(self) -> None:
+        selected = self.roster_panel.selected()
+        if not selected or not selected[0][2] or selected[0][2] == "(no client)":
+            QMessageBox.information(self, "Start visit", "Select a client, a site or one of their hosts first.")
+            return
+        kind, name, client = selected[0]
+        site = name if kind == "site" else None
+        if kind == "host":
+            site = self.services.roster.get(name).spec.site
+        self.visits.start(client, site)
+        self.tabs.setCurrentWidget(self.visit_panel)
+
+    def _new_note(self) -> None:
+        self.tabs.setCurrentWidget(self.notes_panel)
+        self.notes.new_note()
+
+    def _note_from_run(self) -> None:
+        if self.runs.last_report is not None and self.notes.note_from_run(self.runs.last_report):
+            self.tabs.setCurrentWidget(self.notes_panel)
 
     def _run_selected(self) -> None:
         hosts = self.roster_panel.selected_hosts()
@@ -146,6 +195,7 @@ class MainWindow(QMainWindow):
         badge = host_badge(status, timedelta(hours=svc.workspace.settings.stale_after_hours))
         self.host_page.show_host(host, latest, dict(list(series.items())[:12]), svc.history.host_runs(name),
                                  badge)
+        self.notes.show_for_host(name)
         if not self.runs.running:
             self.runs.set_targets([name])
 

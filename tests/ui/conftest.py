@@ -33,3 +33,16 @@ def sample_roster(services):
     r.add(HostSpec(name="pos1", address="192.168.1.31", client="Bäckerei Müller", tags=["pos"]))
     r.add(HostSpec(name="homelab", address="pi.home.arpa"))
     return services
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp):
+    """One qasync loop for the session: the window's runs are asyncio tasks on the Qt loop."""
+    import asyncio
+
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)

@@ -73,9 +73,12 @@ class RunController(QObject):
         concurrency = self.services.workspace.settings.concurrency
         self.task = asyncio.ensure_future(self.services.runner.run(
             bundle, hosts, concurrency=concurrency, hostkey_prompt=self.hostkey_prompt,
-            on_event=self._queue.append, cancel=self.cancel_event))
+            on_event=self._enqueue, cancel=self.cancel_event))
         self.task.add_done_callback(self._done)
         return self.task
+
+    def _enqueue(self, event: RunEvent) -> None:
+        self._queue.append(event)
 
     def cancel(self) -> None:
         if self.cancel_event is not None:

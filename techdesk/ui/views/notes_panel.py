@@ -1,0 +1,164 @@
+"""Notes: the list for the current host or client, and a Markdown editor with preview."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from techdesk.ui.icons import status_icon
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 20
+
+
+class NotesPanel(QWidget):
+    new_clicked = Signal()
+    save_clicked = Signal()
+    attach_clicked = Signal()
+    note_selected = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.scope = QLabel("No host selected")
+        self.scope.setTextFormat(Qt.TextFormat.PlainText)
+        self.list = QListWidget()
+        self.list.currentItemChanged.connect(self._selected)
+        self.new_button = QPushButton("New note")
+        self.new_button.clicked.connect(self.new_clicked)
+
+        self.title = QLineEdit()
+        self.title.setPlaceholderText("Title — what was the problem or the work?")
+        self.status = QComboBox()
+        self.status.addItems(["open", "resolved"])
+        self.body = QPlainTextEdit()
+        self.body.setPlaceholderText("What you found and what you did (Markdown).")
+        self.preview = QTextBrowser()
+        self.preview.setOpenExternalLinks(False)
+        self.body_tabs = QTabWidget()
+        self.body_tabs.addTab(self.body, "Write")
+        self.body_tabs.addTab(self.preview, "Preview")
+        self.body_tabs.currentChanged.connect(self._render_preview)
+        self.followups = QListWidget()
+        self.followups.setMaximumHeight(110)
+        self.followup_input = QLineEdit()
+        self.followup_input.setPlaceholderText("Add a follow-up and press Enter")
+        self.followup_input.returnPressed.connect(self._add_followup)
+        self.findings = QListWidget()
+        self.findings.setMaximumHeight(130)
+        self.attach_button = QPushButton("Attach latest run")
+        self.attach_button.clicked.connect(self.attach_clicked)
+        self.save_button = QPushButton("Save note")
+        self.save_button.setShortcut("Ctrl+S")
+        self.save_button.clicked.connect(self.save_clicked)
+        self.info = QLabel()
+        self.info.setTextFormat(Qt.TextFormat.PlainText)
+
+        left = QVBoxLayout()
+        left.addWidget(self.scope)
+        left.addWidget(self.list, 1)
+        left.addWidget(self.new_button)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left.setContentsMargins(0, 0, 0, 0)
+
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.status)
+        editor = QVBoxLayout()
+        editor.addLayout(head)
+        editor.addWidget(self.body_tabs, 3)
+        editor.addWidget(QLabel("Follow-ups"))
+        editor.addWidget(self.followups)
+        editor.addWidget(self.followup_input)
+        attach_row = QHBoxLayout()
+        attach_row.addWidget(QLabel("Attached findings"))
+        attach_row.addStretch(1)
+        attach_row.addWidget(self.attach_button)
+        editor.addLayout(attach_row)
+        editor.addWidget(self.findings)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.info, 1)
+        bottom.addWidget(self.save_button)
+        editor.addLayout(bottom)
+        editor_widget = QWidget()
+        editor_widget.setLayout(editor)
+        editor.setContentsMargins(0, 0, 0, 0)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left_widget)
+        split.addWidget(editor_widget)
+        split.setSizes([260, 640])
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self.current_id: str | None = None
+
+    def set_notes(self, scope: str, notes: list) -> None:
+        self.scope.setText(scope)
+        self.list.blockSignals(True)
+        self.list.clear()
+        for note in notes:
+            item = QListWidgetItem(f"{note.title}\n{note.updated[:16].replace('T', ' ')} · {note.author}"
+                                   f" · {note.status}")
+            item.setData(ID_ROLE, note.id)
+            item.setIcon(status_icon("ok" if note.status == "resolved" else "warn"))
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+
+    def show_note(self, note) -> None:
+        self.current_id = note.id if note else None
+        self.title.setText(note.title if note else "")
+        self.status.setCurrentText(note.status if note else "open")
+        self.body.setPlainText(note.body if note else "")
+        self.followups.clear()
+        for f in note.followups if note else []:
+            self._followup_item(f.text, f.done)
+        self.findings.clear()
+        for run in note.runs if note else []:
+            for f in run.findings:
+                item = QListWidgetItem(f"{run.host} · {f['title']}: {f['summary']}")
+                item.setIcon(status_icon(f["status"]))
+                self.findings.addItem(item)
+            if run.error:
+                self.findings.addItem(f"{run.host}: {run.error['kind']}: {run.error['message']}")
+        self.info.setText(f"by {note.author}, updated {note.updated}" if note else "New note — not saved yet")
+        self.body_tabs.setCurrentIndex(0)
+
+    def followup_values(self) -> list[tuple[str, bool]]:
+        return [(self.followups.item(i).text(), self.followups.item(i).checkState() == Qt.CheckState.Checked)
+                for i in range(self.followups.count())]
+
+    def _followup_item(self, text: str, done: bool) -> None:
+        item = QListWidgetItem(text)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if done else Qt.CheckState.Unchecked)
+        self.followups.addItem(item)
+
+    def _add_followup(self) -> None:
+        text = self.followup_input.text().strip()
+        if text:
+            self._followup_item(text, False)
+            self.followup_input.clear()
+
+    def _render_preview(self, index: int) -> None:
+        if index == 1:
+            # No raw HTML from the note: Markdown only.
+            self.preview.document().setMarkdown(self.body.toPlainText(),
+                                                QTextDocument.MarkdownFeature.MarkdownNoHTML)
+
+    def _selected(self, current, _previous) -> None:
+        if current is not None:
+            self.note_selected.emit(current.data(ID_ROLE))
