@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from techdesk.cli import diagnostics, hosts, keys, work
+    from techdesk.cli import diagnostics, hosts, keys, reports, sync, work
 
     parser = _Parser(prog="techdesk", description="Remote support for field IT technicians.")
     parser.add_argument("--version", action="version", version=f"techdesk {__version__}")
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.register(sub)
     diagnostics.register(sub)
     work.register(sub)
+    reports.register(sub)
+    sync.register(sub)
     return parser
 
 
@@ -63,7 +65,12 @@ def _known_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExc
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # `techdesk run BUNDLE --json web1`: host names after an option are still host names.
+    if extra and isinstance(getattr(args, "hosts", None), list) and not any(e.startswith("-") for e in extra):
+        args.hosts.extend(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command in (None, "gui"):
         from techdesk.app import run_gui
 
