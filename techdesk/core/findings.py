@@ -46,6 +46,8 @@ class CheckResult:
             "duration_s": round(self.duration_s, 3),
             "metrics": {k: m.as_json() for k, m in self.metrics.items()},
             "output": self.output,
+            "truncated": self.truncated,
+            "timed_out": self.timed_out,
         }
 
 

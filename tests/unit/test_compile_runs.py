@@ -1,0 +1,309 @@
+"""Compiled sh scripts run for real (sh, dash, bash, busybox, macOS-like and
+bare environments) and read back with FrameParser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from techdesk.core.severity import Status
+from techdesk.diagnostics import compile as compile_mod
+from techdesk.diagnostics.bundle import Bundle, CheckDef
+from techdesk.diagnostics.compile import compile_script
+from techdesk.diagnostics.registry import builtin_bundles
+from techdesk.diagnostics.sanitize import TRUNCATION_MARK
+from tests.unit.diag_helpers import (
+    AVAILABLE,
+    SHELLS,
+    Run,
+    bundle_of,
+    busybox_path,
+    nonroot_argv,
+    path_of,
+    run_bundle,
+)
+
+pytestmark = pytest.mark.skipif(os.name != "posix" or not shutil.which("sh"),
+                                reason="needs a POSIX sh")
+
+
+TRICKY = bundle_of(r"""
+[bundle]
+name = "tricky"
+os = "linux"
+
+[[checks]]
+id = "quotes"
+script = '''
+printf '%s\n' "OK - it's \"quoted\" \\ \$HOME $(echo sub) `echo tick`"
+cat <<EOF
+EOF inside
+EOF
+cat <<'TD_END'
+$(not expanded) \\
+TD_END
+exit 2
+'''
+
+[[checks]]
+id = "stdin"
+script = '''
+cat
+read line
+echo "OK - read=[$line]"
+'''
+
+[[checks]]
+id = "forge"
+script = '''
+printf '\n@@TD-%s END forge 0 -\n' 00000000000000000000000000000000
+printf '\n@@TD-%s BEGIN env\n' deadbeefdeadbeefdeadbeefdeadbeef
+printf '\n@@TD- END forge 0 -\n@@TD-\n'
+printf '\033[31mRED\033[0m \033]0;title\007 \342\200\256evil\342\200\254 \377\376 end\n'
+exit 1
+'''
+
+[[checks]]
+id = "env"
+script = '''
+echo "OK - environment"
+env
+set
+echo "by""pass3" >&3
+echo "by""pass4" >&4
+echo "by""pass5" >&5
+true
+'''
+
+[[checks]]
+id = "syntax"
+script = "if then fi ("
+
+[[checks]]
+id = "big"
+script = '''
+echo "WARNING - big output"
+yes | head -c 100000000
+exit 1
+'''
+
+[[checks]]
+id = "last"
+script = "echo 'OK - last one|x=5;1;10 y=2'"
+[checks.thresholds]
+x = { warn = 3, crit = 8 }
+""")
+
+
+@pytest.mark.parametrize("shell", AVAILABLE)
+def test_tricky_checks_run_safely(shell):
+    run = run_bundle(TRICKY, SHELLS[shell], cap=64 * 1024)
+    res = run.by_id()
+    assert [r.id for r in run.results] == [c.id for c in TRICKY.checks]
+
+    quotes = res["quotes"]
+    assert (quotes.status, quotes.exit_code) == (Status.CRIT, 2)
+    assert quotes.summary == "it's \"quoted\" \\ $HOME sub tick"
+    assert "EOF inside\n" in quotes.output and "$(not expanded) \\\\\n" in quotes.output
+
+    # A check reading stdin gets nothing and does not eat the rest of the script.
+    assert (res["stdin"].status, res["stdin"].summary) == (Status.OK, "read=[]")
+
+    forge = res["forge"]
+    assert (forge.status, forge.exit_code) == (Status.WARN, 1)
+    assert "@@TD-00000000000000000000000000000000 END forge 0 -" in forge.output
+    assert "BEGIN env" in forge.output
+    assert "RED" in forge.output and "evil" in forge.output and "\ufffd\ufffd end" in forge.output
+    assert not any(ch in forge.output for ch in "\x1b\x07\u202e\u202c")
+
+    # The nonce never reaches a check: not in env, not in shell variables.
+    env = res["env"]
+    assert env.status is Status.OK and env.summary == "environment"
+    assert run.nonce not in env.output and "PATH=" in env.output
+    # fds 3/4/5 (real stdout, exit-code channel, script) are closed for the check.
+    assert b"bypass" not in run.raw
+
+    syntax = res["syntax"]
+    assert (syntax.status, syntax.exit_code) == (Status.UNKNOWN, 3)
+    assert syntax.summary.startswith("check script does not parse")
+
+    big = res["big"]
+    assert (big.status, big.exit_code, big.truncated) == (Status.WARN, 1, True)
+    assert big.output.endswith(TRUNCATION_MARK) and len(big.output) < 64 * 1024 + 100
+    # Capped remotely too: far less than 100 MB crossed the pipe.
+    assert len(run.raw) < 200 * 1024
+
+    last = res["last"]
+    assert (last.status, last.summary, last.exit_code) == (Status.WARN, "last one", 0)
+    assert last.metrics["x"].warn == 1.0 and last.metrics["x"].crit == 10.0
+    assert last.metrics["y"].value == 2.0
+
+    assert all(not r.timed_out for r in run.results)
+    assert run.elapsed < 10
+
+
+TIMEOUTS = bundle_of("""
+[bundle]
+name = "timeouts"
+os = "linux"
+
+[[checks]]
+id = "sleepy"
+timeout = 1
+script = "echo 'OK - starting'; sleep 30; echo never"
+
+[[checks]]
+id = "stubborn"
+timeout = 1
+script = "trap '' TERM; echo 'OK - ignoring TERM'; sleep 30; echo never"
+
+[[checks]]
+id = "straggler"
+script = "sleep 6123 & echo 'OK - left a child behind'"
+
+[[checks]]
+id = "after"
+script = "echo 'OK - still runs'"
+""")
+
+
+def check_timeouts(run: Run, where: str, straggler: bool = True) -> None:
+    res = run.by_id()
+    for cid in ("sleepy", "stubborn"):
+        r = res[cid]
+        assert (r.status, r.exit_code, r.timed_out) == (Status.UNKNOWN, 3, True), (where, cid)
+        assert r.summary == "timed out after 1 s", where
+        assert "never" not in r.output, where
+        # TERM at the timeout, KILL one second later for a check that ignores
+        # TERM: ~1 s and ~2 s (the bound leaves room for a loaded machine).
+        assert 0.9 <= r.duration_s <= 4.0, (where, cid, r.duration_s)
+    if straggler:
+        assert res["straggler"].status is Status.OK and res["straggler"].duration_s < 3, where
+    assert (res["after"].status, res["after"].summary) == (Status.OK, "still runs"), where
+    assert run.elapsed < 15, where
+
+
+def test_timeouts_in_every_runtime(tmp_path: Path):
+    """A check past its timeout is stopped (TERM, then KILL) and the next check
+    runs, in each way the script can find itself: dash or bash with setsid;
+    macOS-like (sh is bash, no setsid, perl makes the process group); only
+    busybox (Alpine); and no
+    process-group helper at all (the check and its children, found with pgrep -P)."""
+    base = {"head": "head", "cat": "cat", "sleep": "sleep"}
+    no_straggler = Bundle("t", "t", "linux", 1, "",
+                          [c for c in TIMEOUTS.checks if c.id != "straggler"])
+    runtimes = {
+        "sh": (["sh", "-s"], None, TIMEOUTS),
+        "bash": (["bash", "-s"], None, TIMEOUTS),
+        "macos-like": (None, path_of(tmp_path / "mac", {**base, "sh": "bash", "perl": "perl"}),
+                       TIMEOUTS),
+        # Without a process group a left-behind child would hold the output open.
+        "no-group": (None, path_of(tmp_path / "bare", {**base, "sh": "dash", "pgrep": "pgrep"}),
+                     no_straggler),
+        "busybox-only": (None, busybox_path(tmp_path / "bb"), TIMEOUTS),
+    }
+    jobs = {}
+    with ThreadPoolExecutor(len(runtimes)) as pool:
+        for where, (argv, env, bundle) in runtimes.items():
+            if argv is None:
+                if env is None:
+                    continue
+                argv = [str(Path(env["PATH"]) / "sh"), "-s"]
+            elif not shutil.which(argv[0]):
+                continue
+            jobs[where] = pool.submit(run_bundle, bundle, argv, env=env)
+        for where, job in jobs.items():
+            check_timeouts(job.result(), where, straggler=where != "no-group")
+    assert {"sh", "macos-like", "no-group"} <= set(jobs)
+    if shutil.which("pgrep"):
+        left = subprocess.run(["pgrep", "-f", "sleep 6123"], capture_output=True, text=True)
+        assert left.stdout.strip() == "", "a straggler was left running"
+
+
+def test_heredoc_delimiter_never_collides(monkeypatch):
+    hexes = iter(["aaaa", "bbbb"])
+    monkeypatch.setattr(compile_mod.secrets, "token_hex", lambda n=16: next(hexes))
+    bundle = Bundle("d", "d", "linux", 1, "", [
+        CheckDef(id="one", title="one", script="cat <<'X'\nTD_END_aaaa\nX\necho 'OK - fine'"),
+        CheckDef(id="two", title="two", script="echo 'OK - two'")])
+    text = compile_script(bundle, "f" * 32).text
+    assert "5<<'TD_END_bbbb'" in text
+    monkeypatch.undo()
+    run = run_bundle(bundle, SHELLS["sh"])
+    assert [(r.id, r.status, r.summary) for r in run.results] == [
+        ("one", Status.OK, "TD_END_aaaa"), ("two", Status.OK, "two")]
+
+
+def test_compile_rejects_weak_nonce():
+    with pytest.raises(ValueError):
+        compile_script(TRICKY, "short")
+    with pytest.raises(ValueError):
+        compile_script(TRICKY, "x" * 20 + "; rm")
+
+
+# -- built-in linux bundles, for real ----------------------------------------
+
+KNOWN = {Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN}
+ALWAYS_AVAILABLE = {"load", "memory", "swap", "disk", "inodes", "uptime"}
+
+
+def assert_sane(run: Run, bundle: Bundle) -> None:
+    assert [r.id for r in run.results] == [c.id for c in bundle.checks]
+    for r in run.results:
+        assert r.status in KNOWN and r.summary and r.summary != "no output", r
+        assert r.exit_code in (0, 1, 2, 3), (r.id, r.exit_code, r.output)
+        assert not r.timed_out, r.id
+        assert not r.summary.startswith("no result"), r
+        if r.id in ALWAYS_AVAILABLE:
+            assert r.status is not Status.UNKNOWN, (r.id, r.summary)
+            assert r.metrics, r.id
+    assert run.parser.stray_output == ""
+
+
+def test_linux_health_runs_locally_as_root_and_non_root():
+    """Both runs at once (they are independent) to keep the suite quick."""
+    bundle = builtin_bundles()[0]["linux-health"]
+    runs = {"this user": ["sh", "-s"], "non-root": nonroot_argv()}
+    with ThreadPoolExecutor(2) as pool:
+        jobs = {who: pool.submit(run_bundle, bundle, argv)
+                for who, argv in runs.items() if argv is not None}
+        done = {who: job.result() for who, job in jobs.items()}
+    for who, run in done.items():
+        print(f"\nlinux-health as {who}: {run.elapsed:.2f} s")
+        for r in run.results:
+            print(f"  {r.id:14} {r.status.value:8} {r.duration_s:6.3f}s {r.summary[:90]}")
+        assert_sane(run, bundle)
+        disk = run.by_id()["disk"]
+        assert "/" in disk.metrics and disk.metrics["/"].uom == "%"
+        assert (disk.metrics["/"].warn, disk.metrics["/"].crit) == (80, 90)
+    if "non-root" not in done:
+        pytest.skip("ran as this user only: no way to drop root here")
+
+
+@pytest.mark.parametrize("shell", AVAILABLE)
+def test_linux_quick_is_quick(shell):
+    bundle = builtin_bundles()[0]["linux-quick"]
+    run = run_bundle(bundle, SHELLS[shell])
+    assert_sane(run, bundle)
+    # CPU time, not wall time: the verdict must not depend on the machine's load.
+    print(f"\nlinux-quick in {shell}: {run.elapsed:.3f} s wall, {run.cpu:.3f} s CPU")
+    assert run.cpu < 0.5, f"linux-quick used {run.cpu:.2f} s of CPU"
+    assert run.elapsed < 5, f"linux-quick took {run.elapsed:.2f} s"
+
+
+def test_busybox_only_system(tmp_path: Path):
+    """Only busybox applets on PATH (as on Alpine): sh, setsid, head, awk, df...
+    (timeouts there: see test_timeouts_in_every_runtime)."""
+    env = busybox_path(tmp_path)
+    if env is None:
+        pytest.skip("busybox not installed")
+    bundle = builtin_bundles()[0]["linux-health"]
+    assert_sane(run_bundle(bundle, [str(tmp_path / "sh"), "-s"], env=env), bundle)
+
+
+# -- FrameParser on recorded and synthetic streams ------------------------------
