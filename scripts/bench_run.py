@@ -27,12 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.sshd import SshdServer  # noqa: E402 - a script, not a module
-
 from techdesk.core.roster import HostSpec  # noqa: E402
 from techdesk.diagnostics.compile import compile_script  # noqa: E402
 from techdesk.services.context import Services  # noqa: E402
 from techdesk.workspace import Workspace  # noqa: E402
+from tests.fixtures.sshd import SshdServer  # noqa: E402 - a script, not a module
 
 
 def median_time(fn, repeat: int) -> float:

@@ -107,7 +107,8 @@ def cmd_notes_add(svc: Services, args) -> int:
 def cmd_notes_list(svc: Services, args) -> int:
     notes = svc.notes.list(host=args.host, client=args.client)
     if args.json:
-        print_json([n.as_json() for n in notes])
+        conflicts = svc.sync.conflict_ids("note")  # team sync: "conflict": true while two heads
+        print_json([dict(n.as_json(), conflict=n.id in conflicts) for n in notes])
         return 0
     print(table([[n.id[:8], n.updated, n.status, n.host or f"{n.client}{' / ' + n.site if n.site else ''}",
                   n.author, n.title] for n in notes], ["ID", "UPDATED", "STATUS", "FOR", "AUTHOR", "TITLE"]))
@@ -117,7 +118,7 @@ def cmd_notes_list(svc: Services, args) -> int:
 def cmd_notes_show(svc: Services, args) -> int:
     note = svc.notes.get(args.id)
     if args.json:
-        print_json(note.as_json())
+        print_json(dict(note.as_json(), conflict=note.id in svc.sync.conflict_ids("note")))
         return 0
     print(f"{note.title}\n{'=' * len(note.title)}")
     print(f"id {note.id} · {note.status} · by {note.author} · created {note.created} · updated {note.updated}")

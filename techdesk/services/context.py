@@ -65,5 +65,17 @@ class Services:
         ws = self.workspace
         return VisitService(self.conn, self.roster, ws.technician, ws.path, ws.settings.billing_round_minutes)
 
+    @cached_property
+    def sync(self):
+        from techdesk.services.sync import SyncService
+
+        return SyncService(self)
+
+    @cached_property
+    def reports(self):
+        from techdesk.services.reports import ReportService
+
+        return ReportService(self)
+
     def close(self) -> None:
         self.conn.close()

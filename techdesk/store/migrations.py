@@ -135,6 +135,43 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX visits_client ON visits(client, started);
     """,
+    # 3: team sync state (techdesk/store/syncstate.py, docs/sync-format.md "Sync engine").
+    # No ';' in these comments: the migration runner splits on it.
+    """
+    CREATE TABLE sync_revs (
+        rev TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        parents TEXT NOT NULL,
+        author TEXT NOT NULL,
+        device TEXT NOT NULL,
+        time TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        content TEXT NOT NULL,
+        body TEXT,
+        head INTEGER NOT NULL,
+        published INTEGER NOT NULL
+    );
+    CREATE INDEX sync_revs_record ON sync_revs(kind, id, head);
+    CREATE INDEX sync_revs_outbox ON sync_revs(published) WHERE published = 0;
+    CREATE TABLE sync_state (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        base TEXT NOT NULL DEFAULT '[]',
+        body_sha TEXT,
+        alias TEXT,
+        conflict INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sync_state_conflicts ON sync_state(conflict) WHERE conflict = 1;
+    CREATE TABLE sync_dirty (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_seen (token TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
