@@ -229,6 +229,10 @@ def _check_host_key(transport: paramiko.Transport, target: Target, trust: TrustS
         transport.close()  # nothing else happens on this connection: no auth, no session
         raise _err("hostkey-unknown", f"unknown host key for {target.where}: {presented}; "
                    "not trusted (check the fingerprint, then accept the key)", target, key)
+    if accepted == "once":  # trusted for this connection only, not remembered
+        if on_event is not None:
+            on_event("accepted-once", target, key, entries)
+        return
     trust.add(target.address, target.port, key)
     if on_event is not None:
         on_event("added", target, key, entries)

@@ -48,15 +48,15 @@ def test_unknown_host_key_dialog_accept_and_cancel(services, sshd, qloop, window
     window.roster.refresh()
     seen = {}
 
-    def answer(accept: bool):
+    def answer(code: int):
         dialog = window.hostkey_prompt.last_dialog
         if dialog is None:
-            QTimer.singleShot(50, lambda: answer(accept))
+            QTimer.singleShot(50, lambda: answer(code))
             return
         seen["text"] = " ".join(label.text() for label in dialog.findChildren(type(window.keyring_label)))
-        dialog.done(UnknownHostKeyDialog.REMEMBER if accept else 0)
+        dialog.done(code)
 
-    QTimer.singleShot(100, lambda: answer(False))
+    QTimer.singleShot(100, lambda: answer(0))
     window.run_on(["local"], "linux-quick")
     qloop.run_until_complete(window.runs.task)
     assert "SHA256:" in seen["text"] and str(sshd.port) in seen["text"]
@@ -65,7 +65,14 @@ def test_unknown_host_key_dialog_accept_and_cancel(services, sshd, qloop, window
     assert not services.workspace.known_hosts_path.exists() or \
         str(sshd.port) not in services.workspace.known_hosts_path.read_text()
 
-    QTimer.singleShot(100, lambda: answer(True))
+    QTimer.singleShot(100, lambda: answer(UnknownHostKeyDialog.ONCE))
+    window.run_on(["local"], "linux-quick")
+    qloop.run_until_complete(window.runs.task)
+    assert window.runs.last_report.results[0].error is None
+    assert not services.workspace.known_hosts_path.exists() or \
+        str(sshd.port) not in services.workspace.known_hosts_path.read_text()
+
+    QTimer.singleShot(100, lambda: answer(UnknownHostKeyDialog.REMEMBER))
     window.run_on(["local"], "linux-quick")
     qloop.run_until_complete(window.runs.task)
     assert window.runs.last_report.results[0].error is None

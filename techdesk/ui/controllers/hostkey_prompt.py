@@ -16,7 +16,8 @@ class HostKeyPrompter:
         self._lock = asyncio.Lock()
         self.last_dialog: UnknownHostKeyDialog | None = None
 
-    async def __call__(self, target, key) -> bool:
+    async def __call__(self, target, key) -> bool | str:
+        """True = trust and remember, "once" = this connection only, False = refuse."""
         async with self._lock:
             future: asyncio.Future = asyncio.get_running_loop().create_future()
             dialog = UnknownHostKeyDialog(target.name, target.address, target.port, key.get_name(),
@@ -29,4 +30,6 @@ class HostKeyPrompter:
             finally:
                 self.last_dialog = None
                 dialog.deleteLater()
+            if code == UnknownHostKeyDialog.ONCE:
+                return "once"
             return code == UnknownHostKeyDialog.REMEMBER

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 class UnknownHostKeyDialog(QDialog):
     """Shows host, port, key type and SHA256 fingerprint; the technician decides."""
 
+    ONCE = 3
     REMEMBER = 2
 
     def __init__(self, host: str, address: str, port: int, key_type: str, fingerprint: str, parent=None):
@@ -32,9 +33,12 @@ class UnknownHostKeyDialog(QDialog):
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox()
         remember = QPushButton("Trust and remember")
+        once = QPushButton("Trust this time only")
         buttons.addButton(remember, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(once, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         remember.clicked.connect(lambda: self.done(self.REMEMBER))
+        once.clicked.connect(lambda: self.done(self.ONCE))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(text)
