@@ -102,6 +102,8 @@ class MainWindow(QMainWindow):
                            ("From Ansible inventory…", "ansible")):
             import_menu.addAction(label, lambda f=fmt: self.roster.import_hosts(f))
         file_menu.addSeparator()
+        file_menu.addAction(self._action("Settings…", self._settings_dialog, "Ctrl+,"))
+        file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         host_menu = self.menuBar().addMenu("&Host")
         for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
@@ -209,6 +211,14 @@ class MainWindow(QMainWindow):
     def _refresh_current(self) -> None:
         if self.host_page.host_name and self.services.roster.exists(self.host_page.host_name):
             self.show_host(self.host_page.host_name)
+
+    def _settings_dialog(self) -> None:
+        from techdesk.ui.dialogs.settings_dialog import SettingsDialog
+
+        if SettingsDialog(self.services.workspace, self).exec():
+            self.services.settings_changed()
+            self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
+            self.roster.refresh()
 
     def _about(self) -> None:
         QMessageBox.about(self, "About techdesk",
