@@ -131,6 +131,10 @@ class RosterFilter(QSortFilterProxyModel):
 
     def set_text(self, text: str) -> None:
         words = [QRegularExpression.escape(w) for w in text.lower().split()]
-        # Every word must appear, in any order: a lookahead per word.
-        pattern = "".join(f"(?=.*{w})" for w in words)
+        # Every word must appear, in any order: a lookahead per word (one word needs none).
+        pattern = words[0] if len(words) == 1 else "^" + "".join(f"(?=.*{w})" for w in words)
+        # A reset rebuilds the mapping in one pass; the incremental update Qt does
+        # otherwise costs ~0.5 s when a keystroke hides thousands of rows.
+        self.beginResetModel()
         self.setFilterRegularExpression(QRegularExpression(pattern))
+        self.endResetModel()

@@ -54,9 +54,29 @@ class RosterPanel(QWidget):
         layout.addWidget(self.tree, 1)
 
     def _filter_changed(self, text: str) -> None:
+        # Collapsed first: re-filtering thousands of expanded rows is what costs.
+        self.tree.collapseAll()
         self.proxy.set_text(text)
         if text:
-            self.tree.expandAll()
+            self._expand_matches()
+        else:
+            self.tree.expandToDepth(1 if len(self.model.host_names()) < 300 else 0)
+
+    def _expand_matches(self, budget: int = 400) -> None:
+        """Open groups top-down until about a screenful-and-more of rows is shown."""
+        shown = 0
+        for row in range(self.proxy.rowCount()):
+            client = self.proxy.index(row, 0)
+            self.tree.expand(client)
+            for child_row in range(self.proxy.rowCount(client)):
+                child = self.proxy.index(child_row, 0, client)
+                count = self.proxy.rowCount(child)
+                if count:
+                    self.tree.expand(child)
+                shown += count + 1
+            shown += 1
+            if shown > budget:
+                break
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex | None = None) -> None:
         index = current.siblingAtColumn(0)
