@@ -127,7 +127,10 @@ def test_failures_are_per_host_and_classified(cli, sshd, workspace_dir, tmp_path
     assert hosts[hostile]["error"] is None and hosts[hostile]["checks"]
     assert hosts["wrongkey"]["error"]["kind"] == "auth"
     assert hosts["nothing-listens"]["error"]["kind"] == "unreachable"
-    assert code == 3
+    # Host failures make it 3, unless a check on a healthy host is CRITICAL (a busy
+    # machine's load can be): CRITICAL outranks everything.
+    any_crit = any(c["status"] == "crit" for h in hosts.values() for c in h["checks"])
+    assert code == (2 if any_crit else 3)
     assert took < 20
     import os
 

@@ -1,0 +1,92 @@
+"""Reports: the one API the CLI and the window use to write a visit or client report.
+
+The format follows the file name: .pdf or .html (.htm). The whole report is made in
+memory first and then written atomically (a temporary file in the same folder,
+fsynced, renamed), so a failed report never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from techdesk.core.work import WorkError
+from techdesk.reports import TEMPLATES, data, html
+
+FORMATS = {".pdf": "pdf", ".html": "html", ".htm": "html"}
+
+
+def report_format(path: Path | str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise WorkError(f"cannot tell the report format from {Path(path).name!r}: "
+                        "the file name must end in .pdf or .html")
+    return FORMATS[suffix]
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # like any file the user makes: reports are handed over
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class ReportService:
+    def __init__(self, services) -> None:
+        self.services = services
+
+    # -- the data and HTML (the window can preview these) --------------------------
+    def visit_data(self, visit_id: str) -> dict:
+        return data.visit_report(self.services, visit_id)
+
+    def client_data(self, name: str) -> dict:
+        return data.client_report(self.services, name, trends=self.trends(name))
+
+    def trends(self, client: str) -> list[dict] | None:
+        """Trends and forecasts for the client report: [{host, title, text, status?}].
+        None until the forecasts work fills it (see docs/reports.md)."""
+        return None
+
+    def render_html(self, kind: str, report: dict, for_pdf: bool = False) -> str:
+        return html.render(TEMPLATES[kind], report, self.services.workspace.path, for_pdf=for_pdf)
+
+    # -- files -----------------------------------------------------------------
+    def visit(self, visit_id: str, path: Path | str) -> Path:
+        """Write the report of a visit to `path` (.pdf or .html); returns the full path."""
+        report_format(path)
+        return self._write("visit", self.visit_data(visit_id), Path(path))
+
+    def client(self, name: str, path: Path | str) -> Path:
+        """Write the health report of a client to `path` (.pdf or .html)."""
+        report_format(path)
+        return self._write("client", self.client_data(name), Path(path))
+
+    def _write(self, kind: str, report: dict, path: Path) -> Path:
+        fmt = report_format(path)
+        path = path.expanduser().absolute()
+        if path.is_dir():
+            raise WorkError(f"{path} is a folder: give a file name ending in .{fmt}")
+        if not path.parent.is_dir():
+            raise WorkError(f"folder {path.parent} does not exist")
+        page = self.render_html(kind, report, for_pdf=fmt == "pdf")
+        if fmt == "pdf":
+            from techdesk.reports.pdf import html_to_pdf
+
+            footer = f"{report['title']} · {report['date']}"
+            content = html_to_pdf(page, title=f"{report['title']} ({report['date']})", footer=footer)
+        else:
+            content = page.encode("utf-8")
+        write_atomically(path, content)
+        return path
