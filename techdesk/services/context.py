@@ -77,5 +77,10 @@ class Services:
 
         return ReportService(self)
 
+    def settings_changed(self) -> None:
+        """Rebuild the services that captured a setting (technician name, rounding)."""
+        for name in ("runner", "notes", "visits", "sync"):
+            self.__dict__.pop(name, None)
+
     def close(self) -> None:
         self.conn.close()
