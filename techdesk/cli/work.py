@@ -150,7 +150,7 @@ def cmd_notes_edit(svc: Services, args) -> int:
     for run_id in args.runs or []:
         note = svc.notes.attach_run(note.id, run_id)
     if args.json:
-        print_json(note.as_json())
+        print_json(dict(note.as_json(), conflict=note.id in svc.sync.conflict_ids("note")))
     else:
         print(f"note {note.id} updated")
     return 0

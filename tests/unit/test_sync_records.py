@@ -11,6 +11,7 @@ from techdesk.core.findings import CheckResult, HostError, HostResult, Metric
 from techdesk.core.roster import HostSpec
 from techdesk.core.severity import Status
 from techdesk.services import sync_records as records
+from techdesk.services import sync_runs
 from techdesk.services.roster import RosterService
 from techdesk.services.sync_merge import merge_body
 from techdesk.services.sync_records import BodyError, Context
@@ -148,9 +149,9 @@ def test_run_outputs_are_capped_to_fit_one_file(stores):
     a, b = stores
     _save_run(a, "big", "é" * 200_000, hosts=20, checks=5)  # 100 checks x 400 KB of output
     body = copy("run", a, b)["big"]
-    assert len(canonical_json(body)) <= records.RUN_BUDGET
+    assert len(canonical_json(body)) <= sync_runs.RUN_BUDGET
     outputs = [c["output"] for h in body["hosts"] for c in h["checks"]]
-    assert all(o.endswith(records.TRUNCATED) and o.startswith("é") for o in outputs)
+    assert all(o.endswith(sync_runs.TRUNCATED) and o.startswith("é") for o in outputs)
     # Everything but the outputs arrived intact.
     assert dump(a, RUN_TABLES[3]) == dump(b, RUN_TABLES[3])
     assert dump(a, "SELECT host, status FROM run_hosts ORDER BY host") == \
