@@ -225,6 +225,13 @@ class SyncService:
                 state.base if state else []))
         return out
 
+    def conflict_versions(self, kind: str, record_id: str) -> list[dict]:
+        """Each head of a conflicted record with its readable text, for a side-by-side view."""
+        heads = syncstate.heads_of(self.conn, kind, [record_id]).get(record_id, [])
+        return [{"rev": h.rev, "author": h.author, "device": h.device, "time": h.time, "deleted": h.deleted,
+                 "title": records.title(kind, h.body, h.deleted), "text": _readable(kind, h.body, h.deleted)}
+                for h in heads]
+
     # ------------------------------------------------------------------ resolving
     def resolve(self, record_id: str, *, keep: str | None = None, merge: bool = False) -> dict:
         """Write a revision whose parents are all the heads (the kept head's body, or a
@@ -302,3 +309,17 @@ def _now() -> str:
 
 
 __all__ = ["Conflict", "NoSharedFolder", "SyncReport", "SyncService"]
+
+
+def _readable(kind: str, body: dict | None, deleted: bool) -> str:
+    if deleted or body is None:
+        return "(deleted)"
+    if kind == "note":
+        lines = [body.get("title", ""), "", body.get("body", "")]
+        followups = body.get("followups") or []
+        if followups:
+            lines += ["", "Follow-ups:"] + [f"[{'x' if f.get('done') else ' '}] {f.get('text', '')}" for f in followups]
+        return "\n".join(lines)
+    import json
+
+    return json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True)

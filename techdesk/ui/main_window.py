@@ -14,6 +14,7 @@ from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
+from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.icons import app_icon
 from techdesk.ui.models.roster_model import host_badge
@@ -55,6 +56,10 @@ class MainWindow(QMainWindow):
         self.notes = NotesController(services, self.notes_panel, self)
         self.visit_timer = QLabel("")
         self.visits = VisitController(services, self.visit_panel, self, self.visit_timer)
+        self.sync = SyncController(services, self)
+        self.sync.synced.connect(self._after_sync)
+        self.notes.notes_changed.connect(self.sync.update_status)
+        self.roster.hosts_changed.connect(self.sync.update_status)
 
         self.roster_panel.host_activated.connect(self.show_host)
         self.roster_panel.selection_changed.connect(self._selection_changed)
@@ -95,6 +100,8 @@ class MainWindow(QMainWindow):
                                             "Start a visit at the selected client or site")
         self.act_visit_stop = self._action("Stop visit", self.visits.stop, "Ctrl+Shift+X")
         self.act_note = self._action("New note", self._new_note, "Ctrl+Shift+N")
+        self.act_sync = self._action("Sync now", self.sync.sync_now, "Ctrl+Shift+S")
+        self.act_conflicts = self._action("Resolve conflicts…", self.sync.show_conflicts)
 
         file_menu = self.menuBar().addMenu("&File")
         import_menu = file_menu.addMenu("Import hosts")
@@ -109,8 +116,12 @@ class MainWindow(QMainWindow):
         for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
             host_menu.addAction(action)
         work_menu = self.menuBar().addMenu("&Work")
-        for action in (self.act_note, self.act_visit_start, self.act_visit_stop):
-            work_menu.addAction(action)
+        for action in (self.act_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
+                       self.act_conflicts):
+            if action is None:
+                work_menu.addSeparator()
+            else:
+                work_menu.addAction(action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.act_refresh)
@@ -122,7 +133,7 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.act_add, self.act_edit, None, self.act_run, self.act_cancel, None, self.act_note,
-                       self.act_visit_start, self.act_visit_stop, None, self.act_refresh):
+                       self.act_visit_start, self.act_visit_stop, None, self.act_sync, self.act_refresh):
             if action is None:
                 bar.addSeparator()
             else:
@@ -136,6 +147,7 @@ class MainWindow(QMainWindow):
         if not info.secure:
             self.keyring_label.setStyleSheet("color: #d64541")
         self.statusBar().addPermanentWidget(self.visit_timer)
+        self.statusBar().addPermanentWidget(self.sync.button)
         self.statusBar().addPermanentWidget(self.keyring_label)
         self.statusBar().showMessage(f"Workspace {self.services.workspace.path}", 8000)
 
@@ -150,6 +162,13 @@ class MainWindow(QMainWindow):
         selected = self.roster_panel.selected()
         if len(selected) == 1 and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
             self.notes.show_for_client(selected[0][2])
+
+    def _after_sync(self, _report) -> None:
+        self.roster.refresh()
+        self.visits.refresh()
+        if self.notes.host or self.notes.client:
+            self.notes._reload()
+        self._refresh_current()
 
     def _start_visit(self) -> None:
         selected = self.roster_panel.selected()
@@ -217,6 +236,7 @@ class MainWindow(QMainWindow):
 
         if SettingsDialog(self.services.workspace, self).exec():
             self.services.settings_changed()
+            self.sync.update_status()
             self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
             self.roster.refresh()
 
