@@ -45,7 +45,5 @@ def qloop(qapp):
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
-    executor = getattr(loop, "_default_executor", None)
-    if executor is not None:  # qasync's worker threads must end before Qt does
-        executor.shutdown(wait=True)
     asyncio.set_event_loop(None)
+    loop.close()  # also ends qasync's default executor threads before Qt goes away
