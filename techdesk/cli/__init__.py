@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from techdesk.cli import diagnostics, hosts, keys, reports, sync, work
+    from techdesk.cli import demo, diagnostics, hosts, keys, reports, sync, work
 
     parser = _Parser(prog="techdesk", description="Remote support for field IT technicians.")
     parser.add_argument("--version", action="version", version=f"techdesk {__version__}")
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     work.register(sub)
     reports.register(sub)
     sync.register(sub)
+    demo.register(sub)
     return parser
 
 
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     bad_input, operational = _known_errors()
     services = None
     try:
+        if getattr(args, "own_workspace", False):  # demo and selftest make their own
+            return args.func(None, args)
         workspace = Workspace(args.workspace, shared=args.shared)
         services = Services(workspace)
         return args.func(services, args)

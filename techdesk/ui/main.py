@@ -27,6 +27,7 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
 
         demo_env = DemoEnvironment.create()
         workspace = str(demo_env.workspace_path)
+        shared = None  # demo records must never reach a real team folder
     ws = Workspace(workspace, shared=shared)
     _log_to_file(ws.path / "logs" / "techdesk.log")
     install_excepthook()
