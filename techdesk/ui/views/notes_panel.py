@@ -36,6 +36,7 @@ class NotesPanel(QWidget):
         self.scope = QLabel("No host selected")
         self.scope.setTextFormat(Qt.TextFormat.PlainText)
         self.list = QListWidget()
+        self.list.setWordWrap(True)
         self.list.currentItemChanged.connect(self._selected)
         self.new_button = QPushButton("New note")
         self.new_button.clicked.connect(self.new_clicked)
@@ -128,7 +129,8 @@ class NotesPanel(QWidget):
             self._followup_item(f.text, f.done)
         self.findings.clear()
         for run in note.runs if note else []:
-            for f in run.findings:
+            order = {"crit": 0, "unknown": 1, "warn": 2, "ok": 3}
+            for f in sorted(run.findings, key=lambda f: order.get(f["status"], 4)):
                 item = QListWidgetItem(f"{run.host} · {f['title']}: {f['summary']}")
                 item.setIcon(status_icon(f["status"]))
                 self.findings.addItem(item)
