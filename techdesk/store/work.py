@@ -37,15 +37,20 @@ def save_note(conn: sqlite3.Connection, note: Note) -> None:
                      _note_row(note))
 
 
+def _row_by_id(conn: sqlite3.Connection, table: str, ident: str) -> sqlite3.Row | None:
+    """The row with this id, or with this unique id prefix (ids are long; like git, 4+ chars)."""
+    row = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (ident,)).fetchone()
+    if row is None and len(ident) >= 4:
+        rows = conn.execute(f"SELECT * FROM {table} WHERE substr(id, 1, ?) = ? LIMIT 2",
+                            (len(ident), ident)).fetchall()
+        row = rows[0] if len(rows) == 1 else None
+    return row
+
+
 def get_note(conn: sqlite3.Connection, note_id: str) -> Note:
-    row = conn.execute("SELECT * FROM notes WHERE id = ?", (note_id,)).fetchone()
+    row = _row_by_id(conn, "notes", note_id)
     if row is None:
-        # Accept a unique prefix, like git: ids are long.
-        rows = conn.execute("SELECT * FROM notes WHERE id LIKE ? LIMIT 2", (note_id + "%",)).fetchall() \
-            if len(note_id) >= 4 else []
-        if len(rows) != 1:
-            raise WorkError(f"no note with id {note_id!r}")
-        row = rows[0]
+        raise WorkError(f"no note with id {note_id!r}")
     return note_from_row(row)
 
 
@@ -98,10 +103,7 @@ def save_visit(conn: sqlite3.Connection, visit: Visit) -> None:
 
 
 def get_visit(conn: sqlite3.Connection, visit_id: str) -> Visit:
-    row = conn.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
-    if row is None and len(visit_id) >= 4:
-        rows = conn.execute("SELECT * FROM visits WHERE id LIKE ? LIMIT 2", (visit_id + "%",)).fetchall()
-        row = rows[0] if len(rows) == 1 else None
+    row = _row_by_id(conn, "visits", visit_id)
     if row is None:
         raise WorkError(f"no visit with id {visit_id!r}")
     return visit_from_row(row)
