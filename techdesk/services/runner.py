@@ -57,7 +57,9 @@ class RunReport:
                 "hosts": [r.as_json() for r in self.results]}
 
 
-HostKeyPrompt = Callable[[Target, object], Awaitable[bool]]
+HostKeyPrompt = Callable[[Target, object], Awaitable[bool | str]]
+# Asked when the keyring has no password/passphrase: (kind, host) -> secret or None.
+SecretPrompt = Callable[[str, str], Awaitable[str | None]]
 
 
 class RunService:
@@ -80,6 +82,7 @@ class RunService:
 
     async def run(self, bundle: Bundle, hosts: list[Host], *, concurrency: int = DEFAULT_CONCURRENCY,
                   accept_new_hostkeys: bool = False, hostkey_prompt: HostKeyPrompt | None = None,
+                  secret_prompt: SecretPrompt | None = None,
                   on_event: Callable[[RunEvent], None] | None = None,
                   cancel: threading.Event | None = None, trigger: str = "manual",
                   timeouts: Timeouts | None = None) -> RunReport:
@@ -122,6 +125,13 @@ class RunService:
             def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
                 return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
 
+        def lookup_secret(kind: str, host_name: str) -> str | None:
+            # Runs in a worker: keyring first, then (in the window) ask the technician.
+            value = keyring_secrets.get_secret(kind, host_name)
+            if value is None and secret_prompt is not None and not cancel.is_set():
+                value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
+            return value
+
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
                 host_started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -129,7 +139,7 @@ class RunService:
                     emit(RunEvent("host-started", host=host.name))
                     result = await loop.run_in_executor(
                         pool, _run_host, host.name, chain, self.trust, compiled, nonce, bundle, decide,
-                        timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey)
+                        timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey, lookup_secret)
                 else:
                     result = HostResult(host=host.name, error=error or HostError("protocol", "cancelled"))
                 runs_repo.save_host_result(self.conn, run_id, result, host_started)
@@ -177,7 +187,7 @@ def _target(host: Host) -> Target:
 
 def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce: str, bundle: Bundle,
               accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
-              on_hostkey) -> HostResult:
+              on_hostkey, lookup_secret) -> HostResult:
     """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""
     t0 = time.monotonic()
     parser = FrameParser(nonce, bundle.checks)
@@ -191,7 +201,7 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
     try:
         if cancel.is_set():
             raise Cancelled("cancelled")
-        with connect(chain, trust, secrets=keyring_secrets.get_secret, accept_new=accept_new,
+        with connect(chain, trust, secrets=lookup_secret, accept_new=accept_new,
                      timeouts=timeouts, on_hostkey_event=on_hostkey) as conn:
             before_send(name)
             conn.run(compiled.command, compiled.text.encode("utf-8"), on_output,

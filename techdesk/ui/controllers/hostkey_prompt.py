@@ -1,4 +1,4 @@
-"""Ask the technician about a host key seen for the first time, without blocking the loop."""
+"""Questions a run asks the technician (a new host key, a password), without blocking the loop."""
 
 from __future__ import annotations
 
@@ -33,3 +33,37 @@ class HostKeyPrompter:
             if code == UnknownHostKeyDialog.ONCE:
                 return "once"
             return code == UnknownHostKeyDialog.REMEMBER
+
+
+class SecretPrompter:
+    """Asks for a password or passphrase the keyring does not have; one dialog at a time."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self._lock = asyncio.Lock()
+        self.last_dialog = None
+
+    async def __call__(self, kind: str, host: str) -> str | None:
+        from techdesk.secrets import SecretsError, set_secret
+        from techdesk.ui.dialogs.secret_dialog import SecretDialog
+
+        async with self._lock:
+            future: asyncio.Future = asyncio.get_running_loop().create_future()
+            dialog = SecretDialog(kind, host, self.window)
+            dialog.finished.connect(lambda code: future.done() or future.set_result(code))
+            self.last_dialog = dialog
+            dialog.open()
+            try:
+                code = await future
+            finally:
+                self.last_dialog = None
+                dialog.deleteLater()
+            value = dialog.secret.text()
+            if code != SecretDialog.DialogCode.Accepted or not value:
+                return None
+            if dialog.remember.isChecked():
+                try:
+                    set_secret(kind, host, value)
+                except SecretsError as exc:
+                    self.window.statusBar().showMessage(str(exc), 8000)
+            return value
