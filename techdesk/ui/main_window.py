@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
         self.roster_panel.host_activated.connect(self.show_host)
         self.roster_panel.selection_changed.connect(self._selection_changed)
         self.roster.run_requested.connect(self.run_on)
+        self.roster.note_requested.connect(lambda: self._new_note())
+        self.roster.visit_requested.connect(lambda: self._start_visit())
         self.host_page.run_requested.connect(lambda: self.run_on([self.host_page.host_name], ""))
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
         self.runs.host_finished.connect(self._host_finished)

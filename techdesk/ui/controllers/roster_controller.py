@@ -18,6 +18,8 @@ from techdesk.ui.dialogs.host_dialog import HostDialog
 class RosterController(QObject):
     run_requested = Signal(list, str)  # host names, bundle name ("" = choose)
     hosts_changed = Signal()
+    note_requested = Signal()
+    visit_requested = Signal()
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -130,6 +132,11 @@ class RosterController(QObject):
             action.triggered.connect(lambda _=False, b=bundle.name: self.run_requested.emit(hosts, b))
         menu.addSeparator()
         single = hosts[0] if len(hosts) == 1 and self.panel.selected()[0][0] == "host" else None
+        note = menu.addAction("New note", self.note_requested.emit)
+        note.setEnabled(bool(self.panel.selected()))
+        visit = menu.addAction("Start visit here", self.visit_requested.emit)
+        visit.setEnabled(bool(self.panel.selected()) and self.panel.selected()[0][2] not in (None, "(no client)"))
+        menu.addSeparator()
         menu.addAction("Add host…", self.add_host)
         edit = menu.addAction("Edit host…", lambda: self.edit_host(single))
         edit.setEnabled(single is not None)
