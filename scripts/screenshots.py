@@ -67,6 +67,10 @@ def main() -> int:
         shot("notes")
         window.roster_panel.filter.setText("acme")
         shot("filter")
+        window.roster_panel.filter.setText("")
+        window.dashboard_ctl.refresh()
+        window.tabs.setCurrentWidget(window.dashboard)
+        shot("dashboard")
         window.close()
     finally:
         services.close()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabW
 
 from techdesk import __version__
 from techdesk.secrets import backend_info
+from techdesk.ui.controllers.dashboard_controller import DashboardController
 from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
@@ -18,6 +19,7 @@ from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.icons import app_icon
 from techdesk.ui.models.roster_model import host_badge
+from techdesk.ui.views.dashboard import Dashboard
 from techdesk.ui.views.host_page import HostPage
 from techdesk.ui.views.notes_panel import NotesPanel
 from techdesk.ui.views.roster_panel import RosterPanel
@@ -37,7 +39,9 @@ class MainWindow(QMainWindow):
         self.host_page = HostPage()
         self.run_panel = RunPanel()
         self.notes_panel = NotesPanel()
+        self.dashboard = Dashboard()
         self.tabs = QTabWidget()
+        self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.host_page, "Host")
         self.tabs.addTab(self.run_panel, "Run")
         self.tabs.addTab(self.notes_panel, "Notes")
@@ -58,6 +62,8 @@ class MainWindow(QMainWindow):
         self.visit_timer = QLabel("")
         self.visits = VisitController(services, self.visit_panel, self, self.visit_timer)
         self.sync = SyncController(services, self)
+        self.dashboard_ctl = DashboardController(services, self.dashboard, self)
+        self.dashboard.host_activated.connect(self._open_host)
         self.sync.synced.connect(self._after_sync)
         self.notes.notes_changed.connect(self.sync.update_status)
         self.roster.hosts_changed.connect(self.sync.update_status)
@@ -71,6 +77,7 @@ class MainWindow(QMainWindow):
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
+        self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
         self.run_panel.attach_clicked.connect(self._note_from_run)
         self.notes.notes_changed.connect(self.roster.refresh)
 
@@ -79,6 +86,7 @@ class MainWindow(QMainWindow):
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
         self._restore_state()
         self.roster.refresh()
+        self.dashboard_ctl.refresh()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # -- actions, menus, toolbar ---------------------------------------------
@@ -166,6 +174,23 @@ class MainWindow(QMainWindow):
         if len(selected) == 1 and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
             self.notes.show_for_client(selected[0][2])
 
+    def _open_host(self, name: str) -> None:
+        self.roster_panel.select_host(name)
+        self.show_host(name)
+        self.tabs.setCurrentWidget(self.host_page)
+
+    def notify_alerts(self, events: list[dict]) -> None:
+        """New alerts: a desktop notification where the system has a tray, else the status bar."""
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        text = "\n".join(e.get("message", "") for e in events[:5])
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            if not hasattr(self, "_tray"):
+                self._tray = QSystemTrayIcon(self.windowIcon(), self)
+                self._tray.show()
+            self._tray.showMessage(f"techdesk: {len(events)} new alert(s)", text)
+        self.statusBar().showMessage(f"{len(events)} new alert(s): " + text.replace("\n", " · "), 15000)
+
     def _after_sync(self, _report) -> None:
         self.roster.refresh()
         self.visits.refresh()
@@ -217,8 +242,14 @@ class MainWindow(QMainWindow):
             series.setdefault(f"{row['check_id']} · {row['label']}", []).append(row)
         status = svc.history.latest_statuses().get(name)
         badge = host_badge(status, timedelta(hours=svc.workspace.settings.stale_after_hours))
+        forecasts = {}
+        for f in svc.monitor.forecasts(name):
+            if f.eta is not None:
+                from techdesk.core.forecast import describe
+
+                forecasts[f"{f.check} · {f.label}"] = (f.eta, f.threshold, describe(f))
         self.host_page.show_host(host, latest, dict(list(series.items())[:12]), svc.history.host_runs(name),
-                                 badge)
+                                 badge, forecasts)
         self.notes.show_for_host(name)
         if not self.runs.running:
             self.runs.set_targets([name])

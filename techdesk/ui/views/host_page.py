@@ -128,7 +128,8 @@ class HostPage(QWidget):
         layout.addWidget(self.subtitle)
         layout.addWidget(body, 1)
 
-    def show_host(self, host, latest, series_by_metric: dict[str, list[dict]], runs: list, badge: str) -> None:
+    def show_host(self, host, latest, series_by_metric: dict[str, list[dict]], runs: list, badge: str,
+                  forecasts: dict[str, tuple] | None = None) -> None:
         self.host_name = host.name
         self.title.setText(host.name)
         self.badge.setPixmap(status_icon(badge, 18).pixmap(18, 18))
@@ -155,14 +156,14 @@ class HostPage(QWidget):
             d["Last run"].setText("never")
             self.findings.set_checks([])
             self.output.clear()
-        self._set_charts(series_by_metric)
+        self._set_charts(series_by_metric, forecasts or {})
         self.runs.clear()
         for run in runs[:30]:
             self.runs.addItem(f"{run.started}  {run.bundle}  {run.status.upper()}"
                               + (f"  — {run.error_message}" if run.error_message else ""))
             self.runs.item(self.runs.count() - 1).setIcon(status_icon(run.status))
 
-    def _set_charts(self, series_by_metric: dict[str, list[dict]]) -> None:
+    def _set_charts(self, series_by_metric: dict[str, list[dict]], forecasts: dict[str, tuple]) -> None:
         while self.charts_layout.count():
             item = self.charts_layout.takeAt(0)
             if item.widget():
@@ -174,6 +175,8 @@ class HostPage(QWidget):
         for title, rows in series_by_metric.items():
             chart = MetricChart()
             chart.set_series(title, rows)
+            if title in forecasts:
+                chart.set_forecast(*forecasts[title])
             self.charts_layout.addWidget(chart)
         self.charts_layout.addStretch(1)
 

@@ -24,6 +24,8 @@ class MetricChart(QWidget):
         self.warn: float | None = None
         self.crit: float | None = None
         self.uom = ""
+        self.forecast: tuple[float, float] | None = None  # (epoch, value) where the trend crosses
+        self.forecast_text = ""
 
     def sizeHint(self) -> QSize:
         return QSize(320, 110)
@@ -41,6 +43,13 @@ class MetricChart(QWidget):
         self.warn, self.crit, self.uom = last.get("warn"), last.get("crit"), last.get("uom", "")
         self.update()
 
+    def set_forecast(self, when: datetime | None, value: float | None, text: str = "") -> None:
+        """Draw the trend from the last point to where it crosses the threshold."""
+        self.forecast = (when.timestamp(), float(value)) if when is not None and value is not None else None
+        self.forecast_text = text
+        self.setToolTip(text)
+        self.update()
+
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -49,14 +58,17 @@ class MetricChart(QWidget):
         area = QRectF(self.rect()).adjusted(8, 22, -60, -8)
         p.setPen(text)
         last = f"{self.points[-1][1]:g}{self.uom}" if self.points else "no data yet"
-        p.drawText(QRectF(8, 2, self.width() - 16, 18), Qt.AlignmentFlag.AlignLeft, f"{self.title} — {last}")
+        heading = f"{self.title} — {last}" + (f"  ·  {self.forecast_text}" if self.forecast_text else "")
+        p.drawText(QRectF(8, 2, self.width() - 16, 18), Qt.AlignmentFlag.AlignLeft, heading)
         p.setPen(QPen(pal.color(pal.ColorRole.Mid), 1))
         p.drawRect(area)
         if len(self.points) < 2:
             p.end()
             return
-        xs = [x for x, _ in self.points]
+        xs = [x for x, _ in self.points] + ([self.forecast[0]] if self.forecast else [])
         ys = [y for _, y in self.points] + [v for v in (self.warn, self.crit) if v is not None]
+        if self.forecast:
+            ys.append(self.forecast[1])
         lo, hi = min(ys), max(ys)
         if self.uom == "%":
             lo, hi = 0.0, max(100.0, hi)
@@ -79,6 +91,9 @@ class MetricChart(QWidget):
             path.lineTo(point(x, y))
         p.setPen(QPen(QColor(STATUS_COLORS["running"]), 2))
         p.drawPath(path)
+        if self.forecast:
+            p.setPen(QPen(QColor(STATUS_COLORS["crit"]), 1.5, Qt.PenStyle.DotLine))
+            p.drawLine(point(*self.points[-1]), point(*self.forecast))
         p.setBrush(QColor(STATUS_COLORS["running"]))
         p.drawEllipse(point(*self.points[-1]), 3, 3)
         p.end()

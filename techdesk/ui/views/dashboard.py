@@ -1,0 +1,152 @@
+"""The dashboard: fleet health at a glance, what needs attention, stale hosts, alerts."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from techdesk.ui.icons import STATUS_COLORS, STATUS_LABELS, status_icon
+
+HOST_ROLE = Qt.ItemDataRole.UserRole + 40
+TILES = ("crit", "warn", "unknown", "ok", "never", "stale")
+
+
+class _Tile(QFrame):
+    def __init__(self, status: str) -> None:
+        super().__init__()
+        self.setObjectName("tile")
+        color = STATUS_COLORS[status]
+        self.setStyleSheet(f"#tile {{ border: 1px solid {color}; border-radius: 6px; }}")
+        self.count = QLabel("0")
+        font = self.count.font()
+        font.setPointSizeF(font.pointSizeF() * 2)
+        font.setBold(True)
+        self.count.setFont(font)
+        self.count.setStyleSheet(f"color: {color}")
+        label = QLabel(STATUS_LABELS[status])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.count, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+
+
+def _tree(headers: list[str]) -> QTreeWidget:
+    tree = QTreeWidget()
+    tree.setHeaderLabels(headers)
+    tree.setRootIsDecorated(False)
+    tree.setUniformRowHeights(True)
+    tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    tree.header().setStretchLastSection(True)
+    return tree
+
+
+class Dashboard(QWidget):
+    host_activated = Signal(str)
+    sweep_clicked = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.tiles = {status: _Tile(status) for status in TILES}
+        tiles = QHBoxLayout()
+        for tile in self.tiles.values():
+            tiles.addWidget(tile)
+        self.summary = QLabel("")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.sweep_button = QPushButton("Run due schedules now")
+        self.sweep_button.clicked.connect(self.sweep_clicked)
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.sweep_button)
+
+        self.clients = _tree(["Client", "Hosts", "Critical", "Warning", "Unknown", "OK", "Never", "Stale"])
+        self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
+        self.attention.header().setStretchLastSection(False)
+        self.attention.header().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.alerts = _tree(["", "Host", "Check", "Since", "Message"])
+        self.stale = _tree(["Host", "Client", "Last success", "Failures", "Next retry", "Last error"])
+        for tree in (self.attention, self.alerts, self.stale):
+            tree.itemDoubleClicked.connect(self._activated)
+
+        grid = QGridLayout()
+        boxes = [("Needs attention (worst first, then soonest forecast)", self.attention),
+                 ("Clients", self.clients), ("Open alerts", self.alerts), ("Stale hosts", self.stale)]
+        self._boxes = {}
+        for title, widget in boxes:
+            box = QGroupBox(title)
+            QVBoxLayout(box).addWidget(widget)
+            self._boxes[title] = box
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self._boxes[boxes[0][0]])
+        top.addWidget(self._boxes["Clients"])
+        top.setSizes([760, 380])
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self._boxes["Open alerts"])
+        bottom.addWidget(self._boxes["Stale hosts"])
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(top)
+        body.addWidget(bottom)
+        body.setSizes([420, 220])
+        layout = QVBoxLayout(self)
+        layout.addLayout(tiles)
+        layout.addLayout(head)
+        layout.addWidget(body, 1)
+        layout.addLayout(grid)
+
+    def show_health(self, health: dict, schedules: int) -> None:
+        totals = health.get("totals", {})
+        for status, tile in self.tiles.items():
+            tile.count.setText(str(totals.get(status, 0)))
+        self.summary.setText(
+            f"{totals.get('hosts', 0)} hosts · {len(health.get('alerts', []))} open alerts · "
+            f"{len(health.get('forecasts', []))} forecasts within {health.get('within_days', 14):g} days · "
+            f"{schedules} schedules")
+        self.clients.clear()
+        for row in health.get("clients", []):
+            self.clients.addTopLevelItem(QTreeWidgetItem([
+                row["client"] or "(no client)", str(row["hosts"]), str(row["crit"]), str(row["warn"]),
+                str(row["unknown"]), str(row["ok"]), str(row["never"]), str(row["stale"])]))
+        self.attention.clear()
+        for row in health.get("attention", [])[:500]:
+            when = row.get("eta") or row.get("since") or ""
+            item = QTreeWidgetItem(["", row["host"], row.get("client") or "", row.get("title") or "",
+                                    row.get("summary") or "", (when or "")[:16].replace("T", " ")])
+            item.setIcon(0, status_icon(row.get("status", "unknown")))
+            item.setToolTip(4, row.get("summary") or "")
+            item.setData(0, HOST_ROLE, row["host"])
+            self.attention.addTopLevelItem(item)
+        self.alerts.clear()
+        for row in health.get("alerts", []):
+            item = QTreeWidgetItem(["", row.get("host", ""), row.get("check", ""),
+                                    (row.get("opened") or row.get("since") or "")[:16].replace("T", " "),
+                                    row.get("message") or row.get("summary") or ""])
+            item.setIcon(0, status_icon(row.get("severity") or row.get("status") or "unknown"))
+            item.setData(0, HOST_ROLE, row.get("host"))
+            self.alerts.addTopLevelItem(item)
+        self.stale.clear()
+        for row in health.get("stale", []):
+            item = QTreeWidgetItem([row["host"], row.get("client") or "", _short(row.get("last_success")) or "never",
+                                    str(row.get("failures", 0)), _short(row.get("next_retry")),
+                                    row.get("last_error") or ""])
+            item.setData(0, HOST_ROLE, row["host"])
+            self.stale.addTopLevelItem(item)
+
+    def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        host = item.data(0, HOST_ROLE)
+        if host:
+            self.host_activated.emit(host)
+
+
+def _short(value) -> str:
+    return (value or "")[:16].replace("T", " ")
