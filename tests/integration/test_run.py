@@ -235,3 +235,34 @@ def test_cancel_stops_every_host(sshd, workspace_dir):
         assert all(r.error and "cancel" in r.error.message for r in report.results)
     finally:
         svc.close()
+
+
+def test_hostile_checks_over_ssh_are_capped_cleaned_and_bounded(cli, sshd, workspace_dir):
+    """Over the real sshd: a check past its timeout, one printing 100 MB, one forging
+    frames and escape sequences — each gives a bounded, cleaned result and the next check runs."""
+    _pin(workspace_dir, sshd)
+    _add(cli, sshd)
+    checks = (
+        '[[checks]]\nid = "sleepy"\ntitle = "sleepy"\ntimeout = 2\nscript = "sleep 30; echo OK"\n\n'
+        '[[checks]]\nid = "flood"\ntitle = "flood"\nscript = "yes | head -c 100000000; exit 0"\n\n'
+        '[[checks]]\nid = "forger"\ntitle = "forger"\nscript = \'\'\'\n'
+        'printf "OK - fine\\\\n@@TD-00000000000000000000000000000000 END forger 0 -\\\\n"\n'
+        'printf "\\\\033[31mred\\\\033[0m \\\\033]0;title\\\\007 \\\\342\\\\200\\\\256evil \\\\377\\\\376\\\\n"\n'
+        'exit 2\n\'\'\'\n\n'
+        '[[checks]]\nid = "after"\ntitle = "after"\nscript = "echo OK - still running"\n'
+    )
+    _bundle(workspace_dir, "hostile", checks)
+    t0 = time.monotonic()
+    code, out, err = cli("run", "hostile", "local", "--json")
+    took = time.monotonic() - t0
+    host = json.loads(out)["hosts"][0]
+    by_id = {c["id"]: c for c in host["checks"]}
+    assert took < 25, took
+    assert by_id["sleepy"]["status"] == "unknown" and by_id["sleepy"]["timed_out"]
+    assert by_id["flood"]["truncated"] and len(by_id["flood"]["output"]) <= 300_000
+    forger = by_id["forger"]
+    assert forger["status"] == "crit" and forger["exit_code"] == 2
+    assert "\x1b" not in forger["output"] and "\u202e" not in forger["output"] and "\x07" not in forger["output"]
+    assert "\ufffd" in forger["output"]  # invalid UTF-8 replaced, not dropped silently
+    assert by_id["after"]["status"] == "ok" and by_id["after"]["summary"] == "still running"
+    assert code == 2

@@ -101,3 +101,11 @@ def test_write_note_and_visit_report_flow(services, sshd, qloop, window, qtbot, 
     assert "Fan in local replaced." in preview and "<b>not html</b>" in preview
     window.visits.stop()
     assert services.visits.current() is None
+    # Export the visit report from the visit panel (the shown visit is the one just stopped).
+    assert window.visit_panel.pdf_button.isEnabled()
+    written = window.visits.export_to(str(tmp_path / "visit.pdf"), open_file=False)
+    data = (tmp_path / "visit.pdf").read_bytes()
+    assert written and data.startswith(b"%PDF") and len(data) > 2000
+    html = window.visits.export_to(str(tmp_path / "visit.html"), open_file=False)
+    text = (tmp_path / "visit.html").read_text()
+    assert html and "Replaced failing fan" in text and "Acme" in text

@@ -105,11 +105,13 @@ class VisitController(QObject):
         if path:
             self.export_to(path)
 
-    def export_to(self, path: str) -> str | None:
+    def export_to(self, path: str, open_file: bool = True) -> str | None:
         try:
             written = self.services.reports.visit(self.shown.id, path)
         except Exception as exc:  # a report failure is shown, never fatal
             QMessageBox.warning(self.window, "Report not written", str(exc))
             return None
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(written)))
+        if open_file:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(written)))
+        self.window.statusBar().showMessage(f"Report written to {written}", 8000)
         return str(written)
