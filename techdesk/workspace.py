@@ -57,6 +57,20 @@ class Settings:
     stale_after_hours: int = 72
     billing_round_minutes: int = 15
     device_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    # Proactive monitoring (docs/proactive.md "In the app"): alert rules, forecasts and
+    # where alerts are sent. The SMTP password is in the keyring ("smtp", smtp_host).
+    alert_open_after: int = 2
+    alert_open_after_crit: int = 1
+    alert_resolve_after: int = 1
+    alert_unreachable_after: int = 3
+    forecast_days: int = 14
+    webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str | None = None
+    smtp_from: str | None = None
+    smtp_to: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> Settings:

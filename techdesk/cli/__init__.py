@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from techdesk.cli import demo, diagnostics, hosts, keys, reports, sync, work
+    from techdesk.cli import demo, diagnostics, hosts, keys, monitor, reports, sync, work
 
     parser = _Parser(prog="techdesk", description="Remote support for field IT technicians.")
     parser.add_argument("--version", action="version", version=f"techdesk {__version__}")
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     work.register(sub)
     reports.register(sub)
     sync.register(sub)
+    monitor.register(sub)
     demo.register(sub)
     return parser
 

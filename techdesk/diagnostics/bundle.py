@@ -21,7 +21,7 @@ BUILTIN = "built-in"
 
 _BUNDLE_KEYS = {"name", "title", "os", "version", "description"}
 _CHECK_KEYS = {"id", "title", "timeout", "script", "thresholds"}
-_THRESHOLD_KEYS = {"warn", "crit", "direction"}
+_THRESHOLD_KEYS = {"warn", "crit", "direction", "capacity"}  # capacity: docs/proactive.md
 _VERSION_RE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 

@@ -77,6 +77,12 @@ class Services:
 
         return ReportService(self)
 
+    @cached_property
+    def monitor(self):
+        from techdesk.services.monitor import MonitorService
+
+        return MonitorService(self)
+
     def settings_changed(self) -> None:
         """Rebuild the services that captured a setting (technician name, rounding)."""
         for name in ("runner", "notes", "visits", "sync"):

@@ -55,9 +55,11 @@ class ReportService:
         return data.client_report(self.services, name, trends=self.trends(name))
 
     def trends(self, client: str) -> list[dict] | None:
-        """Trends and forecasts for the client report: [{host, title, text, status?}].
-        None until the forecasts work fills it (see docs/reports.md)."""
-        return None
+        """Trends and forecasts for the client report: [{host, title, text, status}]
+        from the stored metric history (MonitorService.client_trends), most urgent
+        first; None when there is not enough history to say anything."""
+        rows = self.services.monitor.client_trends(client)
+        return [{k: r[k] for k in ("host", "title", "text", "status")} for r in rows] or None
 
     def render_html(self, kind: str, report: dict, for_pdf: bool = False) -> str:
         return html.render(TEMPLATES[kind], report, self.services.workspace.path, for_pdf=for_pdf)

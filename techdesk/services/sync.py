@@ -88,7 +88,7 @@ class SyncService:
             raise NoSharedFolder(
                 "no shared folder is configured: give --shared DIR or set TECHDESK_SHARED (set up a new, "
                 "empty one with `techdesk --shared DIR sync --init`; it is then remembered in the settings)")
-        return SharedFolder(root, device=self.device)
+        return SharedFolder(root, kinds=records.KIND_ORDER, device=self.device)
 
     def init_folder(self, folder: SharedFolder) -> None:
         """First use: create the marker in a new or empty folder (hidden files allowed)."""

@@ -17,7 +17,7 @@ from datetime import datetime
 from techdesk.core.work import AttachedRun
 from techdesk.store import syncstate
 
-KIND_ORDER = ("client", "site", "host", "note", "visit", "run")
+KIND_ORDER = ("client", "site", "host", "note", "visit", "run", "schedule")
 _RUN_FIELDS = set(AttachedRun.__dataclass_fields__)
 
 
@@ -182,6 +182,7 @@ def _registry() -> dict:
         "note": (read_notes, apply_note, _delete("notes", "id")),
         "visit": (read_visits, apply_visit, _delete("visits", "id")),
         "run": (read_runs, apply_run, _delete("runs", "id")),
+        "schedule": (r.read_schedules, r.apply_schedule, r.remove_schedule),
     }
 
 
@@ -223,4 +224,6 @@ def title(kind: str, body: dict, deleted: bool = False) -> str:
         return f"visit at {b.get('client', '?')} {str(b.get('started', ''))[:16]}"
     if kind == "run":
         return f"{b.get('bundle', '?')} run {b.get('started', '')}"
+    if kind == "schedule":
+        return f"{b.get('bundle', '?')} on {b.get('target', '?')}"
     return str(b.get("name", ""))

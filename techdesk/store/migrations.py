@@ -172,6 +172,72 @@ MIGRATIONS: list[str] = [
     CREATE TABLE sync_seen (token TEXT PRIMARY KEY) WITHOUT ROWID;
     CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 4: proactive monitoring (techdesk/store/monitor.py, docs/proactive.md "In the app").
+    # Schedules travel with the roster (sync kind "schedule", keyed by uid). The rest is
+    # this device's own bookkeeping and never travels. No ';' in these comments.
+    """
+    CREATE TABLE schedules (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        bundle TEXT NOT NULL,
+        target TEXT NOT NULL,
+        interval_s INTEGER NOT NULL,
+        windows TEXT NOT NULL DEFAULT '',
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE TABLE schedule_hosts (
+        schedule_uid TEXT NOT NULL,
+        host TEXT NOT NULL,
+        last_run TEXT NOT NULL,
+        run_id TEXT,
+        PRIMARY KEY (schedule_uid, host)
+    ) WITHOUT ROWID;
+    CREATE TABLE host_health (
+        host TEXT PRIMARY KEY,
+        last_attempt TEXT,
+        last_success TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_retry TEXT,
+        last_error TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE alert_states (
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        open INTEGER NOT NULL DEFAULT 0,
+        updated TEXT NOT NULL,
+        PRIMARY KEY (host, check_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX alert_states_open ON alert_states(open) WHERE open = 1;
+    CREATE TABLE alert_events (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        opened_at TEXT,
+        notified INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX alert_events_alert ON alert_events(host, check_id, seq);
+    CREATE INDEX alert_events_unsent ON alert_events(notified) WHERE notified = 0;
+    CREATE TABLE forecast_cache (
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        label TEXT NOT NULL,
+        last_ts REAL NOT NULL,
+        computed REAL NOT NULL,
+        days_left REAL,
+        forecast TEXT NOT NULL,
+        PRIMARY KEY (host, check_id, label)
+    ) WITHOUT ROWID;
+    CREATE TABLE monitor_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

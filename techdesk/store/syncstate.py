@@ -34,6 +34,7 @@ _TRACKED = (
      " INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE client_id = NEW.id;"),
     ("sites", "site", "uid",
      "INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE site_id = NEW.id;"),
+    ("schedules", "schedule", "uid", ""),
 )
 
 
@@ -231,6 +232,7 @@ LOCAL = {
     "note": ("notes", "id", ""),
     "visit": ("visits", "id", ""),
     "run": ("runs", "id", " AND l.finished IS NOT NULL"),  # a run travels once, finished
+    "schedule": ("schedules", "uid", ""),
 }
 
 
