@@ -8,6 +8,14 @@ from techdesk.diagnostics.bundle import Bundle, BundleError
 from techdesk.diagnostics.registry import load_bundles
 
 
+class UnknownBundle(BundleError):
+    """A bundle name that is not on this device (one line, exit 64)."""
+
+    def __init__(self, message: str) -> None:  # not tied to a file and line
+        ValueError.__init__(self, message)
+        self.file, self.line, self.message = "", 0, message
+
+
 class BundleService:
     def __init__(self, dirs: list[Path]) -> None:
         self.dirs = dirs
@@ -23,7 +31,7 @@ class BundleService:
         bundles = self.all()
         if name not in bundles:
             known = ", ".join(sorted(bundles)) or "none"
-            raise BundleError(f"no bundle named {name!r} (known: {known})")
+            raise UnknownBundle(f"no bundle named {name!r} (known: {known})")
         return bundles[name]
 
     def reload(self) -> None:

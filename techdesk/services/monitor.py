@@ -57,7 +57,7 @@ from techdesk.core.schedule import (
     retry_delay,
 )
 from techdesk.core.severity import Status
-from techdesk.diagnostics.bundle import BundleError
+from techdesk.services.bundles import UnknownBundle
 from techdesk.store import monitor as repo
 from techdesk.store.db import now_iso
 
@@ -69,14 +69,6 @@ LOCK_NAME = "sweep.lock"
 NOTIFY_RETRY = timedelta(hours=24)  # undelivered alerts are retried by later sweeps this long
 NOTIFY_ATTEMPTS = 5
 _SEVERITY_ORDER = {"crit": 0, "unknown": 1, "warn": 2, "ok": 3}
-
-
-class UnknownBundle(BundleError):
-    """A schedule names a bundle that is not on this device (one line, exit 64)."""
-
-    def __init__(self, message: str) -> None:  # BundleError's (file, line, message) does not fit
-        ValueError.__init__(self, message)
-        self.file, self.line, self.message = "", 0, message
 
 
 def _utc(now: datetime | None) -> datetime:

@@ -107,3 +107,12 @@ def test_password_refused_on_insecure_backend(cli, monkeypatch):
     code, _, err = cli("password", "set", "web1", stdin="s3cret\n")
     assert code == 1
     assert "no usable system keyring" in err and "nothing was stored" in err
+
+
+def test_unknown_bundle_is_one_line_exit_64(cli):
+    cli("hosts", "add", "web1", "--address", "a")
+    code, out, err = cli("run", "nosuch", "web1")
+    assert code == 64
+    assert err.startswith("techdesk: error: no bundle named 'nosuch' (known: ")
+    code, _, err = cli("bundles", "show", "nosuch")
+    assert code == 64 and "no bundle named" in err
