@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QToolBar
 
@@ -86,7 +86,8 @@ class MainWindow(QMainWindow):
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
         self._restore_state()
         self.roster.refresh()
-        self.dashboard_ctl.refresh()
+        # After the window is on screen: fleet health over a large history takes a moment.
+        QTimer.singleShot(0, self, self._first_refresh)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # -- actions, menus, toolbar ---------------------------------------------
@@ -173,6 +174,10 @@ class MainWindow(QMainWindow):
         selected = self.roster_panel.selected()
         if len(selected) == 1 and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
             self.notes.show_for_client(selected[0][2])
+
+    def _first_refresh(self) -> None:
+        if self.isVisible():  # not for a window closed before the loop came round
+            self.dashboard_ctl.refresh()
 
     def _open_host(self, name: str) -> None:
         self.roster_panel.select_host(name)
