@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 
 from techdesk.cli import UsageError
-from techdesk.cli.output import print_json, table, warn
+from techdesk.cli.output import HostProgress, print_json, table, warn
 from techdesk.services.context import Services
 
 
@@ -103,7 +102,7 @@ def cmd_run(svc: Services, args) -> int:
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     show = args.progress or sys.stderr.isatty()
-    progress = _Progress(len(hosts)) if show else None
+    progress = HostProgress(len(hosts)) if show else None
     report = asyncio.run(svc.runner.run(
         bundle, hosts, concurrency=concurrency, accept_new_hostkeys=args.accept_new_hostkeys,
         on_event=progress.event if progress else None))
@@ -112,22 +111,6 @@ def cmd_run(svc: Services, args) -> int:
     else:
         _print_report(report)
     return run_exit_code(report.results)
-
-
-class _Progress:
-    """Per-host lines on stderr as results arrive."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.done, self.t0 = total, 0, time.monotonic()
-
-    def event(self, event) -> None:
-        if event.kind != "host-done" or event.result is None:
-            return
-        self.done += 1
-        r = event.result
-        what = f"{r.error.kind}: {r.error.message}" if r.error else f"{len(r.checks)} checks"
-        print(f"[{self.done}/{self.total} {time.monotonic() - self.t0:5.1f}s] {r.host}: "
-              f"{r.status.value.upper()} ({what})", file=sys.stderr, flush=True)
 
 
 def _print_report(report) -> None:

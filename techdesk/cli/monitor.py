@@ -18,12 +18,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from techdesk.cli import UsageError
-from techdesk.cli.output import print_json, table, warn
+from techdesk.cli.output import HostProgress, print_json, table, warn
 from techdesk.core.schedule import ScheduleError
 from techdesk.services.context import Services
 
@@ -278,26 +277,12 @@ def cmd_schedule_install(svc: Services, args) -> int:
 
 
 # ---------------------------------------------------------------------------- sweep
-class _SweepProgress:
-    def __init__(self) -> None:
-        self.done, self.t0 = 0, time.monotonic()
-
-    def event(self, event) -> None:
-        if event.kind != "host-done" or event.result is None:
-            return
-        self.done += 1
-        r = event.result
-        what = f"{r.error.kind}: {r.error.message}" if r.error else f"{len(r.checks)} checks"
-        print(f"[{self.done} {time.monotonic() - self.t0:5.1f}s] {r.host}: {r.status.value.upper()} ({what})",
-              file=sys.stderr, flush=True)
-
-
 def cmd_sweep(svc: Services, args) -> int:
     from techdesk.services.monitor import sweep_exit_code
 
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    progress = _SweepProgress() if args.progress or sys.stderr.isatty() else None
+    progress = HostProgress() if args.progress or sys.stderr.isatty() else None
     result = asyncio.run(svc.monitor.sweep(on_event=progress.event if progress else None,
                                            concurrency=args.concurrency))
     if result["locked"]:

@@ -116,3 +116,16 @@ def test_unknown_bundle_is_one_line_exit_64(cli):
     assert err.startswith("techdesk: error: no bundle named 'nosuch' (known: ")
     code, _, err = cli("bundles", "show", "nosuch")
     assert code == 64 and "no bundle named" in err
+
+
+def test_host_progress_lines(capsys):
+    from techdesk.cli.output import HostProgress
+    from techdesk.core.findings import HostError, HostResult
+    from techdesk.services.runner import RunEvent
+
+    progress = HostProgress(2)
+    progress.event(RunEvent("host-started", host="a"))
+    progress.event(RunEvent("host-done", host="a", result=HostResult("a", error=HostError("auth", "no key"))))
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("[1/2 ") and err[0].endswith("a: UNKNOWN (auth: no key)")
