@@ -15,7 +15,6 @@ from pathlib import Path
 
 from techdesk.cli.output import print_json, table
 
-_APP = None  # the QApplication selftest made, kept alive until the process ends
 
 
 def register(sub) -> None:
@@ -290,11 +289,10 @@ def _st_keyring() -> str:
 
 
 def _st_window(state: dict) -> str:
-    global _APP
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
-        from PySide6.QtWidgets import QApplication
+        import techdesk.ui.smoke  # noqa: F401 - imports Qt
     except ImportError as exc:
         raise _Skip(f"skipped (no Qt: {exc})") from None
     services = state.get("services")
@@ -306,31 +304,9 @@ def _st_window(state: dict) -> str:
 
         folder = state["window_ws"] = tempfile.mkdtemp(prefix="techdesk-selftest-")
         services = state["window_services"] = Services(Workspace(folder))
-    from PySide6.QtCore import qInstallMessageHandler
+    from techdesk.ui.smoke import open_and_close_main_window
 
-    from techdesk.ui.main_window import MainWindow
-
-    said: list[str] = []  # Qt's own messages ("This plugin does not support ...") while we look
-
-    def collect(mode, context, message) -> None:
-        said.append(message)
-
-    app = QApplication.instance()
-    if app is None:
-        app = _APP = QApplication([sys.argv[0] if sys.argv else "techdesk"])
-    previous = qInstallMessageHandler(collect)
-    window = MainWindow(services)
-    try:
-        window.show()
-        app.processEvents()
-        if not window.isVisible():
-            raise RuntimeError("the main window did not show" + "".join(f"; Qt: {m}" for m in said))
-    finally:
-        window.close()
-        app.processEvents()
-        window.deleteLater()
-        qInstallMessageHandler(previous)
-    return f"shown and closed (Qt platform {app.platformName()})"
+    return open_and_close_main_window(services)
 
 
 def _st_cleanup(state: dict) -> str:
