@@ -16,7 +16,6 @@ from pathlib import Path
 from techdesk.cli.output import print_json, table
 
 
-
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run linux-health on throwaway demo hosts (no servers needed)",
                        description="Create a throwaway demo workspace whose eight hosts are "
