@@ -72,8 +72,12 @@ class Dashboard(QWidget):
 
         self.clients = _tree(["Client", "Hosts", "Critical", "Warning", "Unknown", "OK", "Never", "Stale"])
         self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
-        self.attention.header().setStretchLastSection(False)
-        self.attention.header().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header = self.attention.header()
+        header.setStretchLastSection(False)
+        for column, width in ((1, 100), (2, 105), (3, 150)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.attention.setColumnWidth(column, width)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.alerts = _tree(["", "Host", "Check", "Since", "Message"])
         self.stale = _tree(["Host", "Client", "Last success", "Failures", "Next retry", "Last error"])
         for tree in (self.attention, self.alerts, self.stale):
@@ -90,7 +94,7 @@ class Dashboard(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._boxes[boxes[0][0]])
         top.addWidget(self._boxes["Clients"])
-        top.setSizes([760, 380])
+        top.setSizes([820, 320])
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
@@ -121,7 +125,7 @@ class Dashboard(QWidget):
         for row in health.get("attention", [])[:500]:
             when = row.get("eta") or row.get("since") or ""
             item = QTreeWidgetItem(["", row["host"], row.get("client") or "", row.get("title") or "",
-                                    row.get("summary") or "", (when or "")[:16].replace("T", " ")])
+                                    row.get("summary") or "", (when or "")[5:16].replace("T", " ")])
             item.setIcon(0, status_icon(row.get("status", "unknown")))
             item.setToolTip(4, row.get("summary") or "")
             item.setData(0, HOST_ROLE, row["host"])
