@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
         self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
         self.run_panel.attach_clicked.connect(self._note_from_run)
-        self.notes.notes_changed.connect(self.roster.refresh)
+        self.notes.notes_changed.connect(self.roster.refresh_note_counts)
 
         self._build_actions()
         self._build_status_bar()
@@ -245,7 +245,8 @@ class MainWindow(QMainWindow):
         series: dict[str, list[dict]] = {}
         for row in svc.history.metric_series(name):
             series.setdefault(f"{row['check_id']} · {row['label']}", []).append(row)
-        status = svc.history.latest_statuses().get(name)
+        # The latest run was just fetched: its status gives the badge (no fleet-wide query per click).
+        status = (latest[0].status, latest[0].started) if latest else None
         badge = host_badge(status, timedelta(hours=svc.workspace.settings.stale_after_hours))
         forecasts = {}
         for f in svc.monitor.forecasts(name):

@@ -37,6 +37,10 @@ class RosterController(QObject):
         if len(selected) == 1:
             self.panel.select_host(selected[0])
 
+    def refresh_note_counts(self) -> None:
+        """After a note is saved: relabel hosts whose count changed (no tree rebuild)."""
+        self.panel.model.set_note_counts(self.services.notes.counts())
+
     # -- actions -------------------------------------------------------------
     def add_host(self) -> None:
         dialog = HostDialog(self.services.roster, parent=self.window)

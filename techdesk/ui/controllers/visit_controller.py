@@ -22,6 +22,7 @@ class VisitController(QObject):
         self.window = window
         self.timer_label = timer_label
         self.shown = None
+        self._running = None
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
@@ -40,7 +41,7 @@ class VisitController(QObject):
         return self.services.visits.current()
 
     def refresh(self) -> None:
-        current = self.current
+        current = self._running = self.current  # the 1 s timer reads this, not the database
         self.show_visit(current.id if current else None)
         self.panel.set_history(self.services.visits.list()[:50])
         if current:
@@ -85,7 +86,7 @@ class VisitController(QObject):
             self.shown = self.services.visits.update(self.shown.id, summary=self.panel.summary.toPlainText())
 
     def _update_timer(self) -> None:
-        current = self.current if self._tick.isActive() else None
+        current = self._running if self._tick.isActive() else None
         if current is None:
             self.timer_label.setText("")
             self.panel.timer.setText("")

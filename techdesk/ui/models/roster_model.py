@@ -19,6 +19,7 @@ NAME_ROLE = Qt.ItemDataRole.UserRole + 2      # the client/site/host name
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 3    # lowercase text the filter matches
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 4
 CLIENT_ROLE = Qt.ItemDataRole.UserRole + 5
+NOTES_ROLE = Qt.ItemDataRole.UserRole + 6
 UNASSIGNED = "(no client)"
 
 
@@ -86,12 +87,12 @@ class RosterModel(QStandardItemModel):
 
     def _host_row(self, host, status, stale_after, notes: int) -> list[QStandardItem]:
         badge = host_badge(status, stale_after)
-        label = host.name + (f"  ✎{notes}" if notes else "")
-        name = QStandardItem(status_icon(badge), label)
+        name = QStandardItem(status_icon(badge), _label(host.name, notes))
         name.setEditable(False)
         name.setData("host", KIND_ROLE)
         name.setData(host.name, NAME_ROLE)
         name.setData(badge, STATUS_ROLE)
+        name.setData(notes, NOTES_ROLE)
         name.setData(host.spec.client, CLIENT_ROLE)
         search = " ".join([host.name, host.address, *host.spec.tags, host.spec.client or "",
                            host.spec.site or ""]).lower()
@@ -115,8 +116,19 @@ class RosterModel(QStandardItemModel):
         if status_item is not None:
             status_item.setText(STATUS_LABELS.get(badge, badge))
 
+    def set_note_counts(self, counts: dict[str, int]) -> None:
+        for host, item in self._host_items.items():
+            count = counts.get(host, 0)
+            if item.data(NOTES_ROLE) != count:
+                item.setData(count, NOTES_ROLE)
+                item.setText(_label(host, count))
+
     def host_names(self) -> list[str]:
         return list(self._host_items)
+
+
+def _label(name: str, notes: int) -> str:
+    return name + (f"  ✎{notes}" if notes else "")
 
 
 class RosterFilter(QSortFilterProxyModel):
