@@ -17,30 +17,15 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchlib import host_names, median_time, openssh_xargs, print_rows, ssh_roster
 
-from techdesk.core.roster import HostSpec  # noqa: E402
-from techdesk.diagnostics.compile import compile_script  # noqa: E402
-from techdesk.services.context import Services  # noqa: E402
-from techdesk.workspace import Workspace  # noqa: E402
-from tests.fixtures.sshd import SshdServer  # noqa: E402 - a script, not a module
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from techdesk.diagnostics.compile import compile_script
+from tests.fixtures.sshd import SshdServer
 
 
 def main() -> int:
@@ -55,12 +40,7 @@ def main() -> int:
     server = SshdServer(tmp / "sshd").start()
     try:
         ws_path = tmp / "ws"
-        ws = Workspace(ws_path)
-        shutil.copy(server.known_hosts_path, ws.known_hosts_path)
-        svc = Services(ws)
-        for i in range(args.hosts):
-            svc.roster.add(HostSpec(name=f"h{i:03d}", address=server.host, port=server.port,
-                                    user=server.user, key=str(server.client_key_path)))
+        svc = ssh_roster(server, ws_path, args.hosts)
         bundle = svc.bundles.get(args.bundle)
         script = compile_script(bundle, "0" * 32).text.encode()
         ssh = server.ssh_argv() + ["sh -s"]
@@ -81,9 +61,8 @@ def main() -> int:
             subprocess.run(techdesk_cli + ["h000"], env=env, stdout=subprocess.DEVNULL, check=False)
 
         # xargs runs the same ssh command once per host name, C at a time.
-        names = "\n".join(f"h{i:03d}" for i in range(args.hosts)).encode()
-        xargs = ["xargs", "-P", str(args.concurrency), "-I{}", "sh", "-c",
-                 " ".join(_q(a) for a in ssh) + f" < {_q(str(script_file))} > /dev/null"]
+        names = "\n".join(host_names(args.hosts)).encode()
+        xargs = openssh_xargs(server, script_file, args.concurrency)
 
         def openssh_many():
             subprocess.run(xargs, input=names, check=True)
@@ -115,20 +94,12 @@ def main() -> int:
         rows.append(("", "techdesk (service API)", t, t / base))
         t = median_time(techdesk_many_cli, max(1, args.repeat // 2))
         rows.append(("", "techdesk run (CLI process)", t, t / base))
-        print(f"{'case':24} {'client':28} {'median s':>9} {'ratio':>7}")
-        for case, who, secs, ratio in rows:
-            print(f"{case:24} {who:28} {secs:9.3f} {'' if ratio is None else f'{ratio:6.2f}x':>7}")
+        print_rows(rows, width=28)
         svc.close()
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
-
-
-def _q(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 if __name__ == "__main__":

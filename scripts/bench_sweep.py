@@ -30,51 +30,26 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchlib import ROOT, host_names, median_time, openssh_xargs, print_rows, ssh_roster
 
-from techdesk.core.roster import HostSpec  # noqa: E402
-from techdesk.diagnostics.compile import compile_script  # noqa: E402
-from techdesk.services.context import Services  # noqa: E402
-from techdesk.workspace import Workspace  # noqa: E402
-from tests.fixtures.sshd import SshdServer  # noqa: E402 - a script, not a module
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def _q(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
+from techdesk.core.roster import HostSpec
+from techdesk.diagnostics.compile import compile_script
+from techdesk.services.context import Services
+from techdesk.workspace import Workspace
+from tests.fixtures.sshd import SshdServer
 
 
 def bench_sweep(args, tmp: Path) -> None:
     server = SshdServer(tmp / "sshd").start()
     try:
         ws_path = tmp / "ws"
-        ws = Workspace(ws_path)
-        ws.settings.concurrency = args.concurrency
-        ws.save_settings()
-        shutil.copy(server.known_hosts_path, ws.known_hosts_path)
-        svc = Services(ws)
-        svc.roster.import_hosts([HostSpec(name=f"h{i:03d}", address=server.host, port=server.port,
-                                          user=server.user, key=str(server.client_key_path))
-                                 for i in range(args.hosts)])
+        svc = ssh_roster(server, ws_path, args.hosts, concurrency=args.concurrency)
         svc.monitor.add_schedule(args.bundle, "all", "1m")
         bundle = svc.bundles.get(args.bundle)
         script_file = tmp / "script.sh"
         script_file.write_bytes(compile_script(bundle, "0" * 32).text.encode())
-        ssh = server.ssh_argv() + ["sh -s"]
-        names = "\n".join(f"h{i:03d}" for i in range(args.hosts)).encode()
-        xargs = ["xargs", "-P", str(args.concurrency), "-I{}", "sh", "-c",
-                 " ".join(_q(a) for a in ssh) + f" < {_q(str(script_file))} > /dev/null"]
+        names = "\n".join(host_names(args.hosts)).encode()
+        xargs = openssh_xargs(server, script_file, args.concurrency)
 
         def all_due() -> None:  # every host due again: forget when each last ran
             svc.conn.execute("DELETE FROM schedule_hosts")
@@ -106,9 +81,7 @@ def bench_sweep(args, tmp: Path) -> None:
         t = median_time(sweep_cli, args.repeat)
         rows.append(("", "techdesk sweep (CLI process)", t, t / base))
         print(f"{args.bundle}; every sweep stores {args.hosts} host results, health and alert states")
-        print(f"{'case':24} {'client':30} {'median s':>9} {'ratio':>7}")
-        for case, who, secs, ratio in rows:
-            print(f"{case:24} {who:30} {secs:9.3f} {'' if ratio is None else f'{ratio:6.2f}x':>7}")
+        print_rows(rows)
         svc.close()
     finally:
         server.stop()
