@@ -60,10 +60,13 @@ def append(conn: sqlite3.Connection, *, technician: str, device: str, host: str 
 
 
 def entries(conn: sqlite3.Connection, host: str | None = None, limit: int | None = None) -> list[AuditEntry]:
-    sql = "SELECT * FROM audit" + (" WHERE host = ?" if host else "") + " ORDER BY seq"
+    """Entries oldest first; with `limit`, the newest `limit` of them."""
+    where, args = (" WHERE host = ?", [host]) if host else ("", [])
     if limit:
-        sql = f"SELECT * FROM ({sql.replace('ORDER BY seq', 'ORDER BY seq DESC')} LIMIT {int(limit)}) ORDER BY seq"
-    rows = conn.execute(sql, (host,) if host else ())
+        rows = conn.execute(f"SELECT * FROM audit{where} ORDER BY seq DESC LIMIT ?", [*args, int(limit)]).fetchall()
+        rows.reverse()
+    else:
+        rows = conn.execute(f"SELECT * FROM audit{where} ORDER BY seq", args).fetchall()
     return [AuditEntry(**dict(zip(r.keys(), r, strict=True))) for r in rows]
 
 
