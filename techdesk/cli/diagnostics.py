@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--accept-new-hostkeys", action="store_true",
                    help="trust and remember host keys seen for the first time (never a changed key)")
     p.add_argument("--progress", action="store_true", help="per-host progress on stderr even when not a terminal")
+    p.add_argument("--any-os", action="store_true",
+                   help="run even on hosts whose OS is not the bundle's (refused otherwise)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("history", help="a host's runs and a metric over time")
@@ -105,7 +107,7 @@ def cmd_run(svc: Services, args) -> int:
     progress = HostProgress(len(hosts)) if show else None
     report = asyncio.run(svc.runner.run(
         bundle, hosts, concurrency=concurrency, accept_new_hostkeys=args.accept_new_hostkeys,
-        on_event=progress.event if progress else None))
+        on_event=progress.event if progress else None, any_os=args.any_os))
     if args.json:
         print_json(report.as_json())
     else:

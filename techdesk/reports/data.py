@@ -349,16 +349,23 @@ def client_report(services, name: str, trends: list[dict] | None = None) -> dict
     site_order = [s.name for s in services.roster.sites(name)]
     sites: dict[str, list[dict]] = {}
     checked = []
-    for host in sorted(services.roster.hosts(client=name), key=lambda h: h.name.casefold()):
+    hosts = sorted(services.roster.hosts(client=name), key=lambda h: h.name.casefold())
+    # The one definition of a host's status (core/host_state.py): current states, any bundle.
+    states = services.history.host_states(stale_after, [h.name for h in hosts], now=now)
+    for host in hosts:
         entry = _empty_host(host.name)
-        latest = services.history.latest(host.name)
-        if latest is not None and latest[1] is not None:
-            run, result = latest
-            _merge(entry, run.started, run.bundle, [c.as_json() for c in result.checks],
-                   result.error.as_json() if result.error else None)
+        state = states[host.name]
+        for check, at, bundle in sorted(services.history.current_results(host.name), key=lambda c: c[1]):
+            _merge(entry, at, bundle, [check.as_json()], None)
+        attempt = state.attempt
+        if state.attempt_failed and not attempt.cancelled:
+            entry["error"] = {"kind": attempt.error_kind, "message": attempt.error_message}
+        if entry["checks"] or entry["error"]:
             checked.append(entry)
         _finish(entry)
-        entry["stale"] = bool(entry["checked"]) and now - datetime.fromisoformat(entry["checked"]) > stale_after
+        if entry["status"]:
+            entry["status"] = state.status
+        entry["stale"] = bool(entry["checked"]) and state.stale
         problems = sorted((c for c in entry["checks"].values() if c["status"] != "ok"),
                           key=lambda c: -Status(c["status"]).rank)
         entry["worst"] = ([error_finding(entry)] if entry["error"] else []) + problems[:3]

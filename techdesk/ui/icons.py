@@ -49,6 +49,30 @@ def status_icon(status: str, size: int = 14) -> QIcon:
 
 
 @cache
+def host_icon(status: str, stale: bool = False, size: int = 14) -> QIcon:
+    """A host's badge: its status colour; hollow with a clock hand when stale (the
+    last attempt failed or the data is old) — the status stays visible either way."""
+    if not stale or status in ("never", "stale"):
+        return status_icon(status, size)
+    pix = QPixmap(size * 2, size * 2)
+    pix.setDevicePixelRatio(2.0)
+    pix.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    color = QColor(STATUS_COLORS.get(status, "#9aa0a6"))
+    rect = QRectF(2.5, 2.5, size - 5, size - 5)
+    painter.setPen(QPen(color, 2.2))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawEllipse(rect)
+    c = rect.center()
+    painter.setPen(QPen(color, 1.4))
+    painter.drawLine(c, QPointF(c.x(), c.y() - rect.height() / 3))
+    painter.drawLine(c, QPointF(c.x() + rect.width() / 4, c.y()))
+    painter.end()
+    return QIcon(pix)
+
+
+@cache
 def app_icon() -> QIcon:
     """A simple, recognisable mark: a blue rounded square with a white check pulse."""
     icon = QIcon()

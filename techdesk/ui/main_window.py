@@ -18,7 +18,6 @@ from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.icons import app_icon
-from techdesk.ui.models.roster_model import host_badge
 from techdesk.ui.views.dashboard import Dashboard
 from techdesk.ui.views.host_page import HostPage
 from techdesk.ui.views.notes_panel import NotesPanel
@@ -77,6 +76,7 @@ class MainWindow(QMainWindow):
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
+        self.runs.run_finished.connect(lambda _report: self._sync_targets())
         self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
         self.run_panel.attach_clicked.connect(self._note_from_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         # After the window is on screen: fleet health over a large history takes a moment.
         QTimer.singleShot(0, self, self._first_refresh)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.last_close_box: QMessageBox | None = None
 
     # -- actions, menus, toolbar ---------------------------------------------
     def _action(self, text: str, slot, shortcut: str | None = None, tip: str | None = None) -> QAction:
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
                                             "Start a visit at the selected client or site")
         self.act_visit_stop = self._action("Stop visit", self.visits.stop, "Ctrl+Shift+X")
         self.act_note = self._action("New note", self._new_note, "Ctrl+Shift+N")
+        self.act_save_note = self._action("Save note", self._save_note, "Ctrl+S")
         self.act_sync = self._action("Sync now", self.sync.sync_now, "Ctrl+Shift+S")
         self.act_conflicts = self._action("Resolve conflicts…", self.sync.show_conflicts)
 
@@ -128,7 +130,7 @@ class MainWindow(QMainWindow):
         for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
             host_menu.addAction(action)
         work_menu = self.menuBar().addMenu("&Work")
-        for action in (self.act_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
+        for action in (self.act_note, self.act_save_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
                        self.act_conflicts):
             if action is None:
                 work_menu.addSeparator()
@@ -168,9 +170,20 @@ class MainWindow(QMainWindow):
         self.roster_panel.filter.setFocus()
         self.roster_panel.filter.selectAll()
 
+    def _sync_targets(self) -> None:
+        """Run's target is the roster's selection, named as selected ("Acme", "Acme / HQ")."""
+        if self.runs.running:
+            return  # the running targets stay shown; the selection is taken when the run ends
+        selected = self.roster_panel.selected()
+        groups = [(f"{client} / {name}" if kind == "site" else name) for kind, name, client in selected
+                  if kind in ("client", "site")]
+        singles = [name for kind, name, _ in selected if kind == "host"]
+        parts = groups + singles
+        description = ", ".join(parts[:3]) + (f" and {len(parts) - 3} more" if len(parts) > 3 else "")
+        self.runs.set_targets(self.roster_panel.selected_hosts(), description)
+
     def _selection_changed(self) -> None:
-        if not self.runs.running:
-            self.runs.set_targets(self.roster_panel.selected_hosts())
+        self._sync_targets()
         selected = self.roster_panel.selected()
         if len(selected) == 1 and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
             self.notes.show_for_client(selected[0][2])
@@ -215,6 +228,12 @@ class MainWindow(QMainWindow):
         self.visits.start(client, site)
         self.tabs.setCurrentWidget(self.visit_panel)
 
+    def _save_note(self) -> None:
+        if self.notes.panel.is_dirty():
+            self.notes.save()
+        else:
+            self.statusBar().showMessage("No unsaved note text", 3000)
+
     def _new_note(self) -> None:
         self.tabs.setCurrentWidget(self.notes_panel)
         self.notes.new_note()
@@ -229,7 +248,8 @@ class MainWindow(QMainWindow):
             self.run_on(hosts, "")
 
     def run_on(self, hosts: list[str], bundle: str) -> None:
-        self.runs.set_targets(hosts)
+        if not self.runs.running:
+            self.runs.set_targets(hosts)
         self.tabs.setCurrentWidget(self.run_panel)
         if bundle:
             index = self.run_panel.bundle.findData(bundle)
@@ -238,30 +258,30 @@ class MainWindow(QMainWindow):
         if not self.runs.running:
             self.runs.run_selected()
 
+    def host_states(self, hosts: list[str] | None = None) -> dict:
+        """Host statuses by the one rule (core/host_state.py), for every view of the window."""
+        stale_after = timedelta(hours=self.services.workspace.settings.stale_after_hours)
+        return self.services.history.host_states(stale_after, hosts)
+
     def show_host(self, name: str) -> None:
         svc = self.services
         host = svc.roster.get(name)
-        latest = svc.history.latest(name)
         series: dict[str, list[dict]] = {}
         for row in svc.history.metric_series(name):
             series.setdefault(f"{row['check_id']} · {row['label']}", []).append(row)
-        # The latest run was just fetched: its status gives the badge (no fleet-wide query per click).
-        status = (latest[0].status, latest[0].started) if latest else None
-        badge = host_badge(status, timedelta(hours=svc.workspace.settings.stale_after_hours))
         forecasts = {}
         for f in svc.monitor.forecasts(name):
             if f.eta is not None:
                 from techdesk.core.forecast import describe
 
                 forecasts[f"{f.check} · {f.label}"] = (f.eta, f.threshold, describe(f))
-        self.host_page.show_host(host, latest, dict(list(series.items())[:12]), svc.history.host_runs(name),
-                                 badge, forecasts)
+        self.host_page.show_host(host, self.host_states([name])[name], svc.history.current_results(name),
+                                 dict(list(series.items())[:12]), svc.history.host_runs(name), forecasts)
         self.notes.show_for_host(name)
-        if not self.runs.running:
-            self.runs.set_targets([name])
 
     def _host_finished(self, result) -> None:
-        self.roster_panel.model.set_status(result.host, result.status.value)
+        # The row shows the host's status by the one rule: a failed attempt marks it stale, no more.
+        self.roster_panel.model.set_state(result.host, self.host_states([result.host]).get(result.host))
         if result.error and result.error.kind == "hostkey-changed":
             from techdesk.ui.dialogs.hostkey_dialog import changed_key_box
 
@@ -294,7 +314,29 @@ class MainWindow(QMainWindow):
         if splitter is not None:
             self.splitter.restoreState(splitter)
 
+    def confirm_unsaved_note(self) -> bool:
+        """Closing with unsaved note text: Save, Discard or Cancel. True when it may close."""
+        if not self.notes.panel.is_dirty():
+            return True
+        self.tabs.setCurrentWidget(self.notes_panel)
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved note",
+                          f"The note “{self.notes.panel.title.text() or 'new note'}” has unsaved changes.",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        self.last_close_box = box
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.notes.save() is not None
+        if answer == QMessageBox.StandardButton.Discard:
+            self.notes.discard()
+            return True
+        return False
+
     def closeEvent(self, event) -> None:
+        if not self.confirm_unsaved_note():
+            event.ignore()
+            return
         if self.runs.running:
             self.runs.cancel()
         self._settings.setValue("geometry", self.saveGeometry())

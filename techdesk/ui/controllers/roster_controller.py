@@ -32,7 +32,7 @@ class RosterController(QObject):
         svc = self.services
         stale = timedelta(hours=svc.workspace.settings.stale_after_hours)
         selected = self.panel.selected_hosts()
-        self.panel.model.rebuild(svc.roster.hosts(), svc.history.latest_statuses(), stale, svc.notes.counts())
+        self.panel.model.rebuild(svc.roster.hosts(), svc.history.host_states(stale), svc.notes.counts())
         self.panel.tree.expandToDepth(1 if len(self.panel.model.host_names()) < 300 else 0)
         if len(selected) == 1:
             self.panel.select_host(selected[0])
