@@ -99,6 +99,16 @@ class HostState:
             return f"{word} · last attempt {'cancelled' if self.attempt.cancelled else 'failed'}"
         return word
 
+    @property
+    def short_label(self) -> str:
+        """For a narrow column: 'Critical · stale', 'Critical · unconfirmed' (see label)."""
+        word = STATUS_WORDS[self.status]
+        if self.status == "never":
+            return word
+        if self.stale:
+            return f"{word} · stale"
+        return f"{word} · unconfirmed" if self.attempt_failed else word
+
     def problems(self) -> list[CheckState]:
         """Current states that are not OK, worst first."""
         bad = [c for c in self.checks.values() if c.status != "ok"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QToolBar
 
 from techdesk import __version__
@@ -18,6 +18,7 @@ from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.icons import app_icon
+from techdesk.ui.theme import MODE_LABELS, MODES, apply_theme
 from techdesk.ui.views.dashboard import Dashboard
 from techdesk.ui.views.host_page import HostPage
 from techdesk.ui.views.notes_panel import NotesPanel
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.sync.synced.connect(self._after_sync)
         self.notes.notes_changed.connect(self.sync.update_status)
         self.roster.hosts_changed.connect(self.sync.update_status)
+        self.roster.hosts_changed.connect(self._close_removed_host)
 
         self.roster_panel.host_activated.connect(self.show_host)
         self.roster_panel.selection_changed.connect(self._selection_changed)
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
         self._restore_state()
+        self.set_theme(str(self._settings.value("appearance", "system")), save=False)
         self.roster.refresh()
         # After the window is on screen: fleet health over a large history takes a moment.
         QTimer.singleShot(0, self, self._first_refresh)
@@ -102,7 +105,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.act_add = self._action("Add host…", self.roster.add_host, "Ctrl+N")
-        self.act_edit = self._action("Edit host…", lambda: self.roster.edit_host(), "Ctrl+E")
+        self.act_edit = self._action("Edit host…", lambda: self.roster.edit_host(self._shown_host()), "Ctrl+E")
         self.act_remove = self._action("Remove…", self.roster.remove_hosts, "Del")
         self.act_run = self._action("Run", self._run_selected, "F5", "Run the chosen bundle on the selected hosts")
         self.act_cancel = self._action("Cancel run", self.runs.cancel, "Esc")
@@ -139,6 +142,15 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.act_refresh)
+        view_menu.addSeparator()
+        appearance = view_menu.addMenu("Appearance")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for mode in MODES:
+            action = appearance.addAction(MODE_LABELS[mode], lambda m=mode: self.set_theme(m))
+            action.setCheckable(True)
+            group.addAction(action)
+            self.theme_actions[mode] = action
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About techdesk", self._about)
 
@@ -191,6 +203,33 @@ class MainWindow(QMainWindow):
     def _first_refresh(self) -> None:
         if self.isVisible():  # not for a window closed before the loop came round
             self.dashboard_ctl.refresh()
+            if not self.roster_panel.model.host_names() and not self.services.workspace.settings.technician:
+                self.first_run()
+
+    def first_run(self) -> None:
+        """An empty workspace: ask the technician's name, offer the first hosts (not modal)."""
+        from techdesk.ui.dialogs.first_run import FirstRunDialog
+
+        self.first_run_dialog = dialog = FirstRunDialog(self.services.workspace, self)
+        dialog.finished.connect(self._first_run_done)
+        dialog.open()
+
+    def _first_run_done(self, code: int) -> None:
+        from techdesk.ui.dialogs.first_run import FirstRunDialog
+
+        self.services.settings_changed()
+        self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
+        if code == FirstRunDialog.ADD:
+            self.roster.add_host()
+        elif code == FirstRunDialog.IMPORT:
+            self.roster.import_hosts("ssh-config")
+
+    def set_theme(self, mode: str, save: bool = True) -> None:
+        mode = mode if mode in MODES else "system"
+        self.palette_used = apply_theme(mode)
+        self.theme_actions[mode].setChecked(True)
+        if save:
+            self._settings.setValue("appearance", mode)
 
     def _open_host(self, name: str) -> None:
         self.roster_panel.select_host(name)
@@ -242,10 +281,29 @@ class MainWindow(QMainWindow):
         if self.runs.last_report is not None and self.notes.note_from_run(self.runs.last_report):
             self.tabs.setCurrentWidget(self.notes_panel)
 
+    def explain(self, text: str) -> None:
+        """An action that cannot act says why (status bar), instead of doing nothing."""
+        self.statusBar().showMessage(text, 8000)
+
+    def _shown_host(self) -> str | None:
+        """The host Edit acts on: the one on the host page when it is in front, else the selection."""
+        if self.tabs.currentWidget() is self.host_page and self.host_page.host_name:
+            return self.host_page.host_name
+        return None
+
+    def _close_removed_host(self) -> None:
+        name = self.host_page.host_name
+        if name and not self.services.roster.exists(name):
+            self.host_page.show_empty(f"{name} was removed from the roster.")
+            if self.notes.host == name:
+                self.notes.panel.show_note(None)
+
     def _run_selected(self) -> None:
         hosts = self.roster_panel.selected_hosts()
         if hosts:
             self.run_on(hosts, "")
+        else:
+            self.explain("Nothing to run on: select hosts, a site or a client in the roster first.")
 
     def run_on(self, hosts: list[str], bundle: str) -> None:
         if not self.runs.running:

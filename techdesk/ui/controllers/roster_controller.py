@@ -7,12 +7,13 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QDir, QObject, QProcess, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from techdesk.core.roster import RosterError
 from techdesk.ui.dialogs.host_dialog import HostDialog
+from techdesk.ui.models.roster_model import UNASSIGNED
 
 
 class RosterController(QObject):
@@ -55,8 +56,11 @@ class RosterController(QObject):
             self.hosts_changed.emit()
 
     def edit_host(self, name: str | None = None) -> None:
-        name = name or next(iter(self.panel.selected_hosts()), None)
+        hosts = [n for kind, n, _ in self.panel.selected() if kind == "host"]
+        name = name or (hosts[0] if len(hosts) == 1 else None)
         if not name:
+            self.window.explain("Select one host in the roster to edit it." if not hosts else
+                                "Several hosts are selected: select the one to edit.")
             return
         dialog = HostDialog(self.services.roster, self.services.roster.get(name), parent=self.window)
         if dialog.exec() and dialog.saved:
@@ -67,6 +71,9 @@ class RosterController(QObject):
     def remove_hosts(self) -> None:
         names = [n for kind, n, _ in self.panel.selected() if kind == "host"]
         if not names:
+            groups = [n for kind, n, _ in self.panel.selected() if kind in ("client", "site")]
+            self.window.explain(f"Remove removes hosts: select the hosts of {groups[0]} to remove them."
+                                if groups else "Select the hosts to remove in the roster first.")
             return
         answer = QMessageBox.question(
             self.window, "Remove hosts",
@@ -89,13 +96,39 @@ class RosterController(QObject):
     def import_hosts(self, fmt: str) -> None:
         filters = {"ssh-config": "SSH config (config *)", "csv": "CSV files (*.csv)",
                    "ansible": "Ansible inventory (*.ini *.yml *.yaml hosts *)"}
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import hosts", str(Path.home()), filters[fmt])
-        if path:
-            self.import_file(Path(path), fmt)
+        ssh = Path.home() / ".ssh"
+        start = ssh if fmt == "ssh-config" and ssh.is_dir() else Path.home()
+        # Qt's own dialog: it starts in ~/.ssh and shows hidden files on every desktop.
+        dialog = QFileDialog(self.window, "Import hosts", str(start), filters[fmt])
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setFilter(dialog.filter() | QDir.Filter.Hidden)
+        if fmt == "ssh-config" and (ssh / "config").is_file():
+            dialog.selectFile(str(ssh / "config"))
+        self.last_file_dialog = dialog
+        if not dialog.exec() or not dialog.selectedFiles():
+            return
+        client = self.ask_client(Path(dialog.selectedFiles()[0]).name)
+        if client is not None:
+            self.import_file(Path(dialog.selectedFiles()[0]), fmt, client or None)
 
-    def import_file(self, path: Path, fmt: str) -> dict | None:
+    def ask_client(self, source: str) -> str | None:
+        """Which client the imported hosts belong to ("" for none); None when cancelled."""
+        clients = [c.name for c in self.services.roster.clients()]
+        selected = self.panel.selected()
+        current = selected[0][2] if selected and selected[0][2] not in (None, UNASSIGNED) else ""
+        items = ["(no client)", *clients]
+        name, ok = QInputDialog.getItem(self.window, "Import hosts", f"Client of the hosts in {source}\n"
+                                        "(pick one, type a new name, or no client):", items,
+                                        items.index(current) if current in items else 0, True)
+        if not ok:
+            return None
+        name = name.strip()
+        return "" if name in ("", "(no client)") else name
+
+    def import_file(self, path: Path, fmt: str, client: str | None = None) -> dict | None:
         try:
-            result = self.services.roster.import_file(path, fmt)
+            result = self.services.roster.import_file(path, fmt, client=client)
         except RosterError as exc:
             QMessageBox.warning(self.window, "Nothing was imported", str(exc))
             return None
@@ -149,6 +182,8 @@ class RosterController(QObject):
         term = menu.addAction("Open terminal (OpenSSH)", lambda: self.open_terminal(single))
         term.setEnabled(single is not None)
         menu.addSeparator()
-        remove = menu.addAction("Remove…", self.remove_hosts)
-        remove.setEnabled(bool(hosts))
+        host_rows = [n for kind, n, _ in self.panel.selected() if kind == "host"]
+        remove = menu.addAction(f"Remove {len(host_rows)} host{'s' if len(host_rows) != 1 else ''}…"
+                                if host_rows else "Remove…", self.remove_hosts)
+        remove.setEnabled(bool(host_rows))  # a client or site is not removed from here
         menu.exec(global_pos)

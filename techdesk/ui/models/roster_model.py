@@ -7,6 +7,8 @@ keystroke stays fast with thousands of hosts.
 
 from __future__ import annotations
 
+import shlex
+
 from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
@@ -118,7 +120,7 @@ class RosterModel(QStandardItemModel):
                      + (" status:failed" if state and state.attempt_failed else ""), SEARCH_ROLE)
         tip = state_tooltip(state)
         name.setToolTip(f"{host}\n{self._where[host]}\n{tip}")
-        status.setText(state.label if state else STATUS_LABELS["never"])
+        status.setText(state.short_label if state else STATUS_LABELS["never"])
         status.setToolTip(tip)
 
     def set_state(self, host: str, state: HostState | None) -> None:
@@ -141,6 +143,14 @@ class RosterModel(QStandardItemModel):
         return list(self._host_items)
 
 
+def _words(text: str) -> list[str]:
+    """Typed words; a quoted part is one word (client:"Bäckerei Müller"); an unclosed quote is fine."""
+    try:
+        return [w.replace('"', "") for w in shlex.split(text.replace("'", "\\'"))]
+    except ValueError:
+        return text.replace('"', " ").split()
+
+
 def _label(name: str, notes: int) -> str:
     return name + (f"  ✎{notes}" if notes else "")
 
@@ -156,9 +166,9 @@ class RosterFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(0)
 
     def set_text(self, text: str) -> None:
-        words = [QRegularExpression.escape(w) for w in text.lower().split()]
+        words = [QRegularExpression.escape(w) for w in _words(text.lower())]
         # Every word must appear, in any order: a lookahead per word (one word needs none).
-        pattern = words[0] if len(words) == 1 else "^" + "".join(f"(?=.*{w})" for w in words)
+        pattern = (words[0] if len(words) == 1 else "^" + "".join(f"(?=.*{w})" for w in words)) if words else ""
         # A reset rebuilds the mapping in one pass; the incremental update Qt does
         # otherwise costs ~0.5 s when a keystroke hides thousands of rows.
         self.beginResetModel()

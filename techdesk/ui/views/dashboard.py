@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.ui.icons import STATUS_COLORS, STATUS_LABELS, status_icon
+from techdesk.ui.timefmt import local_time
 
 HOST_ROLE = Qt.ItemDataRole.UserRole + 40
 TILES = ("crit", "warn", "unknown", "ok", "never", "stale")
@@ -125,7 +126,7 @@ class Dashboard(QWidget):
         for row in health.get("attention", [])[:500]:
             when = row.get("eta") or row.get("since") or ""
             item = QTreeWidgetItem(["", row["host"], row.get("client") or "", row.get("title") or "",
-                                    row.get("summary") or "", (when or "")[5:16].replace("T", " ")])
+                                    row.get("summary") or "", local_time(when) if when else ""])
             item.setIcon(0, status_icon(row.get("status", "unknown")))
             item.setToolTip(4, row.get("summary") or "")
             item.setData(0, HOST_ROLE, row["host"])
@@ -153,4 +154,4 @@ class Dashboard(QWidget):
 
 
 def _short(value) -> str:
-    return (value or "")[:16].replace("T", " ")
+    return local_time(value) if value else ""

@@ -92,6 +92,7 @@ class HostPage(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(3, 140)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().currentRowChanged.connect(self._show_output)
 
@@ -142,11 +143,30 @@ class HostPage(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.subtitle)
         layout.addWidget(body, 1)
+        self.show_empty()
+
+    def show_empty(self, text: str = "Select a host in the roster to see its page.") -> None:
+        """No host: every field cleared, the reason said where the name was."""
+        self.host_name = None
+        self.run_button.setEnabled(False)
+        self.edit_button.setEnabled(False)
+        self.title.setText("No host")
+        self.subtitle.setText(text)
+        self.badge.clear()
+        for label in self._detail_labels.values():
+            label.setText("—")
+        self.attempt_banner.hide()
+        self.findings.set_checks([])
+        self.output.clear()
+        self._set_charts({}, {})
+        self.runs.clear()
 
     def show_host(self, host, state, current: list[tuple], series_by_metric: dict[str, list[dict]], runs: list,
                   forecasts: dict[str, tuple] | None = None) -> None:
         """``state``: the host's HostState; ``current``: [(CheckResult, at, bundle)], its current findings."""
         self.host_name = host.name
+        self.run_button.setEnabled(True)
+        self.edit_button.setEnabled(True)
         self.title.setText(host.name)
         self.badge.setPixmap(host_icon(state.status, state.marked, 18).pixmap(18, 18))
         self.badge.setToolTip(state.label)
