@@ -27,6 +27,17 @@ from techdesk.ui.views.run_panel import RunPanel
 from techdesk.ui.views.visit_panel import VisitPanel
 
 
+def _beyond(row: dict) -> int:
+    """0 past its crit line, 1 past warn, 2 within (a falling metric has crit below warn)."""
+    value, warn, crit = row["value"], row["warn"], row["crit"]
+    falling = warn is not None and crit is not None and crit < warn
+
+    def past(limit) -> bool:
+        return limit is not None and (value <= limit if falling else value >= limit)
+
+    return 0 if past(crit) else 1 if past(warn) else 2
+
+
 class MainWindow(QMainWindow):
     def __init__(self, services) -> None:
         super().__init__()
@@ -82,6 +93,8 @@ class MainWindow(QMainWindow):
         self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
         self.run_panel.attach_clicked.connect(self._note_from_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
+        self.notes.notes_changed.connect(self.visits.counts_changed)
+        self.runs.run_finished.connect(lambda _report: self.visits.counts_changed())
 
         self._build_actions()
         self._build_status_bar()
@@ -168,7 +181,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         info = backend_info()
-        self.keyring_label = QLabel(("🔒 " if info.secure else "⚠ ") + info.message)
+        # Plain text: an emoji lock is a missing-glyph box with the default fonts (DejaVu).
+        self.keyring_label = QLabel(("" if info.secure else "⚠ ") + info.message)
         self.keyring_label.setToolTip(info.name)
         if not info.secure:
             self.keyring_label.setStyleSheet("color: #d64541")
@@ -324,17 +338,23 @@ class MainWindow(QMainWindow):
     def show_host(self, name: str) -> None:
         svc = self.services
         host = svc.roster.get(name)
+        current = svc.history.current_results(name)
         series: dict[str, list[dict]] = {}
         for row in svc.history.metric_series(name):
             series.setdefault(f"{row['check_id']} · {row['label']}", []).append(row)
+        # Every metric with a warn or crit line gets a chart; those of checks not OK first.
+        rank = {c.id: -c.status.rank for c, _, _ in current}
+        charted = sorted(((k, rows) for k, rows in series.items()
+                          if rows[-1]["warn"] is not None or rows[-1]["crit"] is not None),
+                         key=lambda kv: (_beyond(kv[1][-1]), rank.get(kv[1][-1]["check_id"], 0), kv[0]))
         forecasts = {}
         for f in svc.monitor.forecasts(name):
             if f.eta is not None:
                 from techdesk.core.forecast import describe
 
                 forecasts[f"{f.check} · {f.label}"] = (f.eta, f.threshold, describe(f))
-        self.host_page.show_host(host, self.host_states([name])[name], svc.history.current_results(name),
-                                 dict(list(series.items())[:12]), svc.history.host_runs(name), forecasts)
+        self.host_page.show_host(host, self.host_states([name])[name], current, dict(charted),
+                                 svc.history.host_runs(name), forecasts)
         self.notes.show_for_host(name)
 
     def _host_finished(self, result) -> None:

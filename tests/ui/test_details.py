@@ -175,3 +175,18 @@ def test_times_are_local_and_readable(monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot):
+    window.roster_panel.select_host("fs01")
+    window._start_visit()
+    assert "0 notes" in window.visit_panel.details.text()
+    window._new_note()
+    window.notes_panel.title.setText("Checked the UPS")
+    assert window.notes.save()
+    assert "1 notes" in window.visit_panel.details.text()  # at once, not at the next refresh
+    window.visits._update_timer()
+    clock = window.visit_timer.text().rsplit("· ", 1)[-1]
+    assert clock.endswith(" h") and clock in window.visit_panel.timer.text()
+    assert "UTC" not in window.visit_panel.timer.text()
+    window.visits.stop()

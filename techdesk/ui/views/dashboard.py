@@ -71,7 +71,8 @@ class Dashboard(QWidget):
         head.addWidget(self.summary, 1)
         head.addWidget(self.sweep_button)
 
-        self.clients = _tree(["Client", "Hosts", "Critical", "Warning", "Unknown", "OK", "Never", "Stale"])
+        # Compact enough for 1280×800: the counts in one column ("2 crit · 1 warn · 5 ok").
+        self.clients = _tree(["Client", "Hosts", "Status", "Stale"])
         self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
         header = self.attention.header()
         header.setStretchLastSection(False)
@@ -80,7 +81,9 @@ class Dashboard(QWidget):
             self.attention.setColumnWidth(column, width)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.alerts = _tree(["", "Host", "Check", "Since", "Message"])
-        self.stale = _tree(["Host", "Client", "Last success", "Failures", "Next retry", "Last error"])
+        self.stale = _tree(["Host", "Last success", "Last error", "Failures", "Next retry", "Client"])
+        self.stale.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        self.stale.setColumnWidth(2, 170)
         for tree in (self.attention, self.alerts, self.stale):
             tree.itemDoubleClicked.connect(self._activated)
 
@@ -95,7 +98,7 @@ class Dashboard(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._boxes[boxes[0][0]])
         top.addWidget(self._boxes["Clients"])
-        top.setSizes([820, 320])
+        top.setSizes([760, 380])
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
@@ -119,9 +122,15 @@ class Dashboard(QWidget):
             f"{schedules} schedules")
         self.clients.clear()
         for row in health.get("clients", []):
-            self.clients.addTopLevelItem(QTreeWidgetItem([
-                row["client"] or "(no client)", str(row["hosts"]), str(row["crit"]), str(row["warn"]),
-                str(row["unknown"]), str(row["ok"]), str(row["never"]), str(row["stale"])]))
+            parts = [f"{row[k]} {word}" for k, word in (("crit", "crit"), ("warn", "warn"), ("unknown", "unkn"),
+                                                        ("ok", "ok"), ("never", "never")) if row[k]]
+            worst = next((k for k in ("crit", "unknown", "warn", "ok", "never") if row[k]), "never")
+            item = QTreeWidgetItem([row["client"] or "(no client)", str(row["hosts"]), " · ".join(parts),
+                                    str(row["stale"]) if row["stale"] else ""])
+            item.setIcon(2, status_icon(worst))
+            item.setToolTip(2, ", ".join(f"{row[k]} {STATUS_LABELS[k]}" for k in
+                                         ("crit", "warn", "unknown", "ok", "never")))
+            self.clients.addTopLevelItem(item)
         self.attention.clear()
         for row in health.get("attention", [])[:500]:
             when = row.get("eta") or row.get("since") or ""
@@ -141,9 +150,10 @@ class Dashboard(QWidget):
             self.alerts.addTopLevelItem(item)
         self.stale.clear()
         for row in health.get("stale", []):
-            item = QTreeWidgetItem([row["host"], row.get("client") or "", _short(row.get("last_success")) or "never",
-                                    str(row.get("failures", 0)), _short(row.get("next_retry")),
-                                    row.get("last_error") or ""])
+            item = QTreeWidgetItem([row["host"], _short(row.get("last_success")) or "never",
+                                    row.get("last_error") or "", str(row.get("failures", 0)),
+                                    _short(row.get("next_retry")), row.get("client") or ""])
+            item.setToolTip(2, row.get("last_error") or "")
             item.setData(0, HOST_ROLE, row["host"])
             self.stale.addTopLevelItem(item)
 

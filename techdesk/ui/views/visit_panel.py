@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from techdesk.ui.timefmt import local_time
+
 
 class VisitPanel(QWidget):
     item_toggled = Signal(int, bool)
@@ -101,7 +103,7 @@ class VisitPanel(QWidget):
         self.history.blockSignals(True)
         self.history.clear()
         for v in visits:
-            item = QListWidgetItem(f"{v.started[:16].replace('T', ' ')}  {v.client}"
+            item = QListWidgetItem(f"{local_time(v.started)}  {v.client}"
                                    + (" (running)" if v.running else f"  {v.billable_minutes or 0} min"))
             item.setData(Qt.ItemDataRole.UserRole, v.id)
             self.history.addItem(item)
