@@ -101,13 +101,15 @@ class HostState:
 
     @property
     def short_label(self) -> str:
-        """For a narrow column: 'Critical · stale', 'Critical · unconfirmed' (see label)."""
+        """For a narrow column: 'Critical · stale', 'Critical · cancelled', 'Critical · unreached'."""
         word = STATUS_WORDS[self.status]
         if self.status == "never":
             return word
         if self.stale:
             return f"{word} · stale"
-        return f"{word} · unconfirmed" if self.attempt_failed else word
+        if self.attempt_failed:
+            return f"{word} · {'cancelled' if self.attempt.cancelled else 'unreached'}"
+        return word
 
     def problems(self) -> list[CheckState]:
         """Current states that are not OK, worst first."""

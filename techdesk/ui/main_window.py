@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.roster_panel)
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([430, 850])
+        self.splitter.setSizes([460, 820])
         self.setCentralWidget(self.splitter)
 
         self.hostkey_prompt = HostKeyPrompter(self)

@@ -111,7 +111,7 @@ def test_cancel_and_unreachable_never_replace_the_known_state(services, sshd, fl
         assert _row(window, host).data(STATUS_ROLE) == "crit"
         assert _row(window, host).data(STALE_ROLE) is True
         status_text = window.roster_panel.model.itemFromIndex(_row(window, host).index().siblingAtColumn(2)).text()
-        assert status_text == "Critical · unconfirmed"
+        assert status_text == "Critical · cancelled"
         assert "last attempt" in _row(window, host).toolTip() and "cancelled" in _row(window, host).toolTip()
     window.roster.refresh()  # and after a full rebuild too
     assert _row(window, "fs01").data(STATUS_ROLE) == "crit"

@@ -64,7 +64,10 @@ class FindingsModel(QAbstractTableModel):
                 return local_time(self._when[check.id][0]) if check.id in self._when else ""
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return status_icon(check.status.value)
-        if role == Qt.ItemDataRole.ToolTipRole and col in (2, 3):
+        if role == Qt.ItemDataRole.ToolTipRole and col == 2:
+            metrics = self.data(index.siblingAtColumn(3), Qt.ItemDataRole.DisplayRole)
+            return check.summary + (f"\n{metrics}" if metrics else "")
+        if role == Qt.ItemDataRole.ToolTipRole and col == 3:
             return self.data(index, Qt.ItemDataRole.DisplayRole)
         if role == Qt.ItemDataRole.ToolTipRole and col == 4 and check.id in self._when:
             return f"{self._when[check.id][1]}, {local_time(self._when[check.id][0])}"

@@ -72,7 +72,7 @@ class Dashboard(QWidget):
         head.addWidget(self.sweep_button)
 
         # Compact enough for 1280×800: the counts in one column ("2 crit · 1 warn · 5 ok").
-        self.clients = _tree(["Client", "Hosts", "Status", "Stale"])
+        self.clients = _tree(["Client", "Hosts", "Problems", "Stale"])
         self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
         header = self.attention.header()
         header.setStretchLastSection(False)
@@ -80,10 +80,10 @@ class Dashboard(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.attention.setColumnWidth(column, width)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        # The client is in the host's tooltip and the Clients table: room for the details at 1280×800.
+        self.attention.setColumnHidden(2, True)
         self.alerts = _tree(["", "Host", "Check", "Since", "Message"])
-        self.stale = _tree(["Host", "Last success", "Last error", "Failures", "Next retry", "Client"])
-        self.stale.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        self.stale.setColumnWidth(2, 170)
+        self.stale = _tree(["Host", "Last success", "Last error"])
         for tree in (self.attention, self.alerts, self.stale):
             tree.itemDoubleClicked.connect(self._activated)
 
@@ -98,7 +98,7 @@ class Dashboard(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._boxes[boxes[0][0]])
         top.addWidget(self._boxes["Clients"])
-        top.setSizes([760, 380])
+        top.setSizes([680, 400])
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
@@ -123,7 +123,7 @@ class Dashboard(QWidget):
         self.clients.clear()
         for row in health.get("clients", []):
             parts = [f"{row[k]} {word}" for k, word in (("crit", "crit"), ("warn", "warn"), ("unknown", "unkn"),
-                                                        ("ok", "ok"), ("never", "never")) if row[k]]
+                                                        ("never", "never")) if row[k]] or ["all OK"]
             worst = next((k for k in ("crit", "unknown", "warn", "ok", "never") if row[k]), "never")
             item = QTreeWidgetItem([row["client"] or "(no client)", str(row["hosts"]), " · ".join(parts),
                                     str(row["stale"]) if row["stale"] else ""])
@@ -138,6 +138,7 @@ class Dashboard(QWidget):
                                     row.get("summary") or "", local_time(when) if when else ""])
             item.setIcon(0, status_icon(row.get("status", "unknown")))
             item.setToolTip(4, row.get("summary") or "")
+            item.setToolTip(1, f"{row['host']} · {row.get('client') or 'no client'}")
             item.setData(0, HOST_ROLE, row["host"])
             self.attention.addTopLevelItem(item)
         self.alerts.clear()
@@ -151,9 +152,12 @@ class Dashboard(QWidget):
         self.stale.clear()
         for row in health.get("stale", []):
             item = QTreeWidgetItem([row["host"], _short(row.get("last_success")) or "never",
-                                    row.get("last_error") or "", str(row.get("failures", 0)),
-                                    _short(row.get("next_retry")), row.get("client") or ""])
-            item.setToolTip(2, row.get("last_error") or "")
+                                    row.get("last_error") or ""])
+            detail = (f"{row['host']} ({row.get('client') or 'no client'})\n{row.get('last_error') or ''}\n"
+                      f"{row.get('failures', 0)} failures in a row"
+                      + (f", next retry {_short(row.get('next_retry'))}" if row.get("next_retry") else ""))
+            for column in range(3):
+                item.setToolTip(column, detail)
             item.setData(0, HOST_ROLE, row["host"])
             self.stale.addTopLevelItem(item)
 

@@ -92,7 +92,7 @@ class HostPage(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(3, 140)
+        self.table.setColumnHidden(3, True)  # the metrics: in the summary's tooltip, the output and the charts
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().currentRowChanged.connect(self._show_output)
 
@@ -137,6 +137,7 @@ class HostPage(QWidget):
         body.addWidget(history_box)
         body.setStretchFactor(0, 3)
         body.setStretchFactor(1, 2)
+        body.setSizes([560, 300])
         self.body_splitter = body
 
         layout = QVBoxLayout(self)

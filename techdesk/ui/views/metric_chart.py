@@ -76,7 +76,8 @@ class MetricChart(QWidget):
         p.drawRect(area)
         if self.points:  # the time axis: first and last sample, in local time
             p.setPen(pal.color(pal.ColorRole.PlaceholderText))
-            first, end = _when(self.points[0][0]), _when((self.forecast or self.points[-1])[0])
+            t0, t1 = self.points[0][0], (self.forecast or self.points[-1])[0]
+            first, end = _when(t0, t1 - t0), _when(t1, t1 - t0)
             p.drawText(QRectF(area.left(), area.bottom() + 2, area.width() / 2, line),
                        Qt.AlignmentFlag.AlignLeft, first)
             p.drawText(QRectF(area.center().x(), area.bottom() + 2, area.width() / 2, line),
@@ -118,5 +119,6 @@ class MetricChart(QWidget):
         p.end()
 
 
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch).astimezone().strftime("%d %b %H:%M")
+def _when(epoch: float, span_s: float) -> str:
+    """A day for a long series, a time of day for a short one (local time)."""
+    return datetime.fromtimestamp(epoch).astimezone().strftime("%d %b" if span_s > 2 * 86400 else "%d %b %H:%M")

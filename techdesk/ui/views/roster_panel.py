@@ -53,8 +53,9 @@ class RosterPanel(QWidget):
         self.tree.customContextMenuRequested.connect(
             lambda pos: self.context_menu_requested.emit(self.tree.viewport().mapToGlobal(pos)))
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.tree.setColumnWidth(0, 170)
-        self.tree.setColumnWidth(1, 112)
+        # Fits "name  ✎3", an address with a port and "Warning · unreached" at 1280×800.
+        self.tree.setColumnWidth(0, 196)
+        self.tree.setColumnWidth(1, 108)
         self.tree.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.activated.connect(self._current_changed)
