@@ -26,6 +26,11 @@ CANCELLED_BY_TECHNICIAN = "cancelled by the technician"
 CANCELLED_BEFORE_START = "cancelled"
 CANCELLED_MESSAGES = (CANCELLED_BY_TECHNICIAN, CANCELLED_BEFORE_START)
 
+def is_cancel(error) -> bool:
+    """A HostError (or anything with kind and message) that says the run was cancelled."""
+    return error is not None and error.kind == "protocol" and error.message in CANCELLED_MESSAGES
+
+
 STATUS_WORDS = {"ok": "OK", "warn": "Warning", "crit": "Critical", "unknown": "Unknown", "never": "Never checked"}
 
 
@@ -55,7 +60,15 @@ class Attempt:
 
     @property
     def cancelled(self) -> bool:
-        return self.error_kind == "protocol" and self.error_message in CANCELLED_MESSAGES
+        return is_cancel(self)
+
+    @property
+    def kind(self) -> str | None:
+        return self.error_kind
+
+    @property
+    def message(self) -> str | None:
+        return self.error_message
 
     @property
     def text(self) -> str:

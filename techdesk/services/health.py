@@ -93,8 +93,8 @@ class HealthMixin:
                                    "last_attempt": (attempt.at if attempt else None)
                                    or repo.iso(h.get("last_attempt")),
                                    "failures": h.get("failures", 0), "next_retry": repo.iso(h.get("next_retry")),
-                                   "last_error": (attempt.text if state.attempt_failed else None)
-                                   or h.get("last_error")})
+                                   "last_error": (attempt.text if failed else None) or h.get("last_error")
+                                   or (attempt.text if state.attempt_failed else None)})
             if failed:  # a cancelled run is not a finding about the host
                 attention.append({"host": name, "client": client, "kind": "host", "status": "unknown",
                                   "check": core_alerts.HOST_CHECK, "title": "Host not reached",

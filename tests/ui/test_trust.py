@@ -69,8 +69,12 @@ def _cli(services, *args: str) -> tuple[int, str, str]:
     from techdesk.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["--workspace", str(services.workspace.path), *args])
+    loop = asyncio.get_event_loop_policy().get_event_loop()  # the window's qasync loop
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--workspace", str(services.workspace.path), *args])
+    finally:
+        asyncio.set_event_loop(loop)  # asyncio.run() in the CLI unsets it
     return code, out.getvalue(), err.getvalue()
 
 

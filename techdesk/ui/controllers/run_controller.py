@@ -14,6 +14,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
+from techdesk.core.host_state import is_cancel
 from techdesk.services.runner import RunEvent, os_mismatches
 
 
@@ -34,7 +35,7 @@ class RunController(QObject):
         self.last_os_box: QMessageBox | None = None
         self._queue: list[RunEvent] = []
         self._t0 = 0.0
-        self._counts = {"ok": 0, "warn": 0, "crit": 0, "unknown": 0}
+        self._counts = {"ok": 0, "warn": 0, "crit": 0, "unknown": 0, "cancelled": 0}
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
@@ -139,12 +140,14 @@ class RunController(QObject):
                 self.panel.add_check(event.host, event.check)
             elif event.kind == "host-done":
                 self.panel.host_done(event.result)
-                self._counts[event.result.status.value] += 1
+                cancelled = is_cancel(event.result.error) and not event.result.checks
+                self._counts["cancelled" if cancelled else event.result.status.value] += 1
                 self.host_finished.emit(event.result)
         if self.running:
             self.panel.elapsed.setText(f"{time.monotonic() - self._t0:.1f}s")
         c = self._counts
-        self.panel.counts.setText(f"{c['crit']} critical · {c['warn']} warning · {c['unknown']} unknown · {c['ok']} ok")
+        self.panel.counts.setText(f"{c['crit']} critical · {c['warn']} warning · {c['unknown']} unknown · {c['ok']} ok"
+                                  + (f" · {c['cancelled']} cancelled" if c["cancelled"] else ""))
 
     def _done(self, task: asyncio.Task) -> None:
         self._flush()
