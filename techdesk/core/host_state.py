@@ -103,25 +103,22 @@ class HostState:
     @property
     def label(self) -> str:
         """'Critical', 'Critical · stale', 'Critical · last attempt cancelled': the status in words."""
-        word = STATUS_WORDS[self.status]
-        if self.status == "never":
-            return word
-        if self.stale:
-            return f"{word} · stale"
-        if self.attempt_failed:
-            return f"{word} · last attempt {'cancelled' if self.attempt.cancelled else 'failed'}"
-        return word
+        return self._words(short=False)
 
     @property
     def short_label(self) -> str:
         """For a narrow column: 'Critical · stale', 'Critical · cancelled', 'Critical · unreached'."""
+        return self._words(short=True)
+
+    def _words(self, short: bool) -> str:
         word = STATUS_WORDS[self.status]
         if self.status == "never":
             return word
         if self.stale:
             return f"{word} · stale"
         if self.attempt_failed:
-            return f"{word} · {'cancelled' if self.attempt.cancelled else 'unreached'}"
+            what = "cancelled" if self.attempt.cancelled else ("unreached" if short else "failed")
+            return f"{word} · {what}" if short else f"{word} · last attempt {what}"
         return word
 
     def problems(self) -> list[CheckState]:

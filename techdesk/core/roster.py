@@ -171,12 +171,10 @@ def validate_spec(spec: HostSpec) -> HostSpec:
 def address_problem(address: str) -> str | None:
     """Why ``address`` cannot be a host's address, or None. Only what is surely wrong is
     refused: numbers-and-dots that are no IPv4 address (999.300.1.1), a colon form that
-    is no IPv6 address, blanks inside. DNS and SSH-config aliases pass as they are."""
+    is no IPv6 address. Anything else is kept literally (a name, an SSH-config alias)."""
     import ipaddress
 
     text = address.strip()
-    if any(c.isspace() for c in text):
-        return f"address {address!r} contains a space"
     if text and all(part.isdigit() for part in text.split(".")) and "." in text:
         try:
             ipaddress.IPv4Address(text)

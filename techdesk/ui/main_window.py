@@ -415,6 +415,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_unsaved_note():
             event.ignore()
             return
+        self.dashboard_ctl.stop()  # a closed window runs no more schedules
         if self.runs.running:
             self.runs.cancel()
         self._settings.setValue("geometry", self.saveGeometry())

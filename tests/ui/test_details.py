@@ -9,22 +9,13 @@ from PySide6.QtCore import QDir, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 
 from techdesk.core.roster import HostSpec
-from techdesk.ui.models.roster_model import KIND_ROLE, NAME_ROLE
+from techdesk.ui.models.roster_model import NAME_ROLE
 
 
 def _visible_hosts(window) -> list[str]:
-    proxy, names = window.roster_panel.proxy, []
+    from tests.ui.test_roster_window import _visible_hosts as visible
 
-    def walk(parent):
-        for row in range(proxy.rowCount(parent)):
-            index = proxy.index(row, 0, parent)
-            if index.data(KIND_ROLE) == "host":
-                names.append(index.data(NAME_ROLE))
-            walk(index)
-
-    from PySide6.QtCore import QModelIndex
-    walk(QModelIndex())
-    return sorted(names)
+    return visible(window.roster_panel)
 
 
 def test_filter_understands_status_client_tag_and_says_no_matches(sample_roster, window, qtbot):

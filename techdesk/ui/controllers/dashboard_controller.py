@@ -30,6 +30,9 @@ class DashboardController(QObject):
         monitor = self.services.monitor
         self.view.show_health(monitor.health(), len(monitor.schedules()))
 
+    def stop(self) -> None:
+        self._timer.stop()
+
     def _tick(self) -> None:
         # Only when something is due: the sweep lock keeps cron and the window apart.
         if self.services.monitor.due():
