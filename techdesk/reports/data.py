@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from techdesk import __version__
 from techdesk.core.roster import RosterError
 from techdesk.core.severity import Status
+from techdesk.core.work import WorkError
 
 SEVERITIES = ("crit", "warn", "unknown")          # the order findings are shown in
 GROUP_TITLES = {"crit": "Critical", "warn": "Warnings", "unknown": "Could not be checked"}
@@ -140,10 +141,17 @@ def totals(hosts: list[dict]) -> dict:
     return {s.value: sum(h["counts"][s.value] for h in hosts if h["status"]) for s in Status}
 
 
-def appendix(hosts: list[dict], max_lines: int = OUTPUT_LINES) -> list[dict]:
+APPENDIX_CHOICES = ("problems", "all", "none")  # raw output of: non-OK checks (default), every check, none
+
+
+def appendix(hosts: list[dict], max_lines: int = OUTPUT_LINES, which: str = "all") -> list[dict]:
     entries = []
+    if which == "none":
+        return entries
     for host in hosts:
         for check in host["checks"].values():
+            if which == "problems" and check["status"] == "ok":
+                continue
             output = (check.get("output") or "").rstrip("\n")
             if not output:
                 continue
@@ -308,7 +316,11 @@ def summary_line(hosts: list[dict], n_notes: int) -> str:
 
 
 # -- the two reports -------------------------------------------------------------
-def visit_report(services, visit_id: str) -> dict:
+def visit_report(services, visit_id: str, appendix_of: str = "problems", unticked: bool = True) -> dict:
+    """``appendix_of``: whose raw output the appendix carries (APPENDIX_CHOICES; OK
+    checks are left out by default); ``unticked=False`` hides checklist items not done."""
+    if appendix_of not in APPENDIX_CHOICES:
+        raise WorkError(f"appendix must be one of {', '.join(APPENDIX_CHOICES)}, not {appendix_of!r}")
     visit = services.visits.get(visit_id)
     notes = sorted(services.visits.notes(visit), key=lambda n: n.created)
     cache: dict = {}
@@ -327,7 +339,7 @@ def visit_report(services, visit_id: str) -> dict:
         "billable": duration_text(visit.billable_minutes) if visit.billable_minutes is not None else "",
         "summary": visit.summary.strip() or summary_line(hosts, len(notes)),
         "summary_generated": not visit.summary.strip(),
-        "checklist": [{"text": c.text, "done": c.done} for c in visit.checklist],
+        "checklist": [{"text": c.text, "done": c.done} for c in visit.checklist if unticked or c.done],
         "hosts": hosts, "totals": totals(checked),
         "findings": group_findings(checked),
         "ok_counts": [{"host": h["name"], "count": h["counts"]["ok"]} for h in checked if h["counts"]["ok"]],
@@ -336,7 +348,7 @@ def visit_report(services, visit_id: str) -> dict:
         "work": [note_entry(n) for n in notes],
         "followups": open_followups(notes),
         "recommendations": recommendations(checked),
-        "appendix": appendix(checked), "output_lines": OUTPUT_LINES,
+        "appendix": appendix(checked, which=appendix_of), "output_lines": OUTPUT_LINES,
     })
     return data
 

@@ -168,7 +168,7 @@ def test_times_are_local_and_readable(monkeypatch):
         time.tzset()
 
 
-def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot):
+def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot, tmp_path):
     window.roster_panel.select_host("fs01")
     window._start_visit()
     assert "0 notes" in window.visit_panel.details.text()
@@ -181,3 +181,11 @@ def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot
     assert clock.endswith(" h") and clock in window.visit_panel.timer.text()
     assert "UTC" not in window.visit_panel.timer.text()
     window.visits.stop()
+
+    # Report options: unticked checklist items left out on request.
+    first_item = window.visit_panel.checklist.item(0).text()
+    full = window.visits.export_to(str(tmp_path / "full.html"), open_file=False)
+    assert first_item in open(full, encoding="utf-8").read()
+    window.visit_panel.hide_unticked.setChecked(True)
+    short = window.visits.export_to(str(tmp_path / "short.html"), open_file=False)
+    assert first_item not in open(short, encoding="utf-8").read()

@@ -115,7 +115,7 @@ class VisitController(QObject):
 
     def export_to(self, path: str, open_file: bool = True) -> str | None:
         try:
-            written = self.services.reports.visit(self.shown.id, path)
+            written = self.services.reports.visit(self.shown.id, path, **self.panel.report_options())
         except Exception as exc:  # a report failure is shown, never fatal
             QMessageBox.warning(self.window, "Report not written", str(exc))
             return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -46,6 +48,13 @@ class VisitPanel(QWidget):
         self.pdf_button.clicked.connect(lambda: self.export_clicked.emit("pdf"))
         self.html_button = QPushButton("HTML…")
         self.html_button.clicked.connect(lambda: self.export_clicked.emit("html"))
+        # Report options: raw output only where it explains a problem, by default.
+        self.appendix = QComboBox()
+        for label, value in (("Raw output: problems only", "problems"), ("Raw output: all checks", "all"),
+                             ("No raw output", "none")):
+            self.appendix.addItem(label, value)
+        self.hide_unticked = QCheckBox("Hide unticked items")
+        self.hide_unticked.setToolTip("Leave checklist items that were not done out of the report")
         self.history = QListWidget()
         self.history.currentItemChanged.connect(
             lambda cur, _prev: cur is not None and self.visit_selected.emit(cur.data(Qt.ItemDataRole.UserRole)))
@@ -58,6 +67,8 @@ class VisitPanel(QWidget):
         QVBoxLayout(history_box).addWidget(self.history)
         buttons = QHBoxLayout()
         buttons.addWidget(self.details, 1)
+        buttons.addWidget(self.appendix)
+        buttons.addWidget(self.hide_unticked)
         buttons.addWidget(self.html_button)
         buttons.addWidget(self.pdf_button)
         main = QVBoxLayout()
@@ -98,6 +109,9 @@ class VisitPanel(QWidget):
         self.header.setText(f"{'On site at' if visit.running else 'Visit at'} {where}")
         self.details.setText(f"{len(visit.hosts)} hosts touched · {len(visit.runs)} runs · {notes} notes"
                              + (f" · {visit.billable_minutes} billable min" if visit.billable_minutes else ""))
+
+    def report_options(self) -> dict:
+        return {"appendix": self.appendix.currentData(), "unticked": not self.hide_unticked.isChecked()}
 
     def set_history(self, visits: list) -> None:
         self.history.blockSignals(True)
