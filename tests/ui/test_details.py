@@ -4,6 +4,7 @@ a removed host's page, actions that explain themselves, first run, dark palette,
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from PySide6.QtCore import QDir, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
@@ -185,7 +186,7 @@ def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot
     # Report options: unticked checklist items left out on request.
     first_item = window.visit_panel.checklist.item(0).text()
     full = window.visits.export_to(str(tmp_path / "full.html"), open_file=False)
-    assert first_item in open(full, encoding="utf-8").read()
+    assert first_item in Path(full).read_text(encoding="utf-8")
     window.visit_panel.hide_unticked.setChecked(True)
     short = window.visits.export_to(str(tmp_path / "short.html"), open_file=False)
-    assert first_item not in open(short, encoding="utf-8").read()
+    assert first_item not in Path(short).read_text(encoding="utf-8")

@@ -44,16 +44,17 @@ class VisitPanel(QWidget):
         self.details = QLabel("")
         self.details.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setWordWrap(True)
-        self.pdf_button = QPushButton("Export visit report (PDF)…")
+        self.pdf_button = QPushButton("Export PDF…")
         self.pdf_button.clicked.connect(lambda: self.export_clicked.emit("pdf"))
         self.html_button = QPushButton("HTML…")
         self.html_button.clicked.connect(lambda: self.export_clicked.emit("html"))
         # Report options: raw output only where it explains a problem, by default.
         self.appendix = QComboBox()
-        for label, value in (("Raw output: problems only", "problems"), ("Raw output: all checks", "all"),
+        self.appendix.setToolTip("Raw check output in the report's appendix")
+        for label, value in (("Output of problems", "problems"), ("Output of all checks", "all"),
                              ("No raw output", "none")):
             self.appendix.addItem(label, value)
-        self.hide_unticked = QCheckBox("Hide unticked items")
+        self.hide_unticked = QCheckBox("Hide unticked")
         self.hide_unticked.setToolTip("Leave checklist items that were not done out of the report")
         self.history = QListWidget()
         self.history.currentItemChanged.connect(
@@ -66,9 +67,10 @@ class VisitPanel(QWidget):
         history_box = QGroupBox("Past visits")
         QVBoxLayout(history_box).addWidget(self.history)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.details, 1)
+        buttons.addWidget(QLabel("Report:"))
         buttons.addWidget(self.appendix)
         buttons.addWidget(self.hide_unticked)
+        buttons.addStretch(1)
         buttons.addWidget(self.html_button)
         buttons.addWidget(self.pdf_button)
         main = QVBoxLayout()
@@ -76,12 +78,14 @@ class VisitPanel(QWidget):
         main.addWidget(self.timer)
         main.addWidget(check_box, 3)
         main.addWidget(summary_box)
+        main.addWidget(self.details)
         main.addLayout(buttons)
         layout = QHBoxLayout(self)
         left = QWidget()
         left.setLayout(main)
         main.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(left, 3)
+        history_box.setMinimumWidth(200)  # "today 14:02  Client" readable
         layout.addWidget(history_box, 1)
         self.set_visit(None)
 
@@ -120,6 +124,7 @@ class VisitPanel(QWidget):
             item = QListWidgetItem(f"{local_time(v.started)}  {v.client}"
                                    + (" (running)" if v.running else f"  {v.billable_minutes or 0} min"))
             item.setData(Qt.ItemDataRole.UserRole, v.id)
+            item.setToolTip(item.text())
             self.history.addItem(item)
         self.history.blockSignals(False)
 
