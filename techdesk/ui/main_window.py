@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.host_page.run_requested.connect(lambda: self.run_on([self.host_page.host_name], ""))
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
         self.runs.host_finished.connect(self._host_finished)
+        self.runs.hosts_finished.connect(self._hosts_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
         self.runs.run_finished.connect(lambda _report: self._sync_targets())
         self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
@@ -357,9 +358,13 @@ class MainWindow(QMainWindow):
                                  svc.history.host_runs(name), forecasts)
         self.notes.show_for_host(name)
 
+    def _hosts_finished(self, names: list[str]) -> None:
+        # The rows show the hosts' status by the one rule (a failed attempt marks them, no more);
+        # one query per batch of results, not per host.
+        for name, state in self.host_states(names).items():
+            self.roster_panel.model.set_state(name, state)
+
     def _host_finished(self, result) -> None:
-        # The row shows the host's status by the one rule: a failed attempt marks it stale, no more.
-        self.roster_panel.model.set_state(result.host, self.host_states([result.host]).get(result.host))
         if result.error and result.error.kind == "hostkey-changed":
             from techdesk.ui.dialogs.hostkey_dialog import changed_key_box
 

@@ -21,6 +21,7 @@ from techdesk.services.runner import RunEvent, os_mismatches
 class RunController(QObject):
     run_finished = Signal(object)   # RunReport
     host_finished = Signal(object)  # HostResult
+    hosts_finished = Signal(list)   # names of the hosts finished since the last flush (one per batch)
 
     def __init__(self, services, panel, hostkey_prompt=None, secret_prompt=None, parent=None) -> None:
         super().__init__(parent)
@@ -133,6 +134,7 @@ class RunController(QObject):
 
     def _flush(self) -> None:
         events, self._queue = self._queue, []
+        done = []
         for event in events:
             if event.kind == "host-started":
                 self.panel.host_started(event.host)
@@ -143,6 +145,9 @@ class RunController(QObject):
                 cancelled = is_cancel(event.result.error) and not event.result.checks
                 self._counts["cancelled" if cancelled else event.result.status.value] += 1
                 self.host_finished.emit(event.result)
+                done.append(event.result.host)
+        if done:
+            self.hosts_finished.emit(done)
         if self.running:
             self.panel.elapsed.setText(f"{time.monotonic() - self._t0:.1f}s")
         c = self._counts
