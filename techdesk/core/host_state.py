@@ -34,7 +34,8 @@ def is_cancel(error) -> bool:
 STATUS_WORDS = {"ok": "OK", "warn": "Warning", "crit": "Critical", "unknown": "Unknown", "never": "Never checked"}
 
 
-@dataclass(frozen=True)
+# slots, not frozen: a roster of 10,000 hosts builds these at start-up (treat them as read-only).
+@dataclass(slots=True)
 class CheckState:
     """The latest completed result of one check on one host."""
 
@@ -46,7 +47,7 @@ class CheckState:
     run_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Attempt:
     """The host's latest run, whatever came of it."""
 
@@ -80,7 +81,7 @@ class Attempt:
         return f"{self.error_kind}: {self.error_message}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HostState:
     host: str
     status: str                                   # ok | warn | crit | unknown | never
@@ -128,23 +129,24 @@ class HostState:
 
 
 def host_state(host: str, checks: list[CheckState] | dict[str, CheckState], attempt: Attempt | None,
-               now: datetime, stale_after: timedelta, created: datetime | None = None,
+               now: datetime, stale_after: timedelta, created: datetime | str | None = None,
                last_success: datetime | None = None) -> HostState:
     """The rule. ``stale``: no completed result (nor a success the sweeps recorded,
     ``last_success``) for ``stale_after``; counted from ``created`` for a host never
     checked, at once without it."""
     by_id = checks if isinstance(checks, dict) else {c.check_id: c for c in checks}
-    statuses = [Status(c.status) for c in by_id.values()]
-    checked = max((c.at for c in by_id.values()), default=None)
-    if statuses:
-        status = max(statuses, key=lambda s: s.rank).value
+    checked = None
+    if by_id:
+        status = max((Status(c.status) for c in by_id.values()), key=lambda s: s.rank).value
+        checked = max(c.at for c in by_id.values())
     elif attempt is not None and attempt.failed and not attempt.cancelled:
         status = "unknown"
     else:
         status = "never"
-    reference = max(filter(None, [parse_time(checked), last_success]), default=None) or created
+    reference = max(filter(None, [parse_time(checked), last_success]), default=None) \
+        or (parse_time(created) if isinstance(created, str) else created)
     old = reference is None or as_utc(now) - as_utc(reference) >= stale_after
-    return HostState(host, status, dict(by_id), checked, attempt, old)
+    return HostState(host, status, by_id, checked, attempt, old)
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -29,7 +29,7 @@ class HistoryService:
         now = as_utc(now or datetime.now().astimezone())
         checks = runs_repo.current_checks(self.conn, hosts)
         roster = runs_repo.host_attempts(self.conn, hosts)
-        return {name: host_state(name, checks.get(name, []), attempt, now, stale_after, parse_time(created),
+        return {name: host_state(name, checks.get(name, []), attempt, now, stale_after, created,
                                  parse_time(success))
                 for name, (created, success, attempt) in roster.items()}
 
