@@ -46,6 +46,9 @@ def save_host_result(conn: sqlite3.Connection, run_id: str, result: HostResult, 
             [(run_id, result.host, c.id, m.label, started, m.value, m.uom, m.warn, m.crit, m.min, m.max)
              for c in result.checks for m in c.metrics.values()],
         )
+        # The current state follows in the same commit: the window's reads stay reads.
+        top, seen = conn.execute(_BEHIND).fetchone()
+        _fold_rows(conn, top or 0, seen)
 
 
 @dataclass
@@ -130,22 +133,29 @@ def _fold_current(conn: sqlite3.Connection, top: int | None = None, seen: int | 
     covered without triggers; the work is proportional to the new rows."""
     if top is None or seen is None:
         top, seen = conn.execute(_BEHIND).fetchone()
-    top = top or 0
-    if top == seen:
+    if (top or 0) == seen:
         return
     with transaction(conn):
-        if top < seen:  # rows went away (history pruned): start over
-            conn.execute("DELETE FROM check_current")
-            seen = 0
-        conn.execute(
-            "INSERT INTO check_current (host, check_id, run_id, started, status, title, summary)"
-            " SELECT cr.host, cr.check_id, cr.run_id, rh.started, cr.status, cr.title, cr.summary"
-            " FROM check_results cr JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
-            " WHERE cr.rowid > ? AND cr.rowid <= ? AND cr.exit_code IS NOT NULL ORDER BY rh.started, cr.rowid"
-            " ON CONFLICT (host, check_id) DO UPDATE SET run_id = excluded.run_id, started = excluded.started,"
-            " status = excluded.status, title = excluded.title, summary = excluded.summary"
-            " WHERE excluded.started >= check_current.started", (seen, top))
-        conn.execute("UPDATE check_current_seen SET seen = ?", (top,))
+        top, seen = conn.execute(_BEHIND).fetchone()  # again, under the write lock
+        _fold_rows(conn, top or 0, seen)
+
+
+def _fold_rows(conn: sqlite3.Connection, top: int, seen: int) -> None:
+    """The fold itself, inside the caller's transaction."""
+    if top == seen:
+        return
+    if top < seen:  # rows went away (history pruned): start over
+        conn.execute("DELETE FROM check_current")
+        seen = 0
+    conn.execute(
+        "INSERT INTO check_current (host, check_id, run_id, started, status, title, summary)"
+        " SELECT cr.host, cr.check_id, cr.run_id, rh.started, cr.status, cr.title, cr.summary"
+        " FROM check_results cr JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
+        " WHERE cr.rowid > ? AND cr.rowid <= ? AND cr.exit_code IS NOT NULL ORDER BY rh.started, cr.rowid"
+        " ON CONFLICT (host, check_id) DO UPDATE SET run_id = excluded.run_id, started = excluded.started,"
+        " status = excluded.status, title = excluded.title, summary = excluded.summary"
+        " WHERE excluded.started >= check_current.started", (seen, top))
+    conn.execute("UPDATE check_current_seen SET seen = ?", (top,))
 
 
 _BEHIND = "SELECT (SELECT MAX(rowid) FROM check_results), seen FROM check_current_seen"
