@@ -20,7 +20,6 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 import paramiko
@@ -32,6 +31,7 @@ from techdesk.core.severity import Status
 from techdesk.core.work import billable
 from techdesk.demo import personas
 from techdesk.demo.server import DemoError, DemoServer, new_ed25519_key
+from techdesk.resources import resource
 
 TECHNICIAN = "Demo Technician"
 SEED_DAYS = 30
@@ -135,7 +135,7 @@ def _prepare_hosts(demo: Path, user: str) -> dict[str, dict[str, str] | None]:
     """The stub folder, each host's fake files, and each host's environment."""
     bin_dir = demo / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    stub = resources.files("techdesk").joinpath("resources", "demo", "stub.sh").read_bytes()
+    stub = resource("demo", "stub.sh").read_bytes()
     for name in personas.STUB_COMMANDS:
         target = bin_dir / name
         target.write_bytes(stub)

@@ -1,6 +1,6 @@
 """Reports as HTML: Jinja2 templates (autoescaped, sandboxed) and a small Markdown subset.
 
-Templates come from techdesk/resources/templates/; a file of the same name in
+Templates come from resources/templates/; a file of the same name in
 `<workspace>/templates/` replaces the built-in one, and `builtin/<name>` always
 names the built-in (so an override can extend it). Everything a client, host or
 note says is untrusted text: it is escaped, and note bodies go through `markdown()`,
@@ -10,7 +10,6 @@ which escapes first and then adds only the tags it makes itself.
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, FileSystemLoader, FunctionLoader, TemplateError, TemplateNotFound
@@ -18,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from techdesk.core.work import WorkError
+from techdesk.resources import resource
 
 STATUS_COLORS = {"ok": "#2e9d4f", "warn": "#e0a100", "crit": "#d64541", "unknown": "#8e6bbf", None: "#9aa0a6"}
 STATUS_WORDS = {"ok": "OK", "warn": "WARNING", "crit": "CRITICAL", "unknown": "UNKNOWN", None: "NOT CHECKED"}
@@ -25,7 +25,7 @@ BUILTIN_PREFIX = "builtin/"
 
 
 def builtin_templates():
-    return resources.files("techdesk").joinpath("resources", "templates")
+    return resource("templates")
 
 
 def _load_builtin(name: str) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 from techdesk.core.roster import RosterError
@@ -19,6 +18,7 @@ from techdesk.core.work import (
     WorkError,
     billable,
 )
+from techdesk.resources import resource
 from techdesk.store import runs as runs_repo
 from techdesk.store import work as repo
 
@@ -146,7 +146,7 @@ class VisitService:
     def checklist_template(self) -> list[str]:
         own = self.workspace_path / "checklist.txt"
         text = own.read_text(encoding="utf-8") if own.is_file() else \
-            resources.files("techdesk").joinpath("resources", "checklists", "default.txt").read_text(encoding="utf-8")
+            resource("checklists", "default.txt").read_text(encoding="utf-8")
         return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
     def start(self, client: str, site: str | None = None) -> Visit:
