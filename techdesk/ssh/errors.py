@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from techdesk.core.findings import ERROR_KINDS as KINDS
+from techdesk.core.findings import ErrorKind
 
 if TYPE_CHECKING:
     import paramiko
-
-ErrorKind = Literal[
-    "unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol"
-]
-KINDS: tuple[str, ...] = (
-    "unreachable",
-    "timeout",
-    "auth",
-    "hostkey-unknown",
-    "hostkey-changed",
-    "protocol",
-)
 
 
 class SshError(Exception):
     """An SSH failure a technician can act on; ``str(e)`` is one clear line.
 
-    kind: "unreachable" | "timeout" | "auth" | "hostkey-unknown" | "hostkey-changed" | "protocol"
+    kind: one of core.findings.ERROR_KINDS
     target: name of the hop that failed (None if not tied to one)
     key: the host key presented, for the two hostkey kinds (else None)
     """
