@@ -27,8 +27,53 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EX_USAGE, f"techdesk: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from techdesk.cli import demo, diagnostics, hosts, keys, monitor, reports, sync, work
+# Top-level command -> the module under techdesk/cli/ whose register() adds it. A command
+# imports only its own module (and that module only what it needs at the top), so
+# `techdesk hosts list` does not load paramiko, asyncio or the sync engine. A command
+# missing here still works (every module is registered); tests/unit/test_cli_startup.py
+# says which entry to add.
+COMMANDS = {
+    "hosts": "hosts",
+    "password": "keys", "hostkeys": "keys",
+    "bundles": "diagnostics", "run": "diagnostics", "history": "diagnostics", "audit": "diagnostics",
+    "notes": "work", "visits": "work",
+    "report": "reports",
+    "sync": "sync", "conflicts": "sync",
+    "schedule": "monitor", "sweep": "monitor", "health": "monitor", "alerts": "monitor",
+    "notify": "monitor",
+    "demo": "demo", "selftest": "demo",
+}
+MODULES = ("hosts", "keys", "diagnostics", "work", "reports", "sync", "monitor", "demo")
+_GLOBAL_OPTIONS_WITH_VALUE = ("--workspace", "--shared")
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The command named on the line (the first word that is no global option or its value)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None)
+        if word in _GLOBAL_OPTIONS_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _modules_for(argv: list[str] | None) -> tuple[str, ...]:
+    if argv is None:
+        return MODULES
+    word = _command_word(argv)
+    if word in COMMANDS:
+        return (COMMANDS[word],)
+    if word is None and not {"-h", "--help"} & set(argv):
+        return ()  # the window, --version, or a usage error: no command module needed
+    return MODULES  # help lists every command; an unknown word gets argparse's full message
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the command line, with only the commands it can use registered."""
+    import importlib
 
     parser = _Parser(prog="techdesk", description="Remote support for field IT technicians.")
     parser.add_argument("--version", action="version", version=f"techdesk {__version__}")
@@ -40,14 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--demo", action="store_true", help="a throwaway demo workspace with demo hosts")
     gui.set_defaults(func=None)
 
-    hosts.register(sub)
-    keys.register(sub)
-    diagnostics.register(sub)
-    work.register(sub)
-    reports.register(sub)
-    sync.register(sub)
-    monitor.register(sub)
-    demo.register(sub)
+    for name in _modules_for(argv):
+        importlib.import_module(f"techdesk.cli.{name}").register(sub)
     return parser
 
 
@@ -66,7 +105,7 @@ def _known_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExc
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(argv)
     args, extra = parser.parse_known_args(argv)
     # `techdesk run BUNDLE --json web1`: host names after an option are still host names.
     if extra and isinstance(getattr(args, "hosts", None), list) and not any(e.startswith("-") for e in extra):

@@ -198,7 +198,8 @@ def test_seeded_notes_and_visit(services):
 # -- the SSH server ---------------------------------------------------------------------------
 
 def test_exec_stdin_exit_status_and_refusals(env, tmp_path):
-    from techdesk.ssh import Target, TrustStore, connect
+    from techdesk.ssh import Target, TrustStore
+    from techdesk.ssh.connect import connect
 
     trust = TrustStore(env.workspace_path / "known_hosts", None)
     target = Target(personas.HEALTHY_HOST, "127.0.0.1", env.hosts[personas.HEALTHY_HOST],
