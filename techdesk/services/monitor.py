@@ -31,9 +31,11 @@ from techdesk.core.schedule import (
     Schedule,
     ScheduleError,
     Target,
+    due_state,
     format_interval,
     in_maintenance,
     maintenance_end,
+    next_due,
     parse_interval,
     parse_windows,
     retry_delay,
@@ -66,6 +68,13 @@ def _core(row: dict) -> Schedule:
     return Schedule(bundle=row["bundle"], target=Target.parse(row["target"]),
                     interval=timedelta(seconds=row["interval_s"]),
                     windows=parse_windows(row["windows"]), id=row["uid"], enabled=row["enabled"])
+
+
+def _backoff(health: dict | None) -> tuple[int, datetime | None]:
+    """(consecutive failures, the host's next try) from its health row, for core.schedule."""
+    if not health or not health["failures"]:
+        return 0, None
+    return health["failures"], health["next_retry"]
 
 
 def _site_key(host: Host) -> str | None:
@@ -174,6 +183,7 @@ class MonitorService(HealthMixin):
             return []
         hosts = self.services.roster.hosts()
         last = repo.last_runs(self.conn)
+        health = repo.health(self.conn)
         out = []
         for row in rows:
             item = _schedule_json(row)
@@ -184,16 +194,12 @@ class MonitorService(HealthMixin):
                 out.append(item)
                 continue
             names = [h.name for h in hosts if _matches(core.target, h)]
-            runs = [last.get((row["uid"], n)) for n in names]
-            done = [r for r in runs if r is not None]
-            if not names:
-                next_due = None
-            else:
-                due = now if len(done) < len(names) else min(done) + core.interval
-                end = maintenance_end(core.windows, max(due, now), runs=True)
-                next_due = end or due
+            done = [r for r in (last.get((row["uid"], n)) for n in names) if r is not None]
+            # the soonest host, by the same rule as the sweep (core.schedule.next_due)
+            soonest = min((next_due(core, last.get((row["uid"], n)), now, *_backoff(health.get(n)))
+                           for n in names), default=None)
             item.update(hosts=len(names), last_run=repo.iso(max(done)) if done else None,
-                        next_due=repo.iso(next_due) if next_due and core.enabled else None)
+                        next_due=repo.iso(soonest) if soonest and core.enabled else None)
             out.append(item)
         return out
 
@@ -254,7 +260,6 @@ class MonitorService(HealthMixin):
                 skipped.append({"schedule": uid, "host": None,
                                 "reason": f"bundle {row['bundle']!r} is not on this device"})
                 continue
-            held_until = maintenance_end(core.windows, now, runs=True)
             held, wrong_os = 0, []
             for name, host in hosts.items():
                 if not _matches(core.target, host):
@@ -263,16 +268,15 @@ class MonitorService(HealthMixin):
                     wrong_os.append(name)
                     continue
                 h = health.get(name)
-                failures = h["failures"] if h else 0
-                previous = last.get((uid, name))
-                if previous is not None and previous + retry_delay(failures, core.interval) > now:
-                    continue  # not due yet (or backing off after failures)
-                if held_until is not None:
+                state = due_state(core, last.get((uid, name)), now, *_backoff(h))
+                if state == "waiting":
+                    continue  # not due yet (or backing off after this schedule's failures)
+                if state == "held":
                     held += 1
                     continue
-                if failures and h["next_retry"] and h["next_retry"] > now:
+                if state == "backing-off":
                     skipped.append({"schedule": uid, "host": name, "reason": (
-                        f"backing off after {failures} failed connection{'s' if failures > 1 else ''}: "
+                        f"backing off after {h['failures']} failed connection{'s' if h['failures'] > 1 else ''}: "
                         f"next try at {repo.iso(h['next_retry'])}")})
                     continue
                 if name in self._running:
@@ -287,7 +291,7 @@ class MonitorService(HealthMixin):
             if held:
                 skipped.append({"schedule": uid, "host": None, "reason": (
                     f"{held} host{'s' if held > 1 else ''} held by a maintenance window until "
-                    f"{repo.iso(held_until)}")})
+                    f"{repo.iso(maintenance_end(core.windows, now, runs=True))}")})
             if wrong_os:
                 shown = ", ".join(wrong_os[:5]) + (f" and {len(wrong_os) - 5} more" if len(wrong_os) > 5 else "")
                 skipped.append({"schedule": uid, "host": None, "reason": (
