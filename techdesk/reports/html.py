@@ -1,22 +1,22 @@
-"""Reports as HTML: Jinja2 templates (autoescaped, sandboxed) and a small Markdown subset.
+"""Reports as HTML: Jinja2 templates (autoescaped, sandboxed); note bodies through Markdown.
 
 Templates come from resources/templates/; a file of the same name in
 `<workspace>/templates/` replaces the built-in one, and `builtin/<name>` always
 names the built-in (so an override can extend it). Everything a client, host or
-note says is untrusted text: it is escaped, and note bodies go through `markdown()`,
-which escapes first and then adds only the tags it makes itself.
+note says is untrusted text: it is escaped, and note bodies go through `markdown()`
+(techdesk/reports/markdown.py: raw HTML off, links and images as text + address),
+the same renderer as the window's note preview.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, FileSystemLoader, FunctionLoader, TemplateError, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
 
 from techdesk.core.work import WorkError
+from techdesk.reports.markdown import MARKDOWN_CSS, markdown
 from techdesk.resources import resource
 
 STATUS_COLORS = {"ok": "#2e9d4f", "warn": "#e0a100", "crit": "#d64541", "unknown": "#8e6bbf", None: "#9aa0a6"}
@@ -45,6 +45,7 @@ def environment(workspace: Path | None = None) -> SandboxedEnvironment:
                                lstrip_blocks=True)
     env.filters.update(markdown=markdown, status_color=lambda s: STATUS_COLORS.get(s, STATUS_COLORS[None]),
                        status_word=lambda s: STATUS_WORDS.get(s, str(s).upper()))
+    env.globals["markdown_css"] = MARKDOWN_CSS
     return env
 
 
@@ -58,114 +59,3 @@ def render(template: str, data: dict, workspace: Path | None = None, for_pdf: bo
     except TemplateError as exc:
         where = f"{exc.filename or template}, line {exc.lineno}" if getattr(exc, "lineno", None) else template
         raise WorkError(f"report template {where}: {exc.message}") from None
-
-
-# -- Markdown, a safe subset ------------------------------------------------------
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
-_NUMBER = re.compile(r"^\s{0,3}\d{1,9}[.)]\s+(.*)$")
-_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
-_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-# Each pattern stops at the next delimiter, so hostile input costs linear time.
-_LINK = re.compile(r"\[([^\[\]\n]+)\]\(([^()\[\]\s]+)\)")
-_STRONG = re.compile(r"\*\*(?=\S)((?:[^*]|\*(?!\*))+?)(?<=\S)\*\*|(?<!\w)__(?=\S)((?:[^_]|_(?!_))+?)(?<=\S)__(?!\w)")
-_EM = re.compile(r"\*(?=[^\s*])([^*]+?)(?<=\S)\*|(?<!\w)_(?=[^\s_])([^_]+?)(?<=\S)_(?!\w)")
-MAX_QUOTE_DEPTH = 3
-
-
-def _emphasis(html: str) -> str:
-    html = _STRONG.sub(lambda m: f"<strong>{m.group(1) or m.group(2)}</strong>", html)
-    return _EM.sub(lambda m: f"<em>{m.group(1) or m.group(2)}</em>", html)
-
-
-def _inline(text: str) -> str:
-    """Escape, then add inline code, links (as text and URL), bold and italic."""
-    spans: list[str] = []
-
-    def keep(html: str) -> str:
-        spans.append(resolve(html))
-        return f"\x00{len(spans) - 1}\x00"
-
-    def resolve(html: str) -> str:
-        return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], html)
-
-    def link(m: re.Match) -> str:
-        label, url = m.group(1), m.group(2)
-        if label.strip() == url:
-            return keep(f"<code>{escape(url)}</code>")
-        return keep(f"{_emphasis(str(escape(label)))} (<code>{escape(url)}</code>)")
-
-    text = _CODE_SPAN.sub(lambda m: keep(f"<code>{escape(m.group(2).strip())}</code>"), text)
-    text = _LINK.sub(link, text)
-    return resolve(_emphasis(str(escape(text))))
-
-
-def markdown(source: str | None, _depth: int = 0) -> Markup:
-    """Paragraphs (a line break is kept), headings (shown small: a note sits under its own
-    title), lists, quotes, rules, bold/italic, inline code, code blocks, links as text + URL.
-    Raw HTML is never passed through: it shows as the text it is."""
-    lines = (source or "").replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    out: list[str] = []
-    para: list[str] = []
-    items: list[str] = []
-    kind = ""
-
-    def flush() -> None:
-        nonlocal items, para, kind
-        if para:
-            out.append("<p>" + "<br>\n".join(_inline(x.strip()) for x in para) + "</p>")
-        if items:
-            out.append(f"<{kind}>" + "".join(f"<li>{i}</li>" for i in items) + f"</{kind}>")
-        para, items, kind = [], [], ""
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line)
-        if fence:
-            flush()
-            code, i = [], i + 1
-            while i < len(lines) and not lines[i].strip().startswith(fence.group(1)):
-                code.append(lines[i])
-                i += 1
-            out.append(f"<pre><code>{escape(chr(10).join(code))}</code></pre>")
-        elif not line.strip():
-            flush()
-        elif line.startswith(("    ", "\t")) and not para and not items:
-            code = []
-            while i < len(lines) and (lines[i].startswith(("    ", "\t")) or not lines[i].strip()):
-                code.append(lines[i][4:] if lines[i].startswith("    ") else lines[i][1:])
-                i += 1
-            out.append(f"<pre><code>{escape(chr(10).join(code).rstrip())}</code></pre>")
-            continue
-        elif _RULE.match(line):
-            flush()
-            out.append("<hr>")
-        elif m := _HEADING.match(line):
-            flush()
-            level = min(len(m.group(1)) + 3, 6)
-            out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
-        elif _depth < MAX_QUOTE_DEPTH and (m := _QUOTE.match(line)):
-            flush()
-            quoted = [m.group(1)]
-            while i + 1 < len(lines) and (q := _QUOTE.match(lines[i + 1])):
-                quoted.append(q.group(1))
-                i += 1
-            out.append(f"<blockquote>{markdown(chr(10).join(quoted), _depth + 1)}</blockquote>")
-        elif (m := _BULLET.match(line)) or (m := _NUMBER.match(line)):
-            new_kind = "ul" if _BULLET.match(line) else "ol"
-            if para or (items and kind != new_kind):
-                flush()
-            kind = new_kind
-            items.append(_inline(m.group(1).strip()))
-        elif items and line.startswith((" ", "\t")):
-            items[-1] += " " + _inline(line.strip())  # a list item's continuation line
-        else:
-            if items:
-                flush()
-            para.append(line)
-        i += 1
-    flush()
-    return Markup("\n".join(out))
