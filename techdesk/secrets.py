@@ -75,14 +75,3 @@ def set_secret(kind: str, host: str, value: str) -> None:
         keyring.set_password(SERVICE, _account(kind, host), value)
     except keyring.errors.KeyringError as exc:
         raise SecretsError(f"the keyring refused to store the {kind}: {exc}") from None
-
-
-def delete_secret(kind: str, host: str) -> bool:
-    keyring = _keyring()
-    try:
-        keyring.delete_password(SERVICE, _account(kind, host))
-        return True
-    except keyring.errors.PasswordDeleteError:
-        return False
-    except keyring.errors.KeyringError as exc:
-        raise SecretsError(f"the keyring refused to delete the {kind}: {exc}") from None

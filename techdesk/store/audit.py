@@ -70,11 +70,6 @@ def entries(conn: sqlite3.Connection, host: str | None = None, limit: int | None
     return [AuditEntry(**dict(zip(r.keys(), r, strict=True))) for r in rows]
 
 
-def script_text(conn: sqlite3.Connection, sha256: str) -> str | None:
-    row = conn.execute("SELECT text FROM audit_scripts WHERE sha256 = ?", (sha256,)).fetchone()
-    return row[0] if row else None
-
-
 def verify(conn: sqlite3.Connection) -> list[str]:
     """Problems found in the chain (empty list = intact)."""
     problems: list[str] = []

@@ -75,11 +75,6 @@ def note_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT host, COUNT(*) FROM notes WHERE host IS NOT NULL GROUP BY host").fetchall())
 
 
-def delete_note(conn: sqlite3.Connection, note_id: str) -> None:
-    with transaction(conn):
-        conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
-
-
 def _visit_row(v: Visit) -> tuple:
     return (v.id, v.client, v.site, v.technician, v.started, v.stopped, v.summary,
             json.dumps([c.__dict__ for c in v.checklist], ensure_ascii=False),
