@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
@@ -401,12 +400,3 @@ def test_demo_command_json(capsys):
     assert code == 0 and data["as_designed"] and data["differences"] == []
     assert len(data["run"]["hosts"]) == len(personas.HOSTS)
     assert not Path(data["workspace"]).exists()
-
-
-def test_timings_for_the_report(health, tmp_path):
-    """Not a timed test: prints the figures (pytest -s) for the closing note."""
-    t0 = time.monotonic()
-    with DemoEnvironment.create(tmp_path / "t"):
-        created = time.monotonic() - t0
-    print(f"\nDemoEnvironment.create(): {created:.2f} s; linux-health on {len(personas.HOSTS)} "
-          f"demo hosts: {health[1]:.2f} s", file=sys.stderr)
