@@ -1,12 +1,29 @@
-"""The service container: one per workspace, shared by the CLI and the GUI."""
+"""The service container: one per workspace, shared by the CLI and the GUI.
+
+Every property is typed; the service modules are imported only when a property is
+first used (the imports below are for type checkers only), so a command pays for
+what it uses (tests/unit/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from techdesk.services.roster import RosterService
 from techdesk.workspace import Workspace
+
+if TYPE_CHECKING:
+    from techdesk.services.bundles import BundleService
+    from techdesk.services.history import HistoryService
+    from techdesk.services.hostkeys import HostKeyService
+    from techdesk.services.monitor import MonitorService
+    from techdesk.services.reports import ReportService
+    from techdesk.services.runner import RunService
+    from techdesk.services.sync import SyncService
+    from techdesk.services.work import NotesService, VisitService
+    from techdesk.ssh.knownhosts import TrustStore
 
 
 class Services:
@@ -21,64 +38,64 @@ class Services:
         return RosterService(self.conn)
 
     @cached_property
-    def trust(self):
+    def trust(self) -> TrustStore:
         from techdesk.ssh.knownhosts import TrustStore
 
         user_file = Path.home() / ".ssh" / "known_hosts"
         return TrustStore(self.workspace.known_hosts_path, user_file if user_file.is_file() else None)
 
     @cached_property
-    def hostkeys(self):
+    def hostkeys(self) -> HostKeyService:
         from techdesk.services.hostkeys import HostKeyService
 
         return HostKeyService(self.trust, self.roster)
 
     @cached_property
-    def bundles(self):
+    def bundles(self) -> BundleService:
         from techdesk.services.bundles import BundleService
 
         return BundleService([self.workspace.bundles_dir])
 
     @cached_property
-    def runner(self):
+    def runner(self) -> RunService:
         from techdesk.services.runner import RunService
 
         return RunService(self.conn, self.roster, self.trust, self.workspace.technician,
                           self.workspace.settings.device_id)
 
     @cached_property
-    def history(self):
+    def history(self) -> HistoryService:
         from techdesk.services.history import HistoryService
 
         return HistoryService(self.conn)
 
     @cached_property
-    def notes(self):
+    def notes(self) -> NotesService:
         from techdesk.services.work import NotesService
 
         return NotesService(self.conn, self.roster, self.workspace.technician)
 
     @cached_property
-    def visits(self):
+    def visits(self) -> VisitService:
         from techdesk.services.work import VisitService
 
         ws = self.workspace
         return VisitService(self.conn, self.roster, ws.technician, ws.path, ws.settings.billing_round_minutes)
 
     @cached_property
-    def sync(self):
+    def sync(self) -> SyncService:
         from techdesk.services.sync import SyncService
 
         return SyncService(self)
 
     @cached_property
-    def reports(self):
+    def reports(self) -> ReportService:
         from techdesk.services.reports import ReportService
 
         return ReportService(self)
 
     @cached_property
-    def monitor(self):
+    def monitor(self) -> MonitorService:
         from techdesk.services.monitor import MonitorService
 
         return MonitorService(self)
