@@ -20,13 +20,18 @@ import time
 from dataclasses import dataclass, field
 
 from techdesk.core.work import WorkError
-from techdesk.store import syncstate
 from techdesk.store.db import transaction
-from techdesk.sync import MARKER_NAME, Revision, SharedFolder, SharedFolderError, merge_revision
-
-from . import sync_records as records
-from .sync_engine import Batch
-from .sync_merge import merge_body
+from techdesk.sync.engine import records
+from techdesk.sync.engine import state as syncstate
+from techdesk.sync.engine.batch import Batch
+from techdesk.sync.engine.merge import merge_body
+from techdesk.sync.format import (
+    MARKER_NAME,
+    Revision,
+    SharedFolder,
+    SharedFolderError,
+    merge_revision,
+)
 
 PUBLISH_BATCH = 100
 
@@ -71,7 +76,6 @@ class SyncService:
         self.services = services
         self.workspace = services.workspace
         self.conn = services.conn
-        syncstate.ensure_triggers(self.conn)
 
     @property
     def technician(self) -> str:
@@ -111,31 +115,44 @@ class SyncService:
     # ------------------------------------------------------------------ sync
     def sync(self, *, init: bool = False, full: bool = False) -> SyncReport:
         """Push local changes, pull the team's. SharedFolderError: nothing local changed."""
-        started = time.perf_counter()
-        folder = self.folder()
-        if init:
-            self.init_folder(folder)
-        seen = syncstate.load_seen(self.conn)
-        scan = folder.scan(seen)  # raises SharedFolderError before anything changes
-        report = self._commit(folder, scan, seen, full)
-        self._publish(folder, report)
-        return self._finish(report, folder, started)
+        return _drive(self._steps(init, full))
 
     async def sync_async(self, *, init: bool = False, full: bool = False) -> SyncReport:
+        """The same steps; the folder I/O runs in a worker thread, the SQLite work on the
+        calling loop's thread (a sqlite3 connection belongs to one thread)."""
         loop = asyncio.get_running_loop()
+        steps = self._steps(init, full)
+        result = None
+        try:
+            while True:
+                fn, args = steps.send(result)
+                result = await loop.run_in_executor(None, fn, *args)
+        except StopIteration as done:
+            return done.value
+
+    def _steps(self, init: bool, full: bool):
+        """One sync as a generator: it yields each piece of folder I/O as (function, args)
+        for the driver to run (inline, or in a worker thread) and receives its result.
+        Everything that touches SQLite runs here, on the caller's thread."""
         started = time.perf_counter()
         folder = self.folder()
         if init:
-            await loop.run_in_executor(None, self.init_folder, folder)
+            yield self.init_folder, (folder,)
         seen = syncstate.load_seen(self.conn)
-        scan = await loop.run_in_executor(None, folder.scan, seen)
+        scan = yield folder.scan, (seen,)  # raises SharedFolderError before anything changes
         report = self._commit(folder, scan, seen, full)
-        outbox = syncstate.outbox(self.conn)
-        written, error = await loop.run_in_executor(None, _write_all, folder, outbox)
-        self._mark_published(written, report)
-        if error is not None:
-            raise error
+        yield from self._publish_steps(folder, report)
         return self._finish(report, folder, started)
+
+    def _publish_steps(self, folder: SharedFolder, report: SyncReport | None):
+        """Write the outbox. Progress is recorded every PUBLISH_BATCH files: a kill loses
+        at most that much bookkeeping (the files themselves are found again, unchanged)."""
+        outbox = syncstate.outbox(self.conn)
+        for start in range(0, len(outbox), PUBLISH_BATCH):
+            written, error = yield _write_all, (folder, outbox[start:start + PUBLISH_BATCH])
+            self._mark_published(written, report)
+            if error is not None:
+                raise error
 
     def _commit(self, folder: SharedFolder, scan, seen: set[str], full: bool) -> SyncReport:
         identity = _identity(folder)
@@ -155,18 +172,6 @@ class SyncService:
         return SyncReport(pulled=batch.pulled, applied=batch.applied, renamed=batch.ctx.renamed,
                           merged_by_name=batch.ctx.aliased, not_sent=batch.not_sent, republished=republished,
                           skipped=[{"path": s.path, "reason": s.reason} for s in scan.skipped] + batch.problems)
-
-    def _publish(self, folder: SharedFolder, report: SyncReport | None = None) -> int:
-        """Write the outbox; progress is recorded every PUBLISH_BATCH files (a kill loses
-        at most that much bookkeeping: the files themselves are found again, unchanged)."""
-        outbox, total = syncstate.outbox(self.conn), 0
-        for start in range(0, len(outbox), PUBLISH_BATCH):
-            written, error = _write_all(folder, outbox[start:start + PUBLISH_BATCH])
-            self._mark_published(written, report)
-            total += len(written)
-            if error is not None:
-                raise error
-        return total
 
     def _mark_published(self, written: list[Revision], report: SyncReport | None) -> None:
         if written:
@@ -264,12 +269,23 @@ class SyncService:
                 raise WorkError(batch.problems[0]["reason"])
         published = False
         try:
-            self._publish(self.folder())
+            _drive(self._publish_steps(self.folder(), None))
             published = True
         except SharedFolderError:
             pass
         return {"kind": kind, "id": rid, "rev": rev.rev, "deleted": deleted, "published": published,
                 "renamed": batch.ctx.renamed}
+
+
+def _drive(steps):
+    """Run a step generator inline (see SyncService._steps)."""
+    result = None
+    try:
+        while True:
+            fn, args = steps.send(result)
+            result = fn(*args)
+    except StopIteration as done:
+        return done.value
 
 
 def _write_all(folder: SharedFolder, revisions: list[Revision]):

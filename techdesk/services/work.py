@@ -100,10 +100,11 @@ class NotesService:
         return repo.note_counts(self.conn)
 
     def _copy_run(self, run_id: str, host: str | None, client: str | None) -> list[AttachedRun]:
-        row = self.conn.execute("SELECT bundle FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        found = runs_repo.run_hosts(self.conn, run_id)
+        if found is None:
             raise WorkError(f"no run with id {run_id!r}")
-        hosts = [r[0] for r in self.conn.execute("SELECT host FROM run_hosts WHERE run_id = ?", (run_id,))]
+        bundle, starts = found
+        hosts = list(starts)
         if host:
             hosts = [h for h in hosts if h == host]
             if not hosts:
@@ -114,14 +115,12 @@ class NotesService:
         attached = []
         for name in hosts:
             result = runs_repo.host_result(self.conn, run_id, name)
-            started = self.conn.execute("SELECT started FROM run_hosts WHERE run_id=? AND host=?",
-                                        (run_id, name)).fetchone()[0]
             findings = []
             for check in result.checks:
                 data = check.as_json()
                 data.pop("output", None)  # the note keeps findings; raw output stays in history
                 findings.append(data)
-            attached.append(AttachedRun(run_id=run_id, host=name, bundle=row[0], started=started,
+            attached.append(AttachedRun(run_id=run_id, host=name, bundle=bundle, started=starts[name],
                                         status=result.status.value, findings=findings,
                                         error=result.error.as_json() if result.error else None))
         return attached
@@ -208,9 +207,7 @@ class VisitService:
         """The hosts touched and runs made at this client's machines during the visit."""
         hosts = {h.name for h in self.roster.hosts(client=visit.client, site=visit.site)}
         end = visit.stopped or _now()
-        rows = self.conn.execute(
-            "SELECT DISTINCT run_id, host FROM run_hosts WHERE started >= ? AND started <= ? ORDER BY started",
-            (visit.started, end)).fetchall()
+        rows = runs_repo.runs_between(self.conn, visit.started, end)
         touched = [r[1] for r in rows if r[1] in hosts]
         visit.hosts = list(dict.fromkeys(visit.hosts + touched))
         visit.runs = list(dict.fromkeys(visit.runs + [r[0] for r in rows if r[1] in hosts]))

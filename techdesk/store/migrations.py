@@ -238,6 +238,92 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE TABLE monitor_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 5: change tracking for team sync: every write to a record that travels marks it in
+    # sync_dirty, so a sync reads only what changed (techdesk/sync/engine/state.py).
+    # Before this migration the triggers were created at service start as sync1_*.
+    """
+    DROP TRIGGER IF EXISTS sync1_notes_insert;
+    DROP TRIGGER IF EXISTS sync1_notes_update;
+    DROP TRIGGER IF EXISTS sync1_notes_delete;
+    DROP TRIGGER IF EXISTS sync1_visits_insert;
+    DROP TRIGGER IF EXISTS sync1_visits_update;
+    DROP TRIGGER IF EXISTS sync1_visits_delete;
+    DROP TRIGGER IF EXISTS sync1_hosts_insert;
+    DROP TRIGGER IF EXISTS sync1_hosts_update;
+    DROP TRIGGER IF EXISTS sync1_hosts_delete;
+    DROP TRIGGER IF EXISTS sync1_clients_insert;
+    DROP TRIGGER IF EXISTS sync1_clients_update;
+    DROP TRIGGER IF EXISTS sync1_clients_delete;
+    DROP TRIGGER IF EXISTS sync1_sites_insert;
+    DROP TRIGGER IF EXISTS sync1_sites_update;
+    DROP TRIGGER IF EXISTS sync1_sites_delete;
+    DROP TRIGGER IF EXISTS sync1_schedules_insert;
+    DROP TRIGGER IF EXISTS sync1_schedules_update;
+    DROP TRIGGER IF EXISTS sync1_schedules_delete;
+    CREATE TRIGGER sync_notes_insert AFTER INSERT ON notes BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', NEW.id);
+    END;
+    CREATE TRIGGER sync_notes_update AFTER UPDATE ON notes BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', NEW.id);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', OLD.id);
+    END;
+    CREATE TRIGGER sync_notes_delete AFTER DELETE ON notes BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', OLD.id);
+    END;
+    CREATE TRIGGER sync_visits_insert AFTER INSERT ON visits BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', NEW.id);
+    END;
+    CREATE TRIGGER sync_visits_update AFTER UPDATE ON visits BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', NEW.id);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', OLD.id);
+    END;
+    CREATE TRIGGER sync_visits_delete AFTER DELETE ON visits BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', OLD.id);
+    END;
+    CREATE TRIGGER sync_hosts_insert AFTER INSERT ON hosts BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', NEW.uid);
+    END;
+    CREATE TRIGGER sync_hosts_update AFTER UPDATE ON hosts BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', OLD.uid);
+    END;
+    CREATE TRIGGER sync_hosts_delete AFTER DELETE ON hosts BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', OLD.uid);
+    END;
+    CREATE TRIGGER sync_clients_insert AFTER INSERT ON clients BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', NEW.uid);
+    END;
+    CREATE TRIGGER sync_clients_update AFTER UPDATE ON clients BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty SELECT 'site', uid FROM sites WHERE client_id = NEW.id;
+        INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE client_id = NEW.id;
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', OLD.uid);
+    END;
+    CREATE TRIGGER sync_clients_delete AFTER DELETE ON clients BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', OLD.uid);
+    END;
+    CREATE TRIGGER sync_sites_insert AFTER INSERT ON sites BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', NEW.uid);
+    END;
+    CREATE TRIGGER sync_sites_update AFTER UPDATE ON sites BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE site_id = NEW.id;
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', OLD.uid);
+    END;
+    CREATE TRIGGER sync_sites_delete AFTER DELETE ON sites BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', OLD.uid);
+    END;
+    CREATE TRIGGER sync_schedules_insert AFTER INSERT ON schedules BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', NEW.uid);
+    END;
+    CREATE TRIGGER sync_schedules_update AFTER UPDATE ON schedules BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', OLD.uid);
+    END;
+    CREATE TRIGGER sync_schedules_delete AFTER DELETE ON schedules BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', OLD.uid);
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

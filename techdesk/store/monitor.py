@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from techdesk.core.alerts import AlertEvent, AlertState
+from techdesk.store import fields
 from techdesk.store.db import transaction
 
-_SCHEDULE_COLS = "uid, bundle, target, interval_s, windows, enabled, created, updated"
+_SCHEDULE_COLS = ", ".join(fields.SCHEDULE.columns)
 
 
 def iso(when: datetime | None) -> str | None:

@@ -124,3 +124,19 @@ def latest_statuses(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
     """host -> (status, started) of its latest run, for every host ever run, in one query."""
     rows = conn.execute("SELECT host, status, MAX(started) FROM run_hosts GROUP BY host")
     return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def run_hosts(conn: sqlite3.Connection, run_id: str) -> tuple[str, dict[str, str]] | None:
+    """(bundle, {host: started}) of a run, hosts by name; None if the run is unknown."""
+    row = conn.execute("SELECT bundle FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        return None
+    started = dict(conn.execute("SELECT host, started FROM run_hosts WHERE run_id = ? ORDER BY host", (run_id,)))
+    return row[0], started
+
+
+def runs_between(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, str]]:
+    """(run id, host) of every host run started from `start` to `end`, oldest first."""
+    rows = conn.execute("SELECT DISTINCT run_id, host FROM run_hosts WHERE started >= ? AND started <= ?"
+                        " ORDER BY started", (start, end))
+    return [(r[0], r[1]) for r in rows]

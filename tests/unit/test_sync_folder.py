@@ -17,14 +17,13 @@ from techdesk.sync import (
     InvalidRevision,
     SharedFolder,
     SharedFolderError,
-    atomic,
     canonical_json,
     heads,
     make_revision,
     merge_revision,
-    names,
     revision_from_bytes,
 )
+from techdesk.sync.format import atomic, names
 
 T0 = "2024-05-01T08:00:00.000000Z"
 T1 = "2024-05-01T09:00:00.000000Z"

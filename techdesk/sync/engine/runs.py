@@ -7,9 +7,9 @@ run's file stays under the 1 MiB limit every reader enforces.
 from __future__ import annotations
 
 from techdesk.core.severity import Status
-from techdesk.sync import canonical_json
 
-from .sync_records import BodyError, Context, iso_time, items, num, opt_int, opt_str, req_str, rows
+from ..format.revisions import canonical_json
+from .codec import BodyError, Context, iso_time, items, num, opt_int, opt_str, req_str, rows
 
 RUN_BUDGET = 900_000          # bytes of canonical JSON: a run file stays under the 1 MiB limit
 CHECK_OUTPUT_CAP = 32_768     # bytes of output per check in a run body
@@ -101,3 +101,8 @@ def apply_run(ctx: Context, record_id: str, b: dict) -> None:
                      " exit_code, duration_s, output) VALUES (?,?,?,?,?,?,?,?,?)", check_rows)
     conn.executemany("INSERT OR REPLACE INTO metrics (run_id, host, check_id, label, ts, value, uom, warn, crit,"
                      " min, max) VALUES (?,?,?,?,?,?,?,?,?,?,?)", metric_rows)
+
+
+def remove_run(ctx: Context, record_id: str) -> bool:
+    ctx.conn.execute("DELETE FROM runs WHERE id = ?", (record_id,))
+    return True

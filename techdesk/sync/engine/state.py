@@ -1,4 +1,5 @@
-"""Team sync bookkeeping in the local store (tables of migration 3).
+"""Team sync bookkeeping in the local store (tables of migration 3, change triggers of
+migration 5).
 
 - sync_revs: every revision known (read from the shared folder or written here): its
   graph (parents), whether it is a head of its record, whether it still waits in the
@@ -8,7 +9,7 @@
   (`body_sha`, NULL: absent locally), `alias` (a client/site merged by name into another
   local one) and whether its heads disagree (`conflict`).
 - sync_dirty: records written locally since the last sync, kept by triggers on the
-  local tables, so a sync only looks at what changed (see docs/sync-format.md).
+  local tables (a migration: they are schema), so a sync only looks at what changed (see docs/sync-format.md).
 - sync_seen: the opaque `seen` tokens of SharedFolder.scan.
 """
 
@@ -19,23 +20,8 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from techdesk.sync import Revision, canonical_json
-
-CHUNK = 500
-TRIGGER_VERSION = "1"
-
-# (table, kind, key column, extra statements on UPDATE: records whose body embeds this row)
-_TRACKED = (
-    ("notes", "note", "id", ""),
-    ("visits", "visit", "id", ""),
-    ("hosts", "host", "uid", ""),
-    ("clients", "client", "uid",
-     "INSERT OR IGNORE INTO sync_dirty SELECT 'site', uid FROM sites WHERE client_id = NEW.id;"
-     " INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE client_id = NEW.id;"),
-    ("sites", "site", "uid",
-     "INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE site_id = NEW.id;"),
-    ("schedules", "schedule", "uid", ""),
-)
+from ..format.revisions import Revision, canonical_json
+from .codec import chunks
 
 
 def content_sha(deleted: bool, body: dict | None) -> str:
@@ -52,42 +38,6 @@ def _content_sha_of(deleted: bool, body_json: bytes) -> str:
 
 
 TOMBSTONE_SHA = content_sha(True, None)
-
-
-def _trigger_sql() -> list[str]:
-    out = []
-    for table, kind, key, extra in _TRACKED:
-        for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-            name = f"sync{TRIGGER_VERSION}_{table}_{op.lower()}"
-            more = extra if op == "UPDATE" else ""
-            if op == "UPDATE":  # a changed key: the old record is gone
-                more += f" INSERT OR IGNORE INTO sync_dirty VALUES ('{kind}', OLD.{key});"
-            out.append(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {op} ON {table} BEGIN"
-                       f" INSERT OR IGNORE INTO sync_dirty VALUES ('{kind}', {row}.{key});{more} END")
-    return out
-
-
-def ensure_triggers(conn: sqlite3.Connection) -> None:
-    """Create the change-tracking triggers once (they cannot live in a migration: the
-    migration runner splits scripts on ';'). Cheap when they exist."""
-    wanted = _trigger_sql()
-    have = conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?",
-                        (f"sync{TRIGGER_VERSION}_%",)).fetchone()[0]
-    if have == len(wanted):
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sql in wanted:
-            conn.execute(sql)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def chunks(items: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 # ------------------------------------------------------------------ seen

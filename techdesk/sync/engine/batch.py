@@ -11,12 +11,12 @@ import inspect
 import sqlite3
 from collections import defaultdict
 
-from techdesk.store import syncstate
-from techdesk.store.syncstate import TOMBSTONE_SHA, Head, State, content_sha
-from techdesk.sync import Revision, SharedFolder, make_revision
-
-from . import sync_records as records
-from .sync_records import BodyError, Context
+from ..format import Revision, SharedFolder, make_revision
+from . import records
+from . import state as syncstate
+from .codec import BodyError, Context
+from .roster import check_host, fix_jumps, park_hosts, unpark
+from .state import TOMBSTONE_SHA, Head, State, content_sha
 
 # What every reader accepts (SharedFolder's default size limit: 1 MiB in format 1).
 MAX_FILE_BYTES = inspect.signature(SharedFolder).parameters["max_file_bytes"].default
@@ -103,8 +103,6 @@ class Batch:
         if not plan:
             return
         if kind == "host":
-            from .sync_roster import check_host, park_hosts
-
             valid = []
             for item in plan:
                 try:
@@ -136,8 +134,6 @@ class Batch:
             self.applied += 1
             settled[rid] = (revs, alias)
         if kind == "host":
-            from .sync_roster import fix_jumps, unpark
-
             unpark(self.ctx, {uid: name for uid, name in parked.items() if uid not in settled})
             fix_jumps(self.ctx, {rid: head.body for rid, head, _ in plan if rid in settled and not head.deleted},
                       {uid: name for uid, name in parked.items() if uid in settled})

@@ -20,11 +20,11 @@ import sqlite3
 import uuid
 
 from techdesk.core.roster import HostSpec, RosterError, validate_spec
-from techdesk.store import syncstate
 from techdesk.store.db import now_iso
-from techdesk.sync.names import is_valid_record_id
 
-from .sync_records import BodyError, Context, opt_int, opt_str, req_str
+from ..format.names import is_valid_record_id
+from . import state as syncstate
+from .codec import BodyError, Context, chunks, opt_int, opt_str, req_str
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -43,17 +43,20 @@ def _uid(body: dict, key: str) -> str | None:
     return value
 
 
-def _name(body: dict, key: str = "name") -> str:
-    value = req_str(body, key)
+def check_name(value: str, key: str = "name") -> str:
     if not value.strip() or _CONTROL.search(value):  # the roster's own rule (core.roster)
         raise BodyError(f"{key} is empty or has control characters")
     return value
 
 
+def _name(body: dict, key: str = "name") -> str:
+    return check_name(req_str(body, key), key)
+
+
 # ------------------------------------------------------------------ reading
 def read_clients(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
     out = {}
-    for part in syncstate.chunks(ids):
+    for part in chunks(ids):
         marks = ",".join("?" * len(part))
         for r in conn.execute(f"SELECT uid, name, user, port, jump, key, updated FROM clients"
                               f" WHERE uid IN ({marks})", part):
@@ -63,7 +66,7 @@ def read_clients(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
 
 def read_sites(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
     out = {}
-    for part in syncstate.chunks(ids):
+    for part in chunks(ids):
         marks = ",".join("?" * len(part))
         for r in conn.execute(
                 f"SELECT s.uid, s.name, s.user, s.port, s.jump, s.key, s.updated, c.uid, c.name FROM sites s"
@@ -75,7 +78,7 @@ def read_sites(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
 
 def read_hosts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
     out = {}
-    for part in syncstate.chunks(ids):
+    for part in chunks(ids):
         marks = ",".join("?" * len(part))
         for r in conn.execute(
                 f"SELECT h.uid, h.name, h.address, h.port, h.user, h.tags, h.os, h.jump, h.key, h.created,"
@@ -289,56 +292,4 @@ def remove_site(ctx: Context, uid: str) -> bool:
 
 def remove_host(ctx: Context, uid: str) -> bool:
     ctx.conn.execute("DELETE FROM hosts WHERE uid = ?", (uid,))
-    return True
-
-
-# ------------------------------------------------------------------ schedules (docs/proactive.md)
-def read_schedules(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict]:
-    out = {}
-    for part in syncstate.chunks(ids):
-        marks = ",".join("?" * len(part))
-        for r in conn.execute(f"SELECT uid, bundle, target, interval_s, windows, enabled, created, updated"
-                              f" FROM schedules WHERE uid IN ({marks})", part):
-            out[r[0]] = {"bundle": r[1], "target": r[2], "interval_s": r[3],
-                         "windows": [w.strip() for w in r[4].split(";") if w.strip()],
-                         "enabled": bool(r[5]), "created": r[6], "updated": r[7]}
-    return out
-
-
-def apply_schedule(ctx: Context, uid: str, body: dict) -> str | None:
-    """Upsert a schedule; its target, interval and windows must parse (the bundle may be
-    one this device does not have: the sweep then skips it and says so)."""
-    from datetime import timedelta
-
-    from techdesk.core.schedule import MAX_INTERVAL, MIN_INTERVAL, ScheduleError, Target, Window
-
-    bundle, target = _name(body, "bundle"), req_str(body, "target")
-    interval, enabled = body.get("interval_s"), body.get("enabled")
-    windows = body.get("windows")
-    if type(interval) is not int or not MIN_INTERVAL <= timedelta(seconds=interval) <= MAX_INTERVAL:
-        raise BodyError("interval_s must be a whole number of seconds from 1 minute to 365 days")
-    if type(enabled) is not bool:
-        raise BodyError("enabled must be true or false")
-    if not isinstance(windows, list) or not all(isinstance(w, str) for w in windows):
-        raise BodyError("windows must be a list of strings")
-    try:
-        target = str(Target.parse(target))
-        windows = [str(Window.parse(w)) for w in windows]
-    except ScheduleError as exc:
-        raise BodyError(str(exc)) from None
-    created, updated = req_str(body, "created"), req_str(body, "updated")
-    values = (bundle, target, interval, "; ".join(windows), int(enabled), created, updated, uid)
-    # Not an UPSERT: its conflict clause would override the change triggers' OR IGNORE.
-    if ctx.conn.execute("SELECT 1 FROM schedules WHERE uid = ?", (uid,)).fetchone():
-        ctx.conn.execute("UPDATE schedules SET bundle=?, target=?, interval_s=?, windows=?, enabled=?, created=?,"
-                         " updated=? WHERE uid=?", values)
-    else:
-        ctx.conn.execute("INSERT INTO schedules (bundle, target, interval_s, windows, enabled, created, updated,"
-                         " uid) VALUES (?,?,?,?,?,?,?,?)", values)
-    return None
-
-
-def remove_schedule(ctx: Context, uid: str) -> bool:
-    ctx.conn.execute("DELETE FROM schedules WHERE uid = ?", (uid,))
-    ctx.conn.execute("DELETE FROM schedule_hosts WHERE schedule_uid = ?", (uid,))
     return True
