@@ -59,9 +59,10 @@ def _keep_headings_with_next(doc, page_height: float, room: float = 0.12) -> Non
         block = block.next()
 
 
-def html_to_pdf(html: str, title: str = "", footer: str = "") -> bytes:
+def html_to_pdf(html: str, title: str = "", footer: str = "", charts: list[dict] | None = None) -> bytes:
     """The PDF bytes of `html` on A4 pages with 15 mm margins; `title` goes into the
-    document's metadata, `footer` at the bottom left of every page."""
+    document's metadata, `footer` at the bottom left of every page. `<img src="chart:N">`
+    is drawn as charts[N] (techdesk/reports/charts.py), as vectors."""
     _ensure_app()
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt
     from PySide6.QtGui import (
@@ -98,6 +99,10 @@ def html_to_pdf(html: str, title: str = "", footer: str = "") -> bytes:
     font.setFeature(QFont.Tag("liga"), 0)  # "office", not "oﬃce": text stays searchable
     doc.setDefaultFont(font)
     doc.documentLayout().setPaintDevice(writer)  # lay out in the printer's units
+    if charts:
+        from techdesk.reports.charts import install_handler
+
+        _handler = install_handler(doc, charts)  # noqa: F841 - kept alive while the document is drawn
     doc.setHtml(html)
 
     dpi = writer.resolution()

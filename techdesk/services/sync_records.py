@@ -121,13 +121,14 @@ def rows(conn, sql: str, ids: list[str]):
 
 # ------------------------------------------------------------------ notes
 _NOTE_SQL = ("SELECT id, title, body, author, created, updated, status, host, client, site, followups, runs,"
-             " visit_id FROM notes WHERE id IN ({marks})")
+             " visit_id, pinned FROM notes WHERE id IN ({marks})")
 
 
 def read_notes(conn, ids: list[str]) -> dict[str, dict]:
     return {r[0]: {"title": r[1], "body": r[2], "author": r[3], "created": r[4], "updated": r[5],
                    "status": r[6], "host": r[7], "client": r[8], "site": r[9],
-                   "followups": json.loads(r[10]), "runs": json.loads(r[11]), "visit": r[12]}
+                   "followups": json.loads(r[10]), "runs": json.loads(r[11]), "visit": r[12],
+                   "pinned": bool(r[13])}
             for r in rows(conn, _NOTE_SQL, ids)}
 
 
@@ -135,9 +136,9 @@ def apply_note(ctx: Context, record_id: str, b: dict) -> None:
     row = (record_id, req_str(b, "title"), req_str(b, "body"), req_str(b, "author"), iso_time(b, "created"),
            iso_time(b, "updated"), req_str(b, "status"), opt_str(b, "host"), opt_str(b, "client"),
            opt_str(b, "site"), _dumps(_text_done_list(b, "followups")), _dumps(_attached_list(b)),
-           opt_str(b, "visit"))
+           opt_str(b, "visit"), int(b.get("pinned") is True))  # older revisions have no "pinned"
     ctx.conn.execute("INSERT OR REPLACE INTO notes (id, title, body, author, created, updated, status, host, client,"
-                     " site, followups, runs, visit_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+                     " site, followups, runs, visit_id, pinned) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
 
 
 # ------------------------------------------------------------------ visits

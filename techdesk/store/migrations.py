@@ -238,6 +238,10 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE TABLE monitor_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 5: notes pinned "know before you go": shown first in the visit briefing.
+    """
+    ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

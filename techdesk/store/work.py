@@ -9,7 +9,7 @@ from techdesk.core.work import AttachedRun, ChecklistItem, Followup, Note, Visit
 from techdesk.store.db import transaction
 
 _NOTE_COLS = ("id", "title", "body", "author", "created", "updated", "status", "host", "client", "site",
-              "followups", "runs", "visit_id")
+              "followups", "runs", "visit_id", "pinned")
 _VISIT_COLS = ("id", "client", "site", "technician", "started", "stopped", "summary", "checklist", "hosts",
                "runs", "billable_minutes")
 
@@ -18,7 +18,7 @@ def _note_row(note: Note) -> tuple:
     return (note.id, note.title, note.body, note.author, note.created, note.updated, note.status,
             note.host, note.client, note.site,
             json.dumps([f.__dict__ for f in note.followups], ensure_ascii=False),
-            json.dumps([r.__dict__ for r in note.runs], ensure_ascii=False), note.visit_id)
+            json.dumps([r.__dict__ for r in note.runs], ensure_ascii=False), note.visit_id, int(note.pinned))
 
 
 def note_from_row(row: sqlite3.Row) -> Note:
@@ -27,6 +27,7 @@ def note_from_row(row: sqlite3.Row) -> Note:
         updated=row["updated"], status=row["status"], host=row["host"], client=row["client"],
         site=row["site"], followups=[Followup(**f) for f in json.loads(row["followups"])],
         runs=[AttachedRun(**r) for r in json.loads(row["runs"])], visit_id=row["visit_id"],
+        pinned=bool(row["pinned"]),
     )
 
 
