@@ -30,6 +30,7 @@ from techdesk.reports.period import Period
 LOOKBACK = timedelta(days=30)        # history read before the period: problems already open
 EVIDENCE_BEFORE = timedelta(days=10)  # how much of a metric's history an evidence chart shows
 EVIDENCE_AFTER = timedelta(days=7)
+STAYED = timedelta(days=3)            # a resolved problem must not come back this soon to count as caught
 DAY_S = 86400.0
 CATEGORIES = ("ok", "warn", "crit", "unknown", "none")  # fleet chart, bottom to top
 
@@ -280,7 +281,7 @@ def _fixes(notes, names: set[str], period: Period) -> list[dict]:
     return out
 
 
-def _alerts(conn, names: list[str], period: Period) -> dict:
+def _alerts(conn, names: list[str], period: Period, titles: dict[tuple[str, str], str]) -> dict:
     rows = conn.execute(
         f"SELECT at, event, host, check_id, severity, message, opened_at FROM alert_events"
         f" WHERE host IN ({_marks(names)}) AND at < ? ORDER BY seq", [*names, period.end_iso]).fetchall()
@@ -290,7 +291,9 @@ def _alerts(conn, names: list[str], period: Period) -> dict:
         key = (host, check)
         alert = current.get(key)
         if alert is None or event == "opened":
-            alert = current[key] = {"host": host, "check": check, "severity": severity, "message": message,
+            title = titles.get(key) or ("Reachability" if check == "host-unreachable" else check)
+            alert = current[key] = {"host": host, "check": check, "title": title, "severity": severity,
+                                    "message": message,
                                     "opened": opened_at or at, "resolved": None}
             episodes_.append(alert)
         if Status(severity).rank > Status(alert["severity"]).rank:
@@ -360,13 +363,18 @@ def care_report(services, name: str, period: Period) -> dict:
     availability = _availability(names, runs)
 
     problems, caught = [], []
-    for ep in episodes(rows):
+    all_episodes = episodes(rows)
+    starts: dict[tuple[str, str], list[str]] = {}
+    for ep in all_episodes:
+        starts.setdefault((ep["host"], ep["check"]), []).append(ep["start"])
+    for ep in all_episodes:
         if ep["start"] >= period.end_iso or (ep["end"] is not None and ep["end"] < period.start_iso):
             continue
         acts = _actions(ep, notes, visits, period.end_iso)
         entry = _problem_entry(ep, acts)
         problems.append(entry)
-        if ep["worst"] == "warn" and ep["end"] and acts and ep["end"] >= period.start_iso:
+        if ep["worst"] == "warn" and ep["end"] and acts and ep["end"] >= period.start_iso \
+                and _stayed_resolved(ep, starts[ep["host"], ep["check"]]):
             entry["kind"] = "warning"
             label = _worst_metric_label(conn, ep)
             entry["evidence"] = _evidence(conn, ep["host"], ep["check"], ep["title"], label, ep["start"],
@@ -380,7 +388,8 @@ def care_report(services, name: str, period: Period) -> dict:
     problems.sort(key=lambda p: (-Status(p["worst"]).rank, p["start"]))
 
     recs, followups = _open_items(services, name, names, notes)
-    alerts = _alerts(conn, names, period) if names else {"opened": 0, "resolved": 0, "still_open": 0,
+    titles = {(r[0], r[1]): r[2] for r in rows}
+    alerts = _alerts(conn, names, period, titles) if names else {"opened": 0, "resolved": 0, "still_open": 0,
                                                          "median_hours": None, "median_text": "", "items": []}
     time = _time_spent(visits, period)
     fixes = _fixes(notes, set(names), period)
@@ -404,6 +413,12 @@ def care_report(services, name: str, period: Period) -> dict:
     return data
 
 
+def _stayed_resolved(ep: dict, starts: list[str]) -> bool:
+    """A problem that comes back within STAYED of its resolution was not fixed, only flapping."""
+    limit = _iso(_ts(ep["end"]) + STAYED)
+    return not any(ep["end"] < s <= limit for s in starts)
+
+
 def _worst_metric_label(conn, ep: dict) -> str | None:
     rows = conn.execute("SELECT label, value, uom, warn, crit FROM metrics WHERE run_id = ? AND host = ?"
                         " AND check_id = ?", (ep["worst_run"], ep["host"], ep["check"])).fetchall()
@@ -418,7 +433,7 @@ def headline(d: dict) -> str:
         if not d["host_count"]:
             return f"No machines of {d['client']} are in techdesk yet, so there is nothing to report for " \
                    f"{d['period_label']}."
-        return (f"Nothing was checked, visited or noted for {d['client']} in {d['period_label']}: "
+        return (f"{_during(d['period_label'])}, nothing was checked, visited or noted for {d['client']}: "
                 f"none of its {common.plural(d['host_count'], 'machine')} ran a check in this period.")
     parts = [f"{common.plural(d['checks_run'], 'check')} ran on "
              f"{common.plural(d['host_count'] - len(d['never_checked']), 'machine')} "
@@ -433,4 +448,9 @@ def headline(d: dict) -> str:
         parts.append(text)
     if d["time"]["count"]:
         parts.append(f"{common.plural(d['time']['count'], 'visit')}, {d['time']['time']} on site")
-    return f"In {d['period_label']}: " + "; ".join(parts) + "."
+    return f"{_during(d['period_label'])}: " + "; ".join(parts) + "."
+
+
+def _during(label: str) -> str:
+    """"In November 2026" or "From 2026-11-03 to 2026-11-20"."""
+    return f"From {label.replace(' – ', ' to ')}" if " – " in label else f"In {label}"

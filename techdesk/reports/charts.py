@@ -236,6 +236,8 @@ def _paint_metric(QtCore, QtGui, chart, p, rect, unit) -> None:
         t = chart.get(key)
         if t is None or not t_lo <= t <= t_lo + span:
             continue
+        if key == "resolved" and chart.get("acted") is not None and (t - chart["acted"]) < 0.12 * span:
+            word = ""  # resolved right after: one label, two lines
         x = at(t, lo).x()
         p.setPen(_pen(QtCore, QtGui, INK if key == "acted" else MUTED, 0.9 * unit,
                       QtCore.Qt.PenStyle.SolidLine if key == "acted" else dot))
