@@ -136,11 +136,17 @@ def episodes(check_rows: list[tuple]) -> list[dict]:
 def _actions(ep: dict, notes, visits, until: str) -> list[dict]:
     """Notes on the host and visits that touched it while the problem was open."""
     end = ep["end"] or until
-    acts = [{"kind": "fix" if len(n.runs) >= 2 else "note", "at": n.created, "text": n.title}
-            for n in notes if n.host == ep["host"] and ep["start"] <= n.created <= end]
+    acts = [{"kind": "fix" if len(n.runs) >= 2 else "note", "at": _acted_at(n), "text": n.title}
+            for n in notes if n.host == ep["host"] and ep["start"] <= _acted_at(n) <= end]
     acts += [{"kind": "visit", "at": v.started, "text": f"visit by {v.technician}"}
              for v in visits if ep["host"] in v.hosts and ep["start"] <= v.started <= end]
     return sorted(acts, key=lambda a: a["at"])
+
+
+def _acted_at(note) -> str:
+    """When a note acted: a fix's note is written after its re-check, so its first kept
+    run (the "before") says when the work began."""
+    return min([note.created] + [r.started for r in note.runs if r.host == note.host])
 
 
 def _level_of(m: tuple) -> int:
@@ -230,7 +236,7 @@ def _forecast_catches(conn, notes, names: set[str], period: Period, horizon: flo
                            "kind": "forecast", "start": note.created, "end": None, "worst": "ok",
                            "summary": f"forecast: {label} would reach its limit in "
                                       f"{then.days_left:.0f} days", "days_left": round(then.days_left, 1),
-                           "actions": [{"kind": "fix" if len(note.runs) >= 2 else "note", "at": note.created,
+                           "actions": [{"kind": "fix" if len(note.runs) >= 2 else "note", "at": _acted_at(note),
                                         "text": note.title}], "evidence": ev})
     return caught
 
@@ -380,7 +386,7 @@ def care_report(services, name: str, period: Period) -> dict:
             entry["evidence"] = _evidence(conn, ep["host"], ep["check"], ep["title"], label, ep["start"],
                                           acts[0]["at"], ep["end"], period.end_iso)
             caught.append(entry)
-    known = {(c["host"], c["check"]) for c in caught}
+    known = {(p["host"], p["check"]) for p in problems}  # judged by the rules for problems above
     for item in _forecast_catches(conn, notes, set(names), period, horizon, known):
         caught.append({**_problem_entry(item, item["actions"]), **{k: item[k] for k in (
             "kind", "evidence", "summary", "days_left")}, "end_text": "limit no longer in sight"})
