@@ -241,3 +241,41 @@ def test_pin_survives_the_store_and_the_cli(seeded, cli):
     assert seeded["svc"].notes.get(note.id).pinned
     code, out, _ = cli("notes", "show", note.id, "--json")
     assert json.loads(out)["pinned"] is True
+
+
+# -- automation: the month-end care report ----------------------------------------------
+def test_sweep_writes_each_months_care_report_once(seeded, cli, tmp_path):
+    import asyncio
+
+    svc = seeded["svc"]
+    out = tmp_path / "reports"
+    out.mkdir()
+    code, _, err = cli("schedule", "care-report", "add", "--client", CLIENT, "--to", str(out))
+    assert code == 0, err
+    december = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    result = asyncio.run(svc.monitor.sweep(now=december))  # nothing due: the report is still written
+    assert result["care_reports"] == [str(out / "care-Acme-2026-11.pdf")] and not result["errors"]
+    assert (out / "care-Acme-2026-11.pdf").read_bytes().startswith(b"%PDF")
+    (out / "care-Acme-2026-11.pdf").unlink()
+    again = asyncio.run(svc.monitor.sweep(now=december))
+    assert again["care_reports"] == [] and not list(out.iterdir())  # once per month
+    code, listing, _ = cli("schedule", "care-report", "list", "--json")
+    assert json.loads(listing)[0]["last_period"] == "2026-11"
+    code, _, err = cli("schedule", "care-report", "add", "--client", CLIENT, "--to", str(tmp_path / "missing"))
+    assert code == 64 and "does not exist" in err
+
+
+def test_a_failed_month_end_report_is_an_error_and_retried(seeded, cli, tmp_path):
+    import asyncio
+
+    svc = seeded["svc"]
+    out = tmp_path / "gone"
+    out.mkdir()
+    assert cli("schedule", "care-report", "add", "--client", CLIENT, "--to", str(out), "--format", "html")[0] == 0
+    out.rmdir()  # the shared folder is not mounted
+    december = datetime(2026, 12, 2, tzinfo=UTC)
+    result = asyncio.run(svc.monitor.sweep(now=december))
+    assert result["care_reports"] == [] and "care report of Acme for 2026-11" in result["errors"][0]
+    out.mkdir()
+    result = asyncio.run(svc.monitor.sweep(now=december))
+    assert result["care_reports"] == [str(out / "care-Acme-2026-11.html")]
