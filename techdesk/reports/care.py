@@ -30,6 +30,7 @@ from techdesk.reports.period import Period
 LOOKBACK = timedelta(days=30)        # history read before the period: problems already open
 EVIDENCE_BEFORE = timedelta(days=10)  # how much of a metric's history an evidence chart shows
 EVIDENCE_AFTER = timedelta(days=7)
+TABLE_ROWS = 30                       # longer lists are cut in the tables ("and N more"): a report, not a log
 STAYED = timedelta(days=3)            # a resolved problem must not come back this soon to count as caught
 DAY_S = 86400.0
 CATEGORIES = ("ok", "warn", "crit", "unknown", "none")  # fleet chart, bottom to top
@@ -411,6 +412,9 @@ def care_report(services, name: str, period: Period) -> dict:
         "never_reached": [a["host"] for a in availability if a["attempted"] and not a["reachable"]],
         "never_checked": [a["host"] for a in availability if not a["attempted"]],
         "problems": problems, "caught": caught, "fixes": fixes, "alerts": alerts,
+        "problems_table": problems[:TABLE_ROWS], "problems_more": max(0, len(problems) - TABLE_ROWS),
+        "alerts_table": sorted(alerts["items"], key=lambda a: (-Status(a["severity"]).rank, a["opened"]))[:TABLE_ROWS],
+        "alerts_more": max(0, len(alerts["items"]) - TABLE_ROWS),
         "recommendations": recs, "followups": followups, "time": time,
         "notes_in_period": len(notes_in_period),
     })
