@@ -443,8 +443,9 @@ def headline(d: dict) -> str:
         if not d["host_count"]:
             return f"No machines of {d['client']} are in techdesk yet, so there is nothing to report for " \
                    f"{d['period_label']}."
+        machines = "its machine" if d["host_count"] == 1 else f"any of its {d['host_count']} machines"
         return (f"{_during(d['period_label'])}, nothing was checked, visited or noted for {d['client']}: "
-                f"none of its {common.plural(d['host_count'], 'machine')} ran a check in this period.")
+                f"no check ran on {machines} in this period.")
     parts = [f"{common.plural(d['checks_run'], 'check')} ran on "
              f"{common.plural(d['host_count'] - len(d['never_checked']), 'machine')} "
              f"({common.plural(d['sweeps'], 'scheduled sweep')})"]
