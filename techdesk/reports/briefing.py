@@ -13,20 +13,6 @@ from techdesk.core.roster import RosterError
 from techdesk.reports import data as common
 
 
-def _latest_entries(services, names: list[str]) -> list[dict]:
-    entries = []
-    for host in names:
-        entry = common._empty_host(host)
-        found = services.history.latest(host)
-        if found is not None and found[1] is not None:
-            run, result = found
-            common._merge(entry, run.started, run.bundle,
-                          [dict(c.as_json(), run_id=run.run_id) for c in result.checks],
-                          result.error.as_json() if result.error else None)
-        entries.append(common._finish(entry))
-    return entries
-
-
 def _last_seen(conn, names: list[str]) -> dict[str, str]:
     if not names:
         return {}
@@ -51,7 +37,7 @@ def briefing(services, client: str, site: str | None = None, now: datetime | Non
     last = visits[0] if visits else None
 
     cache: dict = {}
-    entries = _latest_entries(services, names)
+    entries = common.latest_entries(services, names)
     checked = [e for e in entries if e["status"]]
     findings = [{"host": e["name"], "status": c["status"], "title": c["title"], "summary": c["summary"],
                  "advice": common.advice(c, e["name"])}

@@ -338,16 +338,8 @@ def _time_spent(visits, period: Period) -> dict:
             if billable else ""}
 
 
-def _open_items(services, name: str, names: list[str], notes) -> tuple[list[dict], list[dict]]:
-    latest = []
-    for host in names:
-        entry = common._empty_host(host)
-        found = services.history.latest(host)
-        if found is not None and found[1] is not None:
-            run, result = found
-            common._merge(entry, run.started, run.bundle, [c.as_json() for c in result.checks],
-                          result.error.as_json() if result.error else None)
-            latest.append(common._finish(entry))
+def _open_items(services, names: list[str], notes) -> tuple[list[dict], list[dict]]:
+    latest = [e for e in common.latest_entries(services, names) if e["status"]]
     return common.recommendations(latest), common.open_followups([n for n in notes if n.status == "open"])
 
 
@@ -394,7 +386,7 @@ def care_report(services, name: str, period: Period) -> dict:
     caught.sort(key=lambda c: c["start"])
     problems.sort(key=lambda p: (-Status(p["worst"]).rank, p["start"]))
 
-    recs, followups = _open_items(services, name, names, notes)
+    recs, followups = _open_items(services, names, notes)
     titles = {(r[0], r[1]): r[2] for r in rows}
     alerts = _alerts(conn, names, period, titles) if names else {"opened": 0, "resolved": 0, "still_open": 0,
                                                          "median_hours": None, "median_text": "", "items": []}

@@ -179,7 +179,7 @@ def _paint_fleet(QtCore, QtGui, chart, p, rect, unit) -> None:
     p.setFont(_font(QtGui, 6.3))
     p.setPen(QtGui.QColor(MUTED))
     every = max(1, -(-n // 8))
-    for i in range(0, n, every):
+    for i in range(0, len(days), every):
         day = datetime.fromisoformat(days[i])
         _text(QtCore, p, left + i * slot - 20 * unit + slot / 2, bottom + 3 * unit, 40 * unit, 14 * unit,
               f"{day:%b} {day.day}", QtCore.Qt.AlignmentFlag.AlignHCenter | QtCore.Qt.AlignmentFlag.AlignTop)

@@ -279,3 +279,28 @@ def test_a_failed_month_end_report_is_an_error_and_retried(seeded, cli, tmp_path
     out.mkdir()
     result = asyncio.run(svc.monitor.sweep(now=december))
     assert result["care_reports"] == [str(out / "care-Acme-2026-11.html")]
+
+
+def test_hostile_text_stays_text_in_the_report_and_its_charts(seeded, tmp_path):
+    """Check titles come from client machines and note titles from teammates: escaped in
+    the page, and the SVG charts stay valid XML with no markup of their own."""
+    import base64
+    import re
+
+    from PySide6.QtCore import QByteArray
+    from PySide6.QtSvg import QSvgRenderer
+
+    from techdesk.reports import charts
+
+    svc = seeded["svc"]
+    hostile = "</title><script>alert(1)</script>"
+    svc.conn.execute("UPDATE check_results SET title = ? WHERE host = 'fs1' AND check_id = 'disk'", (hostile,))
+    svc.conn.commit()
+    svc.notes.edit(seeded["fix"].id, title=hostile)
+    page = svc.reports.care(CLIENT, PERIOD, tmp_path / "care.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    for uri in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page):
+        svg = base64.b64decode(uri)
+        assert b"<script" not in svg
+        assert QSvgRenderer(QByteArray(svg)).isValid()
+    assert charts.svg({"kind": "fleet", "days": [], "counts": {c: [] for c in charts.FLEET_STYLE}, "hosts": 0})
