@@ -71,6 +71,9 @@ def main() -> int:
         window.dashboard_ctl.refresh()
         window.tabs.setCurrentWidget(window.dashboard)
         shot("dashboard")
+        window.tabs.setCurrentWidget(window.briefing_view)  # opening the tab fills it
+        window.briefing_view.client_box.setCurrentText("Acme Logistics")
+        shot("briefing")
         window.close()
     finally:
         services.close()

@@ -37,7 +37,7 @@ COMMANDS = {
     "password": "keys", "hostkeys": "keys",
     "bundles": "diagnostics", "run": "diagnostics", "history": "diagnostics", "audit": "diagnostics",
     "notes": "work", "visits": "work",
-    "report": "reports",
+    "report": "reports", "brief": "reports",
     "sync": "sync", "conflicts": "sync",
     "schedule": "monitor", "sweep": "monitor", "health": "monitor", "alerts": "monitor",
     "notify": "monitor",

@@ -73,6 +73,20 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_install)
 
+    p = ss.add_parser("care-report", help="write a client's care report into a folder at the end of each month")
+    cs = p.add_subparsers(dest="care_cmd", required=True, metavar="COMMAND")
+    c = cs.add_parser("add", help="the sweep after each month's end writes care-CLIENT-YYYY-MM.pdf into DIR")
+    c.add_argument("--client", required=True)
+    c.add_argument("--to", required=True, dest="folder", metavar="DIR", help="for example SHARED/reports")
+    c.add_argument("--format", choices=("pdf", "html"), default="pdf")
+    c.set_defaults(func=cmd_care_schedule_add)
+    c = cs.add_parser("list", help="clients whose care report is written each month")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_care_schedule_list)
+    c = cs.add_parser("remove", help="stop writing a client's monthly care report")
+    c.add_argument("--client", required=True)
+    c.set_defaults(func=cmd_care_schedule_remove)
+
     p = sub.add_parser("sweep", help="run every schedule that is due, then exit (for cron and timers)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--concurrency", type=int, default=None, metavar="N")
@@ -427,3 +441,31 @@ def cmd_notify(svc: Services, args) -> int:
             print("test: " + ("sent through " + ", ".join(config["test"]["channels"]) if code == 0
                               else "FAILED: " + "; ".join(config["test"]["errors"])))
     return code
+
+
+def cmd_care_schedule_add(svc: Services, args) -> int:
+    from techdesk.services import care_schedule
+
+    s = care_schedule.add(svc, args.client, args.folder, args.format)
+    print(f"care report of {s['client']} written to {s['folder']} after each month's end (by `techdesk sweep`)")
+    return 0
+
+
+def cmd_care_schedule_list(svc: Services, args) -> int:
+    from techdesk.services import care_schedule
+
+    rows = care_schedule.schedules(svc)
+    if args.json:
+        print_json(rows)
+    else:
+        print(table([[r["client"], r["format"], r["folder"], r["last_period"] or "—"] for r in rows],
+                    ["CLIENT", "FORMAT", "FOLDER", "LAST WRITTEN"]))
+    return 0
+
+
+def cmd_care_schedule_remove(svc: Services, args) -> int:
+    from techdesk.services import care_schedule
+
+    care_schedule.remove(svc, args.client)
+    print(f"no more monthly care reports for {args.client}")
+    return 0

@@ -116,6 +116,17 @@ def fileserver(name: str, d: float, rng: random.Random | None) -> State:
         uptime_s=int((63 - d) * DAY) + 4711)
 
 
+LOG_CLEANUP_DAYS_AGO = 14.6  # the care report's "caught before an outage" story (demo/workspace.py)
+
+
+def _web_logs(d: float) -> float:
+    """/var/log of the web server: a debug log level left on filled it from 27 days ago
+    until the cleanup LOG_CLEANUP_DAYS_AGO days ago (a warning, never critical)."""
+    if LOG_CLEANUP_DAYS_AGO <= d < 27:
+        return 29 + (27 - d) * 4.8
+    return 33 - 0.3 * d
+
+
 def webserver(name: str, d: float, rng: random.Random | None) -> State:
     # nginx failed yesterday (its certificate renewal hook broke the config); the
     # OpenSSL security update came out six days ago and is still not installed.
@@ -131,7 +142,7 @@ def webserver(name: str, d: float, rng: random.Random | None) -> State:
         mem_used_pct=(28 if nginx_down else 47) + _noise(rng, 3), swap_total_mb=1024,
         swap_used_pct=0.0,
         mounts=[Mount("/", "/dev/vda1", "ext4", 40, round(52 + _noise(rng, 1)), 2621440, 9),
-                Mount("/var/log", "/dev/vdb1", "ext4", 10, round(33 - 0.3 * d + _noise(rng, 1)),
+                Mount("/var/log", "/dev/vdb1", "ext4", 10, round(_web_logs(d) + _noise(rng, 1)),
                       655360, 3),
                 Mount("/run", "tmpfs", "tmpfs", 0.4, 1, 500000, 1)],
         failed_units=[("nginx.service", "A high performance web server and a reverse proxy server")]

@@ -311,7 +311,7 @@ class MonitorService(HealthMixin):
         """
         now = as_utc(now)
         result = {"ran": 0, "runs": [], "skipped": [], "alerts": [], "errors": [], "hosts": [],
-                  "started": repo.iso(now), "finished": None, "locked": False}
+                  "started": repo.iso(now), "finished": None, "locked": False, "care_reports": []}
         lock = SweepLock(self.lock_path)
         busy = lock.acquire()
         if busy:
@@ -333,6 +333,10 @@ class MonitorService(HealthMixin):
             for name, items in groups.items():
                 event_seqs += await self._run_group(name, items, plan, now, limit, on_event, result)
             await self._notify(event_seqs, now, result)
+            from techdesk.services import care_schedule  # month-end care reports (docs/reports.md)
+
+            result["care_reports"], errors = care_schedule.produce_due(self.services, now)
+            result["errors"] += errors
             if result["runs"]:  # refit the swept hosts' forecasts now, off the event loop
                 try:
                     await asyncio.get_running_loop().run_in_executor(

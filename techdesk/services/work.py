@@ -39,7 +39,7 @@ class NotesService:
 
     def add(self, title: str, body: str = "", *, host: str | None = None, client: str | None = None,
             site: str | None = None, runs: list[str] | None = None, followups: list[str] | None = None,
-            visit_id: str | None = None) -> Note:
+            visit_id: str | None = None, pinned: bool = False) -> Note:
         if not title or not title.strip():
             raise WorkError("a note needs a title")
         if host and (client or site):
@@ -55,7 +55,7 @@ class NotesService:
         ts = _now()
         note = Note(id=_new_id(), title=title.strip(), body=body, author=self.technician, created=ts,
                     updated=ts, host=host, client=client, site=site,
-                    followups=[Followup(t) for t in followups or [] if t.strip()])
+                    followups=[Followup(t) for t in followups or [] if t.strip()], pinned=pinned)
         note.visit_id = visit_id or self._running_visit_for(host, client)
         for run_id in runs or []:
             note.runs.extend(self._copy_run(run_id, host, client))
@@ -69,7 +69,8 @@ class NotesService:
         return repo.list_notes(self.conn, host, client, visit)
 
     def edit(self, note_id: str, *, title: str | None = None, body: str | None = None,
-             status: str | None = None, followups: list[Followup] | None = None) -> Note:
+             status: str | None = None, followups: list[Followup] | None = None,
+             pinned: bool | None = None) -> Note:
         note = self.get(note_id)
         if title is not None:
             if not title.strip():
@@ -83,6 +84,8 @@ class NotesService:
             note.status = status
         if followups is not None:
             note.followups = followups
+        if pinned is not None:
+            note.pinned = pinned
         note.updated = _now()
         repo.save_note(self.conn, note)
         return note

@@ -6,6 +6,7 @@ A field names its column, its key in a sync revision body, and its type:
 
     str / str?      text (? = may be null)        time / time?  ISO-8601 text
     int?            integer or null               bool          stored as 0/1
+    flag            bool added later: a revision without it (or with anything but true) is false
     checklist       JSON list of {"text", "done"}  strs          JSON list of strings
     attached        JSON list of AttachedRun dicts windows       "; "-joined list of windows
 
@@ -50,6 +51,7 @@ NOTE = Kind("notes", "id", (
     Field("followups", "followups", "checklist"),
     Field("runs", "runs", "attached"),
     Field("visit_id", "visit", "str?"),
+    Field("pinned", "pinned", "flag"),
 ))
 
 VISIT = Kind("visits", "id", (
@@ -84,7 +86,7 @@ def to_column(field: Field, value):
     """A field's value (domain object attribute or body value) as stored in its column."""
     if field.type in JSON_TYPES:
         return json.dumps([getattr(v, "__dict__", v) for v in value], ensure_ascii=False)
-    if field.type == "bool":
+    if field.type in ("bool", "flag"):
         return int(value)
     if field.type == "windows":
         return "; ".join(value) if isinstance(value, list) else value
@@ -95,7 +97,7 @@ def from_column(field: Field, value):
     """A column's value as it travels in a sync body."""
     if field.type in JSON_TYPES:
         return json.loads(value)
-    if field.type == "bool":
+    if field.type in ("bool", "flag"):
         return bool(value)
     if field.type == "windows":
         return [w.strip() for w in value.split(";") if w.strip()]

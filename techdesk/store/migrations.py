@@ -324,6 +324,21 @@ MIGRATIONS: list[str] = [
         INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', OLD.uid);
     END;
     """,
+    # 6: notes pinned "know before you go": shown first in the visit briefing.
+    """
+    ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 7: care reports made by the sweep at the end of each month (services/care_schedule.py).
+    # This device's own: the folder is a path on this machine. No ';' in these comments.
+    """
+    CREATE TABLE care_report_schedules (
+        client TEXT PRIMARY KEY,
+        folder TEXT NOT NULL,
+        format TEXT NOT NULL DEFAULT 'pdf',
+        last_period TEXT,
+        created TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,6 +23,7 @@ def note_from_row(row: sqlite3.Row) -> Note:
         updated=row["updated"], status=row["status"], host=row["host"], client=row["client"],
         site=row["site"], followups=[Followup(**f) for f in json.loads(row["followups"])],
         runs=[AttachedRun(**r) for r in json.loads(row["runs"])], visit_id=row["visit_id"],
+        pinned=bool(row["pinned"]),
     )
 
 

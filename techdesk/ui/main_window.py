@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabW
 
 from techdesk import __version__
 from techdesk.secrets import backend_info
+from techdesk.ui.controllers.briefing_controller import BriefingController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
 from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
@@ -19,6 +20,7 @@ from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.icons import app_icon
 from techdesk.ui.models.roster_model import host_badge
+from techdesk.ui.views.briefing_view import BriefingView
 from techdesk.ui.views.dashboard import Dashboard
 from techdesk.ui.views.host_page import HostPage
 from techdesk.ui.views.notes_panel import NotesPanel
@@ -47,6 +49,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.notes_panel, "Notes")
         self.visit_panel = VisitPanel()
         self.tabs.addTab(self.visit_panel, "Visit")
+        self.briefing_view = BriefingView()
+        self.tabs.addTab(self.briefing_view, "Briefing")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.roster_panel)
         self.splitter.addWidget(self.tabs)
@@ -63,6 +67,9 @@ class MainWindow(QMainWindow):
         self.visits = VisitController(services, self.visit_panel, self, self.visit_timer)
         self.sync = SyncController(services, self)
         self.dashboard_ctl = DashboardController(services, self.dashboard, self)
+        self.briefing = BriefingController(services, self.briefing_view, self)
+        self.tabs.currentChanged.connect(
+            lambda i: self.briefing.refresh() if self.tabs.widget(i) is self.briefing_view else None)
         self.dashboard.host_activated.connect(self._open_host)
         self.sync.synced.connect(self._after_sync)
         self.notes.notes_changed.connect(self.sync.update_status)

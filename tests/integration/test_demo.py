@@ -180,18 +180,43 @@ def test_seeded_notes_and_visit(services):
     from datetime import UTC, datetime, timedelta
 
     notes = services.notes.list()
-    assert len(notes) == 3
+    assert len(notes) == 6
     fs_note = next(n for n in notes if n.host == "acme-fs01")
     assert fs_note.runs and fs_note.runs[0].findings and fs_note.followups
     assert fs_note.visit_id is not None
+    assert sorted(n.title for n in notes if n.pinned) == [
+        "Never restart lager-nas during warehouse hours", "Server room: key and alarm"]
     visits = services.visits.list()
-    assert len(visits) == 1
+    assert len(visits) == 2  # newest first: the visit a week ago, then the log cleanup
     visit = visits[0]
     assert not visit.running and visit.id == fs_note.visit_id
     started = datetime.fromisoformat(visit.started)
     assert timedelta(days=6) < datetime.now(UTC) - started < timedelta(days=8)
     assert visit.billable_minutes == 165 and set(visit.hosts) == {"acme-fs01", "acme-db01"}
     assert len(visit.runs) == 2
+
+
+def test_seeded_care_story_is_what_the_care_report_shows(services):
+    """The demo's month: the /var/log cleanup on acme-web01 is caught before an outage,
+    its fix note keeps the run before (WARNING) and after (OK), alerts opened and resolved."""
+    from datetime import UTC, datetime, timedelta
+
+    from techdesk.reports.period import Period
+
+    now = datetime.now(UTC)
+    report = services.reports.care_data("Acme Logistics", Period(now - timedelta(days=31), now, "the demo month"))
+    caught = [(c["host"], c["check"]) for c in report["caught"]]
+    assert ("acme-web01", "disk") in caught
+    item = report["caught"][caught.index(("acme-web01", "disk"))]
+    assert item["evidence"]["label"] == "/var/log" and item["worst"] == "warn"
+    assert [f["host"] for f in report["fixes"]] == ["acme-web01"]
+    assert report["fixes"][0]["changes"][0]["was"] == "warn" and report["fixes"][0]["changes"][0]["now"] == "ok"
+    assert report["alerts"]["opened"] >= 5 and report["alerts"]["resolved"] >= 1
+    assert report["time"]["count"] == 2
+    assert report["never_reached"] == []  # lager-pc02 answered earlier in the month
+    brief = services.reports.briefing_data("Acme Logistics")
+    assert len(brief["pinned"]) == 2 and brief["last_visit"]["time"] == "2 h 40 min"
+    assert any(n["host"] == "lager-pc02" for n in brief["not_seen"])
 
 
 # -- the SSH server ---------------------------------------------------------------------------

@@ -147,6 +147,7 @@ def _windows(body: dict, key: str) -> list[str]:
 
 CHECKS: dict[str, Callable[[dict, str], object]] = {
     "str": req_str, "str?": opt_str, "int?": opt_int, "int": req_int, "bool": req_bool,
+    "flag": lambda b, k: b.get(k) is True,  # added after the first release: older revisions lack it
     "time": iso_time, "time?": lambda b, k: iso_time(b, k, optional=True),
     "checklist": _checklist, "attached": _attached_list, "strs": _strs, "windows": _windows,
 }
