@@ -91,7 +91,7 @@ def test_every_resource_file_is_bundled_in_place(spec):
     files = [p for p in resources.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert files
     for path in files:
-        # top-level resources/ goes where pyproject.toml maps it: the package techdesk.resources
+        # top-level resources/ goes where setup.py maps it: the package techdesk.resources
         dest = Path("techdesk", "resources", path.parent.relative_to(resources))
         assert (str(path), str(dest)) in datas, path
     kinds = {p.relative_to(resources).parts[0] for p in files}
