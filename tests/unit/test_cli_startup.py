@@ -73,9 +73,10 @@ def test_command_word(argv, word):
     assert cli._command_word(argv) == word
 
 
-def test_help_and_unknown_commands_see_every_command(capsys):
+@pytest.mark.parametrize("argv", [["--help"], ["-h", "hosts"], ["--workspace", "w", "-h"]])
+def test_help_and_unknown_commands_see_every_command(argv, capsys):
     with pytest.raises(SystemExit):
-        cli.build_parser(["--help"]).parse_args(["--help"])
+        cli.build_parser(argv).parse_args(argv)
     listed = capsys.readouterr().out
     assert all(name in listed for name in cli.COMMANDS)
     with pytest.raises(SystemExit) as exit_:
