@@ -132,6 +132,19 @@ def test_keyring_backends_are_hidden_imports(spec):
     assert modules <= hidden
 
 
+def test_every_techdesk_module_is_a_hidden_import(spec):
+    """Commands are imported by name (techdesk.cli.COMMANDS) and techdesk.ssh/diagnostics
+    load names lazily: the frozen build must carry every module anyway."""
+    from techdesk import cli
+
+    _, calls = spec
+    hidden = set(_one(calls, "Analysis").kwargs["hiddenimports"])
+    assert {f"techdesk.cli.{m}" for m in cli.MODULES} <= hidden
+    for path in (ROOT / "techdesk").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        assert ".".join(parts[:-1] if parts[-1] == "__init__" else parts) in hidden, path
+
+
 def test_keyring_metadata_is_bundled_for_its_entry_points(spec):
     _, calls = spec
     datas = _one(calls, "Analysis").kwargs["datas"]
