@@ -94,24 +94,31 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     med = {label: statistics.median(values) for label, values in times.items()}
+    best = {label: min(values) for label, values in times.items()}
     labels = list(cases)
     ssh_label, run_label = labels[3], labels[4]
     goals = {labels[1]: GOALS["version"], labels[2]: GOALS["hosts"]}
-    print(f"techdesk command-line start-up: median of {args.runs} runs each, alternating "
-          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
-    print(f"{'case':36} {'median ms':>10} {'min ms':>8} {'vs':>22}  goal")
+    print(f"techdesk command-line start-up: {args.runs} runs each, alternating, after a warm-up "
+          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; a busy machine only adds time, "
+          "so the best of the runs is the figure an idle one gives)")
+    print(f"{'case':36} {'median ms':>10} {'best ms':>8} {'best vs baseline':>22}  goal (median / best)")
+
+    def verdict(ok_median: bool, ok_best: bool) -> str:
+        return f"{'met' if ok_median else 'MISSED'} / {'met' if ok_best else 'MISSED'}"
+
     for label in labels:
         if label in goals:
             text, limit = goals[label]
-            versus, goal = f"{med[label] / med[labels[0]]:.1f}x python -c pass", \
-                f"{text} {'met' if med[label] < limit else 'MISSED'}"
+            versus = f"{best[label] / best[labels[0]]:.1f}x python -c pass"
+            goal = f"{text}: {verdict(med[label] < limit, best[label] < limit)}"
         elif label == run_label:
-            ratio = med[label] / med[ssh_label]
-            versus, goal = f"{ratio:.2f}x ssh", \
-                f"<= {RUN_RATIO_GOAL}x ssh {'met' if ratio <= RUN_RATIO_GOAL else 'MISSED'}"
+            versus = f"{best[label] / best[ssh_label]:.2f}x ssh"
+            ok = verdict(med[label] <= RUN_RATIO_GOAL * med[ssh_label],
+                         best[label] <= RUN_RATIO_GOAL * best[ssh_label])
+            goal = f"<= {RUN_RATIO_GOAL}x ssh: {ok} (median {med[label] / med[ssh_label]:.2f}x)"
         else:
             versus, goal = "baseline", ""
-        print(f"{label:36} {med[label] * 1000:10.1f} {min(times[label]) * 1000:8.1f} {versus:>22}  {goal}")
+        print(f"{label:36} {med[label] * 1000:10.1f} {best[label] * 1000:8.1f} {versus:>22}  {goal}")
     return 0
 
 

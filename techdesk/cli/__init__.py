@@ -64,11 +64,14 @@ def _modules_for(argv: list[str] | None) -> tuple[str, ...]:
     if argv is None:
         return MODULES
     word = _command_word(argv)
+    before = argv[:argv.index(word)] if word is not None else argv
+    if {"-h", "--help"} & set(before):
+        return MODULES  # the top-level help lists every command
     if word in COMMANDS:
         return (COMMANDS[word],)
-    if word is None and not {"-h", "--help"} & set(argv):
+    if word is None:
         return ()  # the window, --version, or a usage error: no command module needed
-    return MODULES  # help lists every command; an unknown word gets argparse's full message
+    return MODULES  # an unknown word gets argparse's full "choose from" message
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

@@ -7,9 +7,16 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from techdesk.lazy import lazy_exports
+
+# paramiko imports invoke (a task runner and its vendored YAML: about a third of
+# paramiko's import time) only to evaluate "Match exec" in an ssh_config, which
+# techdesk never asks paramiko to do (roster_io reads ssh_config itself). A None entry
+# makes that optional import fail the way paramiko expects when invoke is missing.
+sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]
 
 # Names load on first use: importing techdesk.ssh.errors (the CLI names SshError to
 # turn it into one line) must not load paramiko, which costs a command ~100 ms.

@@ -96,7 +96,7 @@ def test_write_note_and_visit_report_flow(services, sshd, qloop, window, qtbot, 
     note = services.notes.list(host="local")[0]
     assert note.title == "Replaced failing fan" and note.followups[0].text == "Order spare fan"
     assert note.visit_id == services.visits.current().id
-    window.notes_panel.body_tabs.setCurrentIndex(1)
+    window.notes_panel.body_tabs.setCurrentWidget(window.notes_panel.preview)
     preview = window.notes_panel.preview.toPlainText()
     assert "Fan in local replaced." in preview and "<b>not html</b>" in preview
     window.visits.stop()

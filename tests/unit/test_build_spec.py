@@ -91,7 +91,7 @@ def test_every_resource_file_is_bundled_in_place(spec):
     files = [p for p in resources.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert files
     for path in files:
-        # top-level resources/ goes where pyproject.toml maps it: the package techdesk.resources
+        # top-level resources/ goes where setup.py maps it: the package techdesk.resources
         dest = Path("techdesk", "resources", path.parent.relative_to(resources))
         assert (str(path), str(dest)) in datas, path
     kinds = {p.relative_to(resources).parts[0] for p in files}
@@ -130,6 +130,19 @@ def test_keyring_backends_are_hidden_imports(spec):
     # or keyringrc.cfg)
     modules = {f"keyring.backends.{m.name}" for m in pkgutil.iter_modules(keyring.backends.__path__)}
     assert modules <= hidden
+
+
+def test_every_techdesk_module_is_a_hidden_import(spec):
+    """Commands are imported by name (techdesk.cli.COMMANDS) and techdesk.ssh/diagnostics
+    load names lazily: the frozen build must carry every module anyway."""
+    from techdesk import cli
+
+    _, calls = spec
+    hidden = set(_one(calls, "Analysis").kwargs["hiddenimports"])
+    assert {f"techdesk.cli.{m}" for m in cli.MODULES} <= hidden
+    for path in (ROOT / "techdesk").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        assert ".".join(parts[:-1] if parts[-1] == "__init__" else parts) in hidden, path
 
 
 def test_keyring_metadata_is_bundled_for_its_entry_points(spec):

@@ -157,7 +157,7 @@ class NotesPanel(QWidget):
             self.followup_input.clear()
 
     def _render_preview(self, index: int) -> None:
-        if index == 1:
+        if self.body_tabs.widget(index) is self.preview:
             # The report's own renderer (no raw HTML, addresses as text): what the
             # technician sees here is what the client gets.
             self.preview.setHtml(markdown(self.body.toPlainText()))
