@@ -15,6 +15,7 @@ class Services:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.conn = workspace.open_db()
+        self._closed = False
 
     @cached_property
     def roster(self) -> RosterService:
@@ -83,10 +84,28 @@ class Services:
 
         return MonitorService(self)
 
+    @cached_property
+    def settings(self):
+        from techdesk.services.settings import SettingsService
+
+        return SettingsService(self.workspace, self.settings_changed)
+
+    @cached_property
+    def notify_setup(self):
+        from techdesk.services.notify_setup import NotifySetup
+
+        return NotifySetup(self.settings, self.workspace.technician)
+
     def settings_changed(self) -> None:
         """Rebuild the services that captured a setting (technician name, rounding)."""
-        for name in ("runner", "notes", "visits", "sync"):
+        for name in ("runner", "notes", "visits", "sync", "notify_setup"):
             self.__dict__.pop(name, None)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        """Close the store; later timers and callbacks check ``closed`` instead of raising."""
+        self._closed = True
         self.conn.close()

@@ -285,6 +285,15 @@ class MainWindow(QMainWindow):
                           f"techdesk {__version__}\nRemote support for field IT technicians.\n\n"
                           f"Workspace: {self.services.workspace.path}")
 
+    def stop_timers(self) -> None:
+        """No controller ticks after the window closes (the store is closed next): a
+        pending debounced save (single-shot, active) runs now instead of being lost."""
+        for timer in self.findChildren(QTimer):
+            if timer.isActive():
+                if timer.isSingleShot():
+                    timer.timeout.emit()
+                timer.stop()
+
     # -- state ---------------------------------------------------------------
     def _restore_state(self) -> None:
         geometry = self._settings.value("geometry")
@@ -297,6 +306,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.runs.running:
             self.runs.cancel()
+        self.stop_timers()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

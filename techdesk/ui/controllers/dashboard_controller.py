@@ -27,10 +27,14 @@ class DashboardController(QObject):
         self._timer.start()
 
     def refresh(self) -> None:
+        if self.services.closed:  # a sweep that ends after the window closed
+            return
         monitor = self.services.monitor
         self.view.show_health(monitor.health(), len(monitor.schedules()))
 
     def _tick(self) -> None:
+        if self.services.closed:
+            return
         # Only when something is due: the sweep lock keeps cron and the window apart.
         if self.services.monitor.due():
             self.sweep_now()
