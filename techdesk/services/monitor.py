@@ -135,6 +135,27 @@ class MonitorService(HealthMixin):
         """Validate and store a schedule; returns it (``schedules()`` shape).
         ScheduleError (interval, target, window), RosterError (unknown client, site,
         host), BundleError (unknown bundle): one line each."""
+        values = self._validated(bundle, target, every, windows)
+        uid = uuid.uuid4().hex
+        repo.insert_schedule(self.conn, uid, *values, now_iso())
+        return self.schedule(uid)
+
+    def update_schedule(self, id_or_prefix: str, *, bundle: str | None = None, target: str | None = None,
+                        every: str | None = None, windows: str | None = None) -> dict:
+        """Change a schedule's bundle, target, interval or windows (None: keep; windows
+        "": none). Validated like ``add_schedule``; a bad value changes nothing. The
+        enabled flag is left alone (``enable_schedule``)."""
+        row = self._find(id_or_prefix)
+        current = _schedule_json(row)
+        values = self._validated(bundle if bundle is not None else row["bundle"],
+                                 target if target is not None else row["target"],
+                                 every if every is not None else current["every"],
+                                 windows if windows is not None else row["windows"])
+        repo.update_schedule(self.conn, row["uid"], *values, now_iso())
+        return self.schedule(row["uid"])
+
+    def _validated(self, bundle: str, target: str, every: str, windows: str | None) -> tuple:
+        """(bundle, target, interval_s, windows) as stored, or the one-line error."""
         interval = parse_interval(every)
         parsed = Target.parse(target)
         window_list = parse_windows(windows or "")
@@ -142,10 +163,13 @@ class MonitorService(HealthMixin):
             known = ", ".join(sorted(self.services.bundles.all())) or "none"
             raise UnknownBundle(f"no bundle named {bundle!r} (known: {known})")
         parsed = self._check_target(parsed)
-        uid = uuid.uuid4().hex
-        repo.insert_schedule(self.conn, uid, bundle, str(parsed), int(interval.total_seconds()),
-                             "; ".join(str(w) for w in window_list), now_iso())
-        return self.schedule(uid)
+        return bundle, str(parsed), int(interval.total_seconds()), "; ".join(str(w) for w in window_list)
+
+    def target_hosts(self, target: str) -> list[str]:
+        """The hosts a target matches now (for the schedule editor's preview); the
+        same one-line errors as ``add_schedule`` for a bad or unknown target."""
+        parsed = self._check_target(Target.parse(target))
+        return [h.name for h in self.services.roster.hosts() if _matches(parsed, h)]
 
     def _check_target(self, target: Target) -> Target:
         roster = self.services.roster

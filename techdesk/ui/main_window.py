@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(services, self)
         self.dashboard_ctl = DashboardController(services, self.dashboard, self)
         self.dashboard.host_activated.connect(self._open_host)
+        self.dashboard.schedules_clicked.connect(lambda: self.open_schedules())
+        self.dashboard.schedules.schedule_activated.connect(lambda uid: self.open_schedules(uid))
         self.sync.synced.connect(self._after_sync)
         self.notes.notes_changed.connect(self.sync.update_status)
         self.roster.hosts_changed.connect(self.sync.update_status)
@@ -134,6 +136,10 @@ class MainWindow(QMainWindow):
                 work_menu.addSeparator()
             else:
                 work_menu.addAction(action)
+        self.act_schedules = self._action("Schedules…", lambda: self.open_schedules(), "Ctrl+Shift+H",
+                                          "Create, edit, pause and delete scheduled diagnostics")
+        work_menu.addSeparator()
+        work_menu.addAction(self.act_schedules)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.act_refresh)
@@ -279,6 +285,21 @@ class MainWindow(QMainWindow):
             self.sync.update_status()
             self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
             self.roster.refresh()
+
+    def open_schedules(self, edit: str | None = None):
+        """The Schedules dialog (``edit``: open that schedule's editor at once); the
+        dashboard refreshes whenever a schedule changes."""
+        from techdesk.ui.dialogs.schedules_dialog import SchedulesDialog
+
+        dialog = SchedulesDialog(self.services, self)
+        dialog.changed.connect(self.dashboard_ctl.refresh)
+        if edit:
+            dialog.table.select_id(edit)
+            dialog.open()
+            dialog.edit(edit)
+            return dialog
+        dialog.exec()
+        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(self, "About techdesk",

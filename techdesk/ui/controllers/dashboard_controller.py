@@ -30,7 +30,9 @@ class DashboardController(QObject):
         if self.services.closed:  # a sweep that ends after the window closed
             return
         monitor = self.services.monitor
-        self.view.show_health(monitor.health(), len(monitor.schedules()))
+        schedules = monitor.schedules()
+        self.view.show_health(monitor.health(), len(schedules))
+        self.view.schedules.show_schedules(schedules)
 
     def _tick(self) -> None:
         if self.services.closed:

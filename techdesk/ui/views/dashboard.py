@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.ui.icons import STATUS_COLORS, STATUS_LABELS, status_icon
+from techdesk.ui.views.schedule_table import ScheduleTable
 
 HOST_ROLE = Qt.ItemDataRole.UserRole + 40
 TILES = ("crit", "warn", "unknown", "ok", "never", "stale")
@@ -55,6 +56,7 @@ def _tree(headers: list[str]) -> QTreeWidget:
 class Dashboard(QWidget):
     host_activated = Signal(str)
     sweep_clicked = Signal()
+    schedules_clicked = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -69,6 +71,9 @@ class Dashboard(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.summary, 1)
         head.addWidget(self.sweep_button)
+        self.schedules_button = QPushButton("Schedules…")
+        self.schedules_button.clicked.connect(self.schedules_clicked)
+        head.addWidget(self.schedules_button)
 
         self.clients = _tree(["Client", "Hosts", "Critical", "Warning", "Unknown", "OK", "Never", "Stale"])
         self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
@@ -86,6 +91,8 @@ class Dashboard(QWidget):
         grid = QGridLayout()
         boxes = [("Needs attention (worst first, then soonest forecast)", self.attention),
                  ("Clients", self.clients), ("Open alerts", self.alerts), ("Stale hosts", self.stale)]
+        self.schedules = ScheduleTable(compact=True)
+        boxes.append(("Schedules", self.schedules))
         self._boxes = {}
         for title, widget in boxes:
             box = QGroupBox(title)
@@ -98,6 +105,7 @@ class Dashboard(QWidget):
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
+        bottom.addWidget(self._boxes["Schedules"])
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(top)
         body.addWidget(bottom)
