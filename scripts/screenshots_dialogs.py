@@ -74,7 +74,7 @@ class Scenes:
         self.window, self.services, self.shot, self.settle = window, services, shot, settle
 
     def all(self):
-        return [self.schedules]
+        return [self.schedules, self.settings]
 
     def schedules(self) -> None:
         from techdesk.ui.dialogs.schedule_editor import ScheduleEditor
@@ -96,6 +96,32 @@ class Scenes:
         self.window.tabs.setCurrentWidget(self.window.dashboard)
         self.shot(self.window, "dashboard-schedules")
 
+    def settings(self) -> None:
+        from techdesk.ui.dialogs.settings_dialog import SettingsDialog
+        from techdesk.ui.dialogs.shared_folder_dialog import SharedFolderDialog, SyncOfflineDialog
+
+        self.services.notify_setup.configure(webhook_url="https://chat.example.com/hooks/T0/B0",
+                                             smtp_host="mail.example.com", smtp_user="ann",
+                                             smtp_from="techdesk@example.com", smtp_to="ops@example.com")
+        dialog = SettingsDialog(self.services, self.window)
+        dialog.tabs.setCurrentIndex(1)
+        dialog.test_result.setText("Sent through webhook and email.")
+        self.shot(dialog, "settings-notifications")
+        dialog.tabs.setCurrentIndex(2)
+        self.shot(dialog, "settings-shared-folder")
+        setup = SharedFolderDialog(self.services, dialog)
+        setup.path.setText(str(Path.home() / "Sync" / "techdesk-team"))
+        self.shot(setup, "shared-folder-setup")
+        setup.close()
+        dialog.close()
+        status = {"folder": "/mnt/team/techdesk", "pending": 3, "conflicts": 0, "last_sync": None}
+        offline = SyncOfflineDialog(status, "shared folder /mnt/team/techdesk is not reachable (No such file "
+                                    "or directory); nothing was changed, your changes wait in the outbox",
+                                    self.window)
+        self.shot(offline, "sync-offline")
+        offline.close()
+
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -278,10 +278,16 @@ class MainWindow(QMainWindow):
             self.show_host(self.host_page.host_name)
 
     def _settings_dialog(self) -> None:
+        self.open_settings()
+
+    def open_settings(self, tab: str | None = None) -> None:
         from techdesk.ui.dialogs.settings_dialog import SettingsDialog
 
-        if SettingsDialog(self.services.workspace, self).exec():
-            self.services.settings_changed()
+        dialog = SettingsDialog(self.services, self)
+        for index in range(dialog.tabs.count()):
+            if dialog.tabs.tabText(index) == tab:
+                dialog.tabs.setCurrentIndex(index)
+        if dialog.exec():
             self.sync.update_status()
             self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
             self.roster.refresh()
