@@ -103,9 +103,18 @@ def cmd_run(svc: Services, args) -> int:
         raise UsageError("--concurrency must be at least 1")
     show = args.progress or sys.stderr.isatty()
     progress = HostProgress(len(hosts)) if show else None
-    report = asyncio.run(svc.runner.run(
-        bundle, hosts, concurrency=concurrency, accept_new_hostkeys=args.accept_new_hostkeys,
-        on_event=progress.event if progress else None))
+
+    async def run_and_record():
+        report = await svc.runner.run(bundle, hosts, concurrency=concurrency,
+                                      accept_new_hostkeys=args.accept_new_hostkeys,
+                                      on_event=progress.event if progress else None)
+        # A run by hand feeds alert state like a sweep's (and sends new alerts the same way).
+        recorded = await svc.monitor.record_run(report)
+        for error in recorded["errors"]:
+            warn(error)
+        return report
+
+    report = asyncio.run(run_and_record())
     if args.json:
         print_json(report.as_json())
     else:

@@ -81,6 +81,13 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--all", action="store_true")
     p.add_argument("--limit", type=int, default=500, metavar="N", help="with --all: the last N events")
+    p.add_argument("--snoozed", action="store_true", help="list snoozed open alerts too")
+    act = p.add_mutually_exclusive_group()
+    act.add_argument("--ack", nargs=2, metavar=("HOST", "CHECK"), help="acknowledge an open alert")
+    act.add_argument("--snooze", nargs=2, metavar=("HOST", "CHECK"),
+                     help="hide an open alert for --for INTERVAL (back at once if it gets worse)")
+    act.add_argument("--wake", nargs=2, metavar=("HOST", "CHECK"), help="end a snooze now")
+    p.add_argument("--for", dest="snooze_for", default="4h", metavar="INTERVAL", help="with --snooze: 1h, 4h, 1d …")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("notify", help="where alerts are sent: a webhook, e-mail (SMTP); --test")
@@ -245,22 +252,42 @@ def cmd_health(svc: Services, args) -> int:
 
 
 # ---------------------------------------------------------------------------- alerts
+@_usage
 def cmd_alerts(svc: Services, args) -> int:
-    alerts = svc.monitor.alerts(open_only=not args.all, limit=args.limit if args.all else None)
+    from techdesk.services.monitor import AlertError
+
+    mon = svc.monitor
+    try:
+        if args.ack or args.snooze or args.wake:
+            host, check = args.ack or args.snooze or args.wake
+            alert = mon.acknowledge(host, check) if args.ack else \
+                mon.snooze(host, check, args.snooze_for if args.snooze else None)
+            if args.json:
+                print_json(alert)
+            else:
+                print(f"{host} {check}: " + ("acknowledged by " + alert["acked_by"] if args.ack else
+                                            f"snoozed until {_short(alert['snoozed_until'])}" if args.snooze
+                                            else "awake"))
+            return 0
+    except AlertError as exc:
+        raise UsageError(str(exc)) from None
+    alerts = mon.alerts(open_only=not args.all, limit=args.limit if args.all else None,
+                        include_snoozed=args.snoozed)
     if args.json:
         print_json(alerts)
         return 0
     if not alerts:
         print("no open alerts" if not args.all else "no alerts")
         return 0
-    _alerts_table(alerts, show_state=args.all)
+    _alerts_table(alerts, show_state=args.all or args.snoozed or any(a.get("acked_by") for a in alerts))
     return 0
 
 
 def _alerts_table(alerts: list[dict], show_state: bool) -> None:
     rows = []
     for a in alerts:
-        state = ("open" if a["announced"] else "held") if a["open"] else "resolved"
+        state = ("snoozed" if a.get("snoozed_until") else "acked" if a.get("acked_by") else
+                 "open" if a["announced"] else "held") if a["open"] else "resolved"
         row = [a["severity"].upper(), a["host"], a["check"], _short(a["opened_at"]),
                a["message"] or a["summary"]]
         rows.append(([state] if show_state else []) + row)

@@ -18,6 +18,7 @@ SSH work runs in the runner's own threads, notifications in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import uuid
 from collections.abc import Callable
@@ -46,7 +47,11 @@ from techdesk.store.db import now_iso
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MonitorService", "ScheduleError", "SweepLock", "sweep_exit_code"]
+__all__ = ["AlertError", "MonitorService", "ScheduleError", "SweepLock", "sweep_exit_code"]
+
+
+class AlertError(ValueError):
+    """No such open alert (to acknowledge or snooze); one line."""
 
 LOCK_NAME = "sweep.lock"
 NOTIFY_RETRY = timedelta(hours=24)  # undelivered alerts are retried by later sweeps this long
@@ -438,12 +443,55 @@ class MonitorService(HealthMixin):
             fresh = repo.events(self.conn, seqs)
         result["alerts"] = [_event_json(e) for e in fresh]
 
+    # ------------------------------------------------------------------ manual runs
+    async def record_run(self, report, now: datetime | None = None) -> dict:
+        """A run started by hand (window or `techdesk run`) feeds host health and alerts
+        exactly like a sweep's run, and new alert events are sent the same way.
+        Returns {"alerts": [events announced], "errors": [notification errors]}."""
+        now = as_utc(now)
+        result = {"alerts": [], "errors": [], "hosts": []}
+        if report.cancelled:  # the hosts the technician stopped say nothing about the hosts
+            report = copy.copy(report)
+            report.results = [r for r in report.results if r.error is None]
+        seqs = self._record(report, {}, now, result)
+        await self._notify(seqs, now, result)
+        return {"alerts": result["alerts"], "errors": result["errors"]}
+
+    # ------------------------------------------------------------------ acknowledge, snooze
+    def _open_state(self, host: str, check: str) -> core_alerts.AlertState:
+        state = repo.alert_states(self.conn, [host]).get((host, check))
+        if state is None or not state.open:
+            raise AlertError(f"no open alert for {host} {check}")
+        return state
+
+    def acknowledge(self, host: str, check: str, by: str | None = None, now: datetime | None = None) -> dict:
+        """Mark an open alert as being dealt with (by the technician); ends when it
+        resolves or gets worse. AlertError if there is no such open alert."""
+        state = core_alerts.acknowledge(self._open_state(host, check),
+                                        by or self.services.workspace.technician, as_utc(now))
+        repo.save_alerts(self.conn, {(host, check): state}, [], repo.iso(as_utc(now)))
+        return self._alert(host, check)
+
+    def snooze(self, host: str, check: str, every: str | None, now: datetime | None = None) -> dict:
+        """Hide an open alert from the open list for ``every`` ("4h", "1d"; None: wake it
+        now). It comes back at once if it gets worse."""
+        now = as_utc(now)
+        until = now + parse_interval(every) if every else None
+        state = core_alerts.snooze(self._open_state(host, check), until)
+        repo.save_alerts(self.conn, {(host, check): state}, [], repo.iso(now))
+        return self._alert(host, check)
+
+    def _alert(self, host: str, check: str) -> dict:
+        return next(a for a in self.alerts(include_snoozed=True) if (a["host"], a["check"]) == (host, check))
+
     # ------------------------------------------------------------------ alerts
-    def alerts(self, open_only: bool = True, limit: int | None = None) -> list[dict]:
+    def alerts(self, open_only: bool = True, limit: int | None = None, include_snoozed: bool = False,
+               now: datetime | None = None) -> list[dict]:
         """Alerts, newest first: {host, check, kind, severity, open, announced, opened_at,
-        resolved_at, message (the latest), summary, title, events: [{seq, event, severity,
-        message, at, notified}]}. ``open_only=False``: every alert in the event log too
-        (the ``limit`` newest events)."""
+        resolved_at, message (the latest), summary, title, acked_by, acked_at,
+        snoozed_until, events: [{seq, event, severity, message, at, notified}]}.
+        ``open_only=False``: every alert in the event log too (the ``limit`` newest
+        events). Open alerts snoozed past ``now`` are left out unless ``include_snoozed``."""
         states = repo.alert_states(self.conn, open_only=open_only)
         log_rows = repo.events(self.conn, open_only=True) if open_only else \
             repo.events(self.conn, limit=limit)
@@ -476,9 +524,16 @@ class MonitorService(HealthMixin):
                          "opened_at": repo.iso(state.opened_at), "resolved_at": None,
                          "message": "", "summary": "", "title": "", "events": []}
                 episodes.append(alert)
-            alert.update(summary=state.summary, title=state.title, severity=state.severity.value)
+            alert.update(summary=state.summary, title=state.title, severity=state.severity.value,
+                         acked_by=state.acked_by or None, acked_at=repo.iso(state.acked_at),
+                         snoozed_until=repo.iso(state.snoozed_until))
+        for alert in episodes:
+            for key in ("acked_by", "acked_at", "snoozed_until"):
+                alert.setdefault(key, None)
         if open_only:
-            episodes = [a for a in episodes if a["open"]]
+            awake = as_utc(now)
+            episodes = [a for a in episodes if a["open"] and (include_snoozed or not a["snoozed_until"]
+                                                              or repo.parse_iso(a["snoozed_until"]) <= awake)]
         episodes.sort(key=lambda a: (a["events"][-1]["seq"] if a["events"] else 1 << 62), reverse=True)
         return episodes
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabW
 
 from techdesk import __version__
 from techdesk.secrets import backend_info
+from techdesk.ui.controllers.alerts_controller import AlertsController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
 from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         self.visits = VisitController(services, self.visit_panel, self, self.visit_timer)
         self.sync = SyncController(services, self)
         self.dashboard_ctl = DashboardController(services, self.dashboard, self)
+        self.alerts = AlertsController(services, self.dashboard, self.dashboard_ctl, self)
         self.dashboard.host_activated.connect(self._open_host)
         self.dashboard.schedules_clicked.connect(lambda: self.open_schedules())
         self.dashboard.schedules.schedule_activated.connect(lambda uid: self.open_schedules(uid))
@@ -79,7 +82,7 @@ class MainWindow(QMainWindow):
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
-        self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
+        self.runs.run_finished.connect(self._record_alerts)
         self.run_panel.attach_clicked.connect(self._note_from_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
 
@@ -140,6 +143,8 @@ class MainWindow(QMainWindow):
                                           "Create, edit, pause and delete scheduled diagnostics")
         work_menu.addSeparator()
         work_menu.addAction(self.act_schedules)
+        work_menu.addAction(self._action("Alerts…", self.alerts.open_dialog, None,
+                                         "Open alerts: acknowledge, snooze, wake"))
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.act_refresh)
@@ -208,6 +213,26 @@ class MainWindow(QMainWindow):
         if self.notes.host or self.notes.client:
             self.notes._reload()
         self._refresh_current()
+
+    def _record_alerts(self, report) -> asyncio.Task:
+        """A run by hand feeds alert state like a sweep (services.monitor.record_run);
+        the dashboard shows the result and new alerts are announced."""
+        task = asyncio.ensure_future(self.services.monitor.record_run(report))
+
+        def done(task: asyncio.Task) -> None:
+            if task.cancelled() or self.services.closed:
+                return
+            if task.exception() is not None:
+                self.statusBar().showMessage(f"Alerts not updated: {task.exception()}", 10000)
+                return
+            self.dashboard_ctl.refresh()
+            fresh = [e for e in task.result()["alerts"] if e["event"] in ("opened", "escalated")]
+            if fresh:
+                self.notify_alerts(fresh)
+
+        task.add_done_callback(done)
+        self._alert_task = task
+        return task
 
     def _start_visit(self) -> None:
         selected = self.roster_panel.selected()

@@ -59,6 +59,6 @@ class DashboardController(QObject):
         result = task.result()
         self.refresh()
         self.swept.emit(result)
-        opened = [e for e in result.get("alerts", []) if e.get("kind") in ("opened", "escalated")]
+        opened = [e for e in result.get("alerts", []) if e.get("event") in ("opened", "escalated")]
         if opened:
             self.window.notify_alerts(opened)

@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.ui.icons import STATUS_COLORS, STATUS_LABELS, status_icon
+from techdesk.ui.timefmt import local_time
 from techdesk.ui.views.schedule_table import ScheduleTable
 
 HOST_ROLE = Qt.ItemDataRole.UserRole + 40
+CHECK_ROLE = Qt.ItemDataRole.UserRole + 41
 TILES = ("crit", "warn", "unknown", "ok", "never", "stale")
 
 
@@ -57,6 +59,7 @@ class Dashboard(QWidget):
     host_activated = Signal(str)
     sweep_clicked = Signal()
     schedules_clicked = Signal()
+    alert_menu_requested = Signal(object, str, str)  # global position, host, check
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -87,6 +90,8 @@ class Dashboard(QWidget):
         self.stale = _tree(["Host", "Client", "Last success", "Failures", "Next retry", "Last error"])
         for tree in (self.attention, self.alerts, self.stale):
             tree.itemDoubleClicked.connect(self._activated)
+        self.alerts.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.alerts.customContextMenuRequested.connect(self._alert_menu)
 
         grid = QGridLayout()
         boxes = [("Needs attention (worst first, then soonest forecast)", self.attention),
@@ -140,11 +145,15 @@ class Dashboard(QWidget):
             self.attention.addTopLevelItem(item)
         self.alerts.clear()
         for row in health.get("alerts", []):
+            message = row.get("message") or row.get("summary") or ""
+            if row.get("acked_by"):
+                message = f"✓ {row['acked_by']} is on it · {message}"
             item = QTreeWidgetItem(["", row.get("host", ""), row.get("check", ""),
-                                    (row.get("opened") or row.get("since") or "")[:16].replace("T", " "),
-                                    row.get("message") or row.get("summary") or ""])
+                                    local_time(row.get("opened_at")), message])
             item.setIcon(0, status_icon(row.get("severity") or row.get("status") or "unknown"))
+            item.setToolTip(3, row.get("opened_at") or "")
             item.setData(0, HOST_ROLE, row.get("host"))
+            item.setData(0, CHECK_ROLE, row.get("check"))
             self.alerts.addTopLevelItem(item)
         self.stale.clear()
         for row in health.get("stale", []):
@@ -153,6 +162,12 @@ class Dashboard(QWidget):
                                     row.get("last_error") or ""])
             item.setData(0, HOST_ROLE, row["host"])
             self.stale.addTopLevelItem(item)
+
+    def _alert_menu(self, pos) -> None:
+        item = self.alerts.itemAt(pos)
+        if item is not None:
+            self.alert_menu_requested.emit(self.alerts.viewport().mapToGlobal(pos), item.data(0, HOST_ROLE),
+                                           item.data(0, CHECK_ROLE))
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         host = item.data(0, HOST_ROLE)
