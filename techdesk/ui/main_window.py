@@ -132,6 +132,9 @@ class MainWindow(QMainWindow):
         host_menu = self.menuBar().addMenu("&Host")
         for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
             host_menu.addAction(action)
+        host_menu.addSeparator()
+        host_menu.addAction(self._action("Clients and sites…", lambda: self.open_clients(), None,
+                                         "Connection defaults, rename and remove of clients and sites"))
         work_menu = self.menuBar().addMenu("&Work")
         for action in (self.act_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
                        self.act_conflicts):
@@ -316,6 +319,23 @@ class MainWindow(QMainWindow):
             self.sync.update_status()
             self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
             self.roster.refresh()
+
+    def open_clients(self, client: str | None = None, site: str | None = None):
+        """Clients and sites: defaults, rename, remove; the roster follows each change."""
+        from techdesk.ui.dialogs.clients_dialog import ClientsDialog
+
+        if client is None:
+            selected = self.roster_panel.selected()
+            if selected and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
+                kind, name, client = selected[0]
+                site = name if kind == "site" else None
+        dialog = ClientsDialog(self.services, self)
+        if client:
+            dialog.select(client, site)
+        dialog.changed.connect(self.roster.refresh)
+        dialog.changed.connect(self.dashboard_ctl.refresh)
+        dialog.exec()
+        return dialog
 
     def open_schedules(self, edit: str | None = None):
         """The Schedules dialog (``edit``: open that schedule's editor at once); the
