@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -19,9 +18,11 @@ from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.visit_controller import VisitController
+from techdesk.ui.controllers.window_tools import WindowTools
 from techdesk.ui.icons import app_icon
 from techdesk.ui.models.roster_model import host_badge
 from techdesk.ui.views.dashboard import Dashboard
+from techdesk.ui.views.find_bar import FindBar
 from techdesk.ui.views.host_page import HostPage
 from techdesk.ui.views.notes_panel import NotesPanel
 from techdesk.ui.views.roster_panel import RosterPanel
@@ -66,9 +67,10 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(services, self)
         self.dashboard_ctl = DashboardController(services, self.dashboard, self)
         self.alerts = AlertsController(services, self.dashboard, self.dashboard_ctl, self)
+        self.tools = WindowTools(services, self)
         self.dashboard.host_activated.connect(self._open_host)
-        self.dashboard.schedules_clicked.connect(lambda: self.open_schedules())
-        self.dashboard.schedules.schedule_activated.connect(lambda uid: self.open_schedules(uid))
+        self.dashboard.schedules_clicked.connect(lambda: self.tools.open_schedules())
+        self.dashboard.schedules.schedule_activated.connect(lambda uid: self.tools.open_schedules(uid))
         self.sync.synced.connect(self._after_sync)
         self.notes.notes_changed.connect(self.sync.update_status)
         self.roster.hosts_changed.connect(self.sync.update_status)
@@ -82,11 +84,14 @@ class MainWindow(QMainWindow):
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
-        self.runs.run_finished.connect(self._record_alerts)
+        self.runs.run_finished.connect(self.tools.record_alerts)
         self.run_panel.attach_clicked.connect(self._note_from_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
 
         self._build_actions()
+        for output in (self.run_panel.output, self.host_page.output):
+            FindBar.attach(output, shortcut=False)  # the window's Ctrl+F picks the visible one
+        self.host_page.runs.itemDoubleClicked.connect(self.tools.open_past_run)
         self._build_status_bar()
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
         self._restore_state()
@@ -133,7 +138,16 @@ class MainWindow(QMainWindow):
         for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
             host_menu.addAction(action)
         host_menu.addSeparator()
-        host_menu.addAction(self._action("Clients and sites…", lambda: self.open_clients(), None,
+        self.act_history = self._action("History…", lambda: self.tools.open_history(), "Ctrl+H",
+                                        "Past runs of the host shown: open one, compare two")
+        self.act_copy_run = self._action("Copy run as text", self.tools.copy_run, "Ctrl+Shift+C",
+                                         "The whole last run (every host, check and output) as text")
+        self.act_save_run = self._action("Save run as text…", self.tools.save_run, None)
+        self.act_find = self._action("Find in output", self.tools.find_in_output, "Ctrl+F")
+        for action in (self.act_history, self.act_copy_run, self.act_save_run):
+            host_menu.addAction(action)
+        host_menu.addSeparator()
+        host_menu.addAction(self._action("Clients and sites…", lambda: self.tools.open_clients(), None,
                                          "Connection defaults, rename and remove of clients and sites"))
         work_menu = self.menuBar().addMenu("&Work")
         for action in (self.act_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
@@ -142,7 +156,7 @@ class MainWindow(QMainWindow):
                 work_menu.addSeparator()
             else:
                 work_menu.addAction(action)
-        self.act_schedules = self._action("Schedules…", lambda: self.open_schedules(), "Ctrl+Shift+H",
+        self.act_schedules = self._action("Schedules…", lambda: self.tools.open_schedules(), "Ctrl+Shift+H",
                                           "Create, edit, pause and delete scheduled diagnostics")
         work_menu.addSeparator()
         work_menu.addAction(self.act_schedules)
@@ -150,6 +164,7 @@ class MainWindow(QMainWindow):
                                          "Open alerts: acknowledge, snooze, wake"))
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.act_filter)
+        view_menu.addAction(self.act_find)
         view_menu.addAction(self.act_refresh)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About techdesk", self._about)
@@ -217,26 +232,6 @@ class MainWindow(QMainWindow):
             self.notes._reload()
         self._refresh_current()
 
-    def _record_alerts(self, report) -> asyncio.Task:
-        """A run by hand feeds alert state like a sweep (services.monitor.record_run);
-        the dashboard shows the result and new alerts are announced."""
-        task = asyncio.ensure_future(self.services.monitor.record_run(report))
-
-        def done(task: asyncio.Task) -> None:
-            if task.cancelled() or self.services.closed:
-                return
-            if task.exception() is not None:
-                self.statusBar().showMessage(f"Alerts not updated: {task.exception()}", 10000)
-                return
-            self.dashboard_ctl.refresh()
-            fresh = [e for e in task.result()["alerts"] if e["event"] in ("opened", "escalated")]
-            if fresh:
-                self.notify_alerts(fresh)
-
-        task.add_done_callback(done)
-        self._alert_task = task
-        return task
-
     def _start_visit(self) -> None:
         selected = self.roster_panel.selected()
         if not selected or not selected[0][2] or selected[0][2] == "(no client)":
@@ -254,8 +249,7 @@ class MainWindow(QMainWindow):
         self.notes.new_note()
 
     def _note_from_run(self) -> None:
-        if self.runs.last_report is not None and self.notes.note_from_run(self.runs.last_report):
-            self.tabs.setCurrentWidget(self.notes_panel)
+        self.tools.note_from_last_run()
 
     def _run_selected(self) -> None:
         hosts = self.roster_panel.selected_hosts()
@@ -319,38 +313,6 @@ class MainWindow(QMainWindow):
             self.sync.update_status()
             self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
             self.roster.refresh()
-
-    def open_clients(self, client: str | None = None, site: str | None = None):
-        """Clients and sites: defaults, rename, remove; the roster follows each change."""
-        from techdesk.ui.dialogs.clients_dialog import ClientsDialog
-
-        if client is None:
-            selected = self.roster_panel.selected()
-            if selected and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
-                kind, name, client = selected[0]
-                site = name if kind == "site" else None
-        dialog = ClientsDialog(self.services, self)
-        if client:
-            dialog.select(client, site)
-        dialog.changed.connect(self.roster.refresh)
-        dialog.changed.connect(self.dashboard_ctl.refresh)
-        dialog.exec()
-        return dialog
-
-    def open_schedules(self, edit: str | None = None):
-        """The Schedules dialog (``edit``: open that schedule's editor at once); the
-        dashboard refreshes whenever a schedule changes."""
-        from techdesk.ui.dialogs.schedules_dialog import SchedulesDialog
-
-        dialog = SchedulesDialog(self.services, self)
-        dialog.changed.connect(self.dashboard_ctl.refresh)
-        if edit:
-            dialog.table.select_id(edit)
-            dialog.open()
-            dialog.edit(edit)
-            return dialog
-        dialog.exec()
-        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(self, "About techdesk",

@@ -3,7 +3,6 @@ shows the time, alerts can be acknowledged, snoozed and woken."""
 
 from __future__ import annotations
 
-import json
 import socket
 
 import pytest
@@ -31,7 +30,7 @@ def _run(window, qloop, qtbot, host):
     window.roster.refresh()
     window.run_on([host], "linux-quick")
     qloop.run_until_complete(window.runs.task)
-    qloop.run_until_complete(window._alert_task)
+    qloop.run_until_complete(window.tools.alert_task)
     qtbot.wait(50)
 
 
@@ -83,24 +82,3 @@ def test_a_cancelled_run_does_not_count_as_unreachable(services, qloop, dead_hos
     for _ in range(3):
         qloop.run_until_complete(services.monitor.record_run(report))
     assert services.monitor.alerts() == []
-
-
-def test_cli_run_feeds_alerts_and_ack_snooze_from_the_cli(workspace_dir, cli):
-    from techdesk.services.context import Services
-    from techdesk.workspace import Workspace
-
-    svc = Services(Workspace(workspace_dir))
-    svc.settings.update(alert_unreachable_after=1)
-    svc.roster.add(HostSpec(name="dead", address="127.0.0.1", port=_closed_port(), user="nobody"))
-    svc.close()
-    code, _, _ = cli("run", "linux-quick", "dead")
-    assert code == 3
-    [alert] = json.loads(cli("alerts", "--json")[1])
-    assert alert["check"] == "host-unreachable"
-    code, out, _ = cli("alerts", "--ack", "dead", "host-unreachable")
-    assert code == 0 and "acknowledged by" in out
-    code, out, _ = cli("alerts", "--snooze", "dead", "host-unreachable", "--for", "1d")
-    assert code == 0 and "snoozed until" in out
-    assert json.loads(cli("alerts", "--json")[1]) == []
-    code, _, err = cli("alerts", "--ack", "dead", "disk")
-    assert code == 64 and err.startswith("techdesk: error: no open alert for dead disk")
