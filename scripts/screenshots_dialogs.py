@@ -54,8 +54,9 @@ def main() -> int:
             print(path)
 
         hosts = [h.name for h in services.roster.hosts()]
-        for _ in range(2):
+        for _ in range(2):  # runs by hand feed alert state, like sweeps
             loop.run_until_complete(window.runs.start("linux-health", hosts))
+            loop.run_until_complete(window.tools.alert_task)
         settle(300)
         scenes = Scenes(window, services, shot, settle)
         for scene in scenes.all():
@@ -74,7 +75,7 @@ class Scenes:
         self.window, self.services, self.shot, self.settle = window, services, shot, settle
 
     def all(self):
-        return [self.schedules, self.settings]
+        return [self.schedules, self.settings, self.clients, self.alerts, self.history]
 
     def schedules(self) -> None:
         from techdesk.ui.dialogs.schedule_editor import ScheduleEditor
@@ -120,6 +121,65 @@ class Scenes:
                                     self.window)
         self.shot(offline, "sync-offline")
         offline.close()
+
+    def clients(self) -> None:
+        from techdesk.ui.dialogs.clients_dialog import ClientsDialog
+
+        client = self.services.roster.clients()[0]
+        site = self.services.roster.sites(client.name)[0]
+        self.services.roster.set_defaults(client.name, user="admin")
+        dialog = ClientsDialog(self.services, self.window)
+        dialog.select(client.name, site.name)
+        self.shot(dialog, "clients-sites")
+        dialog.close()
+
+    def alerts(self) -> None:
+        from techdesk.ui.dialogs.alerts_dialog import AlertsDialog
+
+        mon = self.services.monitor
+        open_alerts = mon.alerts()
+        if len(open_alerts) > 1:
+            mon.acknowledge(open_alerts[0]["host"], open_alerts[0]["check"])
+            mon.snooze(open_alerts[1]["host"], open_alerts[1]["check"], "4h")
+        dialog = AlertsDialog(self.services, self.window)
+        self.shot(dialog, "alerts")
+        dialog.close()
+        self.window.dashboard_ctl.refresh()
+        self.window.tabs.setCurrentWidget(self.window.dashboard)
+        self.shot(self.window, "dashboard-alerts")
+
+    def history(self) -> None:
+
+        from techdesk.ui.dialogs.attach_dialog import AttachDialog
+        from techdesk.ui.dialogs.history_dialog import HistoryDialog
+
+        report = self.window.runs.last_report
+        host = next((r.host for r in report.results if r.status.value == "crit" and not r.error),
+                    report.results[0].host)
+        dialog = HistoryDialog(self.services, host, self.window.tools, self.window)
+        # Today's run and one from a week ago: the demo history has changed since.
+        rows = [0, min(8, dialog.runs.topLevelItemCount() - 1)]
+        for row in rows:
+            dialog.runs.topLevelItem(row).setSelected(True)
+        self.shot(dialog, "history")
+        viewer = dialog.open_run(dialog._selected()[0])
+        top = viewer.results.topLevelItem(0)
+        worst = next((top.child(i) for i in range(top.childCount())
+                      if top.child(i).text(1) not in ("OK",)), top.child(0))
+        viewer.results.setCurrentItem(worst)
+        viewer.find_bar.open()
+        word = (viewer.output.toPlainText().split() or ["%"])[0]
+        viewer.find_bar.field.setText(word)
+        self.shot(viewer, "run-viewer-find")
+        attach = AttachDialog(self.services, viewer.info["run_id"], viewer.info["hosts"], host, None, viewer)
+        self.shot(attach, "attach-findings")
+        attach.close()
+        viewer.close()
+        compare = dialog.compare_selected()
+        compare.only_changed.setChecked(False)
+        self.shot(compare, "compare-runs")
+        compare.close()
+        dialog.close()
 
 
 if __name__ == "__main__":

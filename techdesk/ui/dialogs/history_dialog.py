@@ -157,11 +157,16 @@ class CompareDialog(QDialog):
         self.summary.setText(", ".join(f"{n} {CHANGE_WORDS[k]}" for k, n in counts.items()))
 
 
+def _fmt(value: float, sign: str = "") -> str:
+    """Readable numbers: 5,447,914 rather than 5.44791e+06."""
+    return f"{value:{sign},.0f}" if abs(value) >= 100_000 else f"{value:{sign}g}"
+
+
 def _num(value: float | None, uom: str) -> str:
-    return "—" if value is None else f"{value:g}{uom}"
+    return "—" if value is None else f"{_fmt(value)}{uom}"
 
 
 def _delta(before: float | None, after: float | None, uom: str) -> str:
     if before is None or after is None:
         return ""
-    return f"{after - before:+g}{uom}"
+    return f"{_fmt(after - before, '+')}{uom}"

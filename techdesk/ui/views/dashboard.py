@@ -105,12 +105,14 @@ class Dashboard(QWidget):
             self._boxes[title] = box
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._boxes[boxes[0][0]])
-        top.addWidget(self._boxes["Clients"])
+        side = QSplitter(Qt.Orientation.Vertical)  # clients, and the schedules below them
+        side.addWidget(self._boxes["Clients"])
+        side.addWidget(self._boxes["Schedules"])
+        top.addWidget(side)
         top.setSizes([820, 320])
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
-        bottom.addWidget(self._boxes["Schedules"])
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(top)
         body.addWidget(bottom)
