@@ -12,59 +12,24 @@ Usage: .venv/bin/python scripts/screenshots_dialogs.py [OUT_DIR]
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if "DISPLAY" not in os.environ:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from shotlib import ROOT, demo_window
 
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images"
-    out.mkdir(parents=True, exist_ok=True)
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from techdesk.demo.workspace import DemoEnvironment
-    from techdesk.services.context import Services
-    from techdesk.ui.main_window import MainWindow
-    from techdesk.workspace import Workspace
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    env = DemoEnvironment.create()
-    services = Services(Workspace(env.workspace_path))
-    try:
-        window = MainWindow(services)
-        window.resize(1280, 800)
-        window.show()
-
-        def settle(ms: int = 150) -> None:
-            loop.run_until_complete(asyncio.sleep(ms / 1000))
-
-        def shot(widget, name: str) -> None:
-            widget.show()
-            settle()
-            path = out / f"{name}.png"
-            widget.grab().save(str(path))
-            print(path)
-
-        hosts = [h.name for h in services.roster.hosts()]
+    with demo_window(out) as shots:
+        window = shots.window
+        hosts = [h.name for h in shots.services.roster.hosts()]
         for _ in range(2):  # runs by hand feed alert state, like sweeps
-            loop.run_until_complete(window.runs.start("linux-health", hosts))
-            loop.run_until_complete(window.tools.alert_task)
-        settle(300)
-        scenes = Scenes(window, services, shot, settle)
+            shots.loop.run_until_complete(window.runs.start("linux-health", hosts))
+            shots.loop.run_until_complete(window.tools.alert_task)
+        shots.settle(300)
+        scenes = Scenes(window, shots.services, shots.shot, shots.settle)
         for scene in scenes.all():
             scene()
-        window.close()
-    finally:
-        services.close()
-        env.close()
     return 0
 
 

@@ -5,36 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import pytest
 from PySide6.QtWidgets import QDialog
 
 from techdesk.core.roster import HostSpec
 from techdesk.sync import SharedFolderError
 from techdesk.ui.dialogs.settings_dialog import SettingsDialog
 from techdesk.ui.dialogs.shared_folder_dialog import SharedFolderDialog, SyncOfflineDialog
-
-
-class _Hook(BaseHTTPRequestHandler):
-    bodies: list = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hooks/secret-token"
-    server.shutdown()
 
 
 def test_a_bad_webhook_is_shown_in_the_dialog_and_nothing_is_saved(qtbot, window, services):
@@ -49,18 +26,17 @@ def test_a_bad_webhook_is_shown_in_the_dialog_and_nothing_is_saved(qtbot, window
     assert saved["webhook_url"] is None
 
 
-def test_send_test_from_settings_reaches_the_webhook(qtbot, qloop, window, services, webhook):
+def test_send_test_from_settings_reaches_the_webhook(qtbot, qloop, window, services, webhook, webhook_bodies):
     dialog = SettingsDialog(services, window)
     qtbot.addWidget(dialog)
     dialog.tabs.setCurrentIndex(1)
     dialog.webhook.setText(webhook)
-    before = len(_Hook.bodies)
     task = dialog.send_test()
     assert task is not None and not dialog.test_button.isEnabled()
     qloop.run_until_complete(task)
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=20_000)
     assert dialog.test_result.text() == "Sent through webhook."
-    assert len(_Hook.bodies) == before + 1 and _Hook.bodies[-1]["events"][0]["host"] == "techdesk-test"
+    assert [b["events"][0]["host"] for b in webhook_bodies] == ["techdesk-test"]
     assert services.workspace.settings.webhook_url == webhook
 
 

@@ -4,8 +4,6 @@ the OS timer installation as services (#16 item 3)."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -90,29 +88,11 @@ def test_notify_setup_stores_the_smtp_password_in_the_keyring(svc):
     assert "s3cret" not in json.dumps(config) and "s3cret" not in (svc.workspace.settings_path.read_text())
 
 
-class _Hook(BaseHTTPRequestHandler):
-    bodies: list = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def test_send_test_posts_one_test_event_to_the_webhook(svc):
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        svc.notify_setup.configure(webhook_url=f"http://127.0.0.1:{server.server_port}/hook/token")
-        delivery = svc.notify_setup.send_test()
-    finally:
-        server.shutdown()
+def test_send_test_posts_one_test_event_to_the_webhook(svc, webhook, webhook_bodies):
+    svc.notify_setup.configure(webhook_url=webhook)
+    delivery = svc.notify_setup.send_test()
     assert delivery.delivered and delivery.channels == ["webhook"]
-    assert [e["host"] for e in _Hook.bodies[-1]["events"]] == ["techdesk-test"]
+    assert [e["host"] for e in webhook_bodies[-1]["events"]] == ["techdesk-test"]
 
 
 def test_install_writes_the_systemd_units_once_and_only_shows_cron(svc, tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from techdesk.core.roster import RosterError
 from techdesk.core.work import WorkError
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.labels import error_label
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 90
 
@@ -60,10 +61,7 @@ class AttachDialog(QDialog):
         form.addRow("Host:", self.host)
         form.addRow(self.new, self.title)
         form.addRow(self.existing, self.notes)
-        self.error = QLabel("")
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d64541")
+        self.error = error_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.addButton("Attach", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.accept)

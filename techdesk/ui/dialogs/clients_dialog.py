@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.core.roster import RosterError
+from techdesk.ui.labels import error_label, plain_label
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 80
 FIELDS = ("user", "port", "jump", "key")
@@ -49,8 +49,7 @@ class ClientsDialog(QDialog):
         self.tree.setHeaderLabels(["Client / site", "Hosts"])
         self.tree.setColumnWidth(0, 260)
         self.tree.currentItemChanged.connect(lambda *_: self._show())
-        self.title = QLabel("")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title = plain_label(wrap=False)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
@@ -59,10 +58,7 @@ class ClientsDialog(QDialog):
         form = QFormLayout()
         for name, label in (("user", "User:"), ("port", "Port:"), ("jump", "Jump host:"), ("key", "Key file:")):
             form.addRow(label, self.edits[name])
-        self.error = QLabel("")
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d64541")
+        self.error = error_label()
         self.save_button = QPushButton("Save defaults")
         self.save_button.clicked.connect(self.save_defaults)
         self.rename_button = QPushButton("Rename…")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from techdesk.services import run_views
 from techdesk.ui.icons import STATUS_COLORS, STATUS_LABELS, status_icon
+from techdesk.ui.labels import plain_label
 from techdesk.ui.timefmt import local_time
 
 RUN_ROLE = Qt.ItemDataRole.UserRole + 110
@@ -101,9 +102,8 @@ class CompareDialog(QDialog):
         self.changes = run_views.compare(history, host, older, newer)
         self.setWindowTitle(f"{host}: what changed")
         self.resize(1000, 560)
-        head = QLabel(f"{host}: {runs[0]['bundle']} {local_time(runs[0]['started'])}  →  "
-                      f"{runs[1]['bundle']} {local_time(runs[1]['started'])}")
-        head.setTextFormat(Qt.TextFormat.PlainText)
+        head = plain_label(f"{host}: {runs[0]['bundle']} {local_time(runs[0]['started'])}  →  "
+                      f"{runs[1]['bundle']} {local_time(runs[1]['started'])}", wrap=False)
         self.only_changed = QCheckBox("Only what changed")
         self.only_changed.setChecked(True)
         self.only_changed.toggled.connect(self._fill)

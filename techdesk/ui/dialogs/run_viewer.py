@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from techdesk.services import run_views
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.labels import plain_label
 from techdesk.ui.timefmt import local_time
 from techdesk.ui.views.find_bar import FindBar
 
@@ -53,9 +53,8 @@ class RunViewer(QDialog):
         info = self.info
         self.setWindowTitle(f"Run {info['bundle']} · {local_time(info['started'])}")
         self.resize(1000, 680)
-        header = QLabel(f"{info['bundle']} · {local_time(info['started'])} · by {info['technician']} "
-                        f"({info['trigger']}) · run {info['run_id'][:8]}")
-        header.setTextFormat(Qt.TextFormat.PlainText)
+        header = plain_label(f"{info['bundle']} · {local_time(info['started'])} · by {info['technician']} "
+                        f"({info['trigger']}) · run {info['run_id'][:8]}", wrap=False)
         self.results = QTreeWidget()
         self.results.setHeaderLabels(["Host / check", "Status", "Summary"])
         self.results.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt, QTime, QTimeZone
+from PySide6.QtCore import QTime, QTimeZone
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from techdesk.core.roster import RosterError
 from techdesk.core.schedule import ScheduleError
 from techdesk.diagnostics.bundle import BundleError
+from techdesk.ui.labels import error_label, plain_label
 
 KINDS = (("all", "All hosts"), ("client", "Client"), ("site", "Site"), ("host", "Host"), ("tag", "Tag"))
 UNITS = (("m", "minutes"), ("h", "hours"), ("d", "days"))
@@ -64,9 +65,7 @@ class ScheduleEditor(QDialog):
         target_row.addWidget(self.name, 1)
         target = QWidget()
         target.setLayout(target_row)
-        self.matches = QLabel("")
-        self.matches.setTextFormat(Qt.TextFormat.PlainText)
-        self.matches.setWordWrap(True)
+        self.matches = plain_label()
 
         self.every = QSpinBox()
         self.every.setRange(1, 999)
@@ -120,11 +119,7 @@ class ScheduleEditor(QDialog):
         box_layout.addLayout(builder)
         box_layout.addLayout(builder2)
 
-        self.error = QLabel("")
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d64541")
-        self.error.setObjectName("error")
+        self.error = error_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

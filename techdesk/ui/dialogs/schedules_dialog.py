@@ -77,6 +77,13 @@ class SchedulesDialog(QDialog):
             button.setEnabled(current is not None)
         self.toggle_button.setText("Enable" if current and not current["enabled"] else "Disable")
 
+    def _apply(self, action, select: str | None = None) -> None:
+        try:
+            action()
+        except ScheduleError as exc:  # removed meanwhile (a sync)
+            QMessageBox.warning(self, "Schedules", str(exc))
+        self._changed(select)
+
     def _changed(self, select: str | None = None) -> None:
         self.reload(select)
         self.changed.emit()
@@ -102,11 +109,8 @@ class SchedulesDialog(QDialog):
         current = self._current()
         if current is None:
             return
-        try:
-            self.services.monitor.enable_schedule(current["id"], not current["enabled"])
-        except ScheduleError as exc:  # removed meanwhile (a sync)
-            QMessageBox.warning(self, "Schedules", str(exc))
-        self._changed(current["id"])
+        self._apply(lambda: self.services.monitor.enable_schedule(current["id"], not current["enabled"]),
+                    current["id"])
 
     def delete(self) -> None:
         current = self._current()
@@ -118,11 +122,7 @@ class SchedulesDialog(QDialog):
             f"{current['every']}”?\n\nRun history stays; only the schedule goes.")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            self.services.monitor.remove_schedule(current["id"])
-        except ScheduleError as exc:
-            QMessageBox.warning(self, "Schedules", str(exc))
-        self._changed()
+        self._apply(lambda: self.services.monitor.remove_schedule(current["id"]))
 
     def install_timer(self) -> None:
         from techdesk.services import os_scheduler

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from techdesk.secrets import SecretsError, backend_info
 from techdesk.services.notify_setup import NotifyError
+from techdesk.ui.labels import error_label, plain_label
 from techdesk.ui.timefmt import local_time
 from techdesk.workspace import SettingsError
 
@@ -41,14 +41,6 @@ def _row(*widgets) -> QWidget:
     return holder
 
 
-def _error_label() -> QLabel:
-    label = QLabel("")
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: #d64541")
-    return label
-
-
 class SettingsDialog(QDialog):
     def __init__(self, services, parent=None) -> None:
         super().__init__(parent)
@@ -61,7 +53,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._general(workspace, s), "General")
         self.tabs.addTab(self._notifications(s), "Notifications")
         self.tabs.addTab(self._shared(s), "Shared folder")
-        self.error = _error_label()
+        self.error = error_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -121,9 +113,7 @@ class SettingsDialog(QDialog):
         self.smtp_to.setPlaceholderText("ops@example.com, ann@example.com")
         self.test_button = QPushButton("Save and send a test alert")
         self.test_button.clicked.connect(self.send_test)
-        self.test_result = QLabel("")
-        self.test_result.setTextFormat(Qt.TextFormat.PlainText)
-        self.test_result.setWordWrap(True)
+        self.test_result = plain_label()
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("Webhook URL:", self.webhook)
@@ -144,9 +134,7 @@ class SettingsDialog(QDialog):
         self.setup_button = QPushButton("Set up a new shared folder…")
         self.setup_button.clicked.connect(self.set_up_folder)
         status = self.services.sync.status()
-        self.sync_state = QLabel(_sync_text(status))
-        self.sync_state.setTextFormat(Qt.TextFormat.PlainText)
-        self.sync_state.setWordWrap(True)
+        self.sync_state = plain_label(_sync_text(status))
         about = QLabel("Each technician keeps a local workspace; the shared folder carries the team's "
                        "roster, notes, visits and schedules between them. Choose the folder your team already "
                        "syncs, or set up a new, empty one for the team.")

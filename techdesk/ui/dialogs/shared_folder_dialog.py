@@ -11,13 +11,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
 )
 
 from techdesk.sync import SharedFolderError
+from techdesk.ui.icons import STATUS_COLORS
+from techdesk.ui.labels import plain_label
 
 SETUP_TEXT = (
     "The shared folder carries the team's roster, notes, visits and schedules between technicians. "
@@ -26,13 +27,6 @@ SETUP_TEXT = (
     "Choose a new or empty folder inside the synced location. techdesk writes a marker file "
     "(techdesk-shared.json) and sends everything this device knows. Colleagues then choose the same "
     "folder in Settings ▸ Shared folder; it must not be set up a second time.")
-
-
-def _plain(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    return label
 
 
 class SharedFolderDialog(QDialog):
@@ -50,14 +44,14 @@ class SharedFolderDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.path, 1)
         row.addWidget(browse)
-        self.status = _plain()
+        self.status = plain_label()
         self.status.setObjectName("status")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.setup_button = self.buttons.addButton("Set up and sync", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(_plain(SETUP_TEXT))
+        layout.addWidget(plain_label(SETUP_TEXT))
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
@@ -83,7 +77,7 @@ class SharedFolderDialog(QDialog):
         return self.task
 
     def _error(self, text: str) -> None:
-        self.status.setStyleSheet("color: #d64541")
+        self.status.setStyleSheet(f"color: {STATUS_COLORS['crit']}")
         self.status.setText(text)
         self.setup_button.setEnabled(True)
 
@@ -124,7 +118,7 @@ class SyncOfflineDialog(QDialog):
         self.setWindowTitle("Sync offline" if status["folder"] else "Sync is off")
         self.setMinimumWidth(520)
         self.choice: str | None = None
-        self.text = _plain(offline_text(status, reason))
+        self.text = plain_label(offline_text(status, reason))
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         if status["folder"]:
