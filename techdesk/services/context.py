@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from techdesk.services.roster import RosterService
 from techdesk.workspace import Workspace
+
+if TYPE_CHECKING:
+    from techdesk.services.notify_setup import NotifySetup
+    from techdesk.services.settings import SettingsService
 
 
 class Services:
@@ -85,13 +90,13 @@ class Services:
         return MonitorService(self)
 
     @cached_property
-    def settings(self):
+    def settings(self) -> SettingsService:
         from techdesk.services.settings import SettingsService
 
         return SettingsService(self.workspace, self.settings_changed)
 
     @cached_property
-    def notify_setup(self):
+    def notify_setup(self) -> NotifySetup:
         from techdesk.services.notify_setup import NotifySetup
 
         return NotifySetup(self.settings, self.workspace.technician)

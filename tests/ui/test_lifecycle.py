@@ -27,3 +27,21 @@ def test_a_pending_visit_summary_is_saved_when_the_window_closes(qtbot, window, 
     assert window.visits._save_summary.isActive()
     window.close()
     assert window.services.visits.get(visit.id).summary == "replaced the UPS battery"
+
+
+def test_a_bad_setting_stops_the_window_with_one_line_naming_file_and_key(qapp, tmp_path, monkeypatch, capsys):
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from techdesk.ui.main import main
+    from techdesk.workspace import Workspace
+
+    ws = tmp_path / "ws"
+    Workspace(ws)
+    (ws / "settings.json").write_text(json.dumps({"concurrency": "lots"}))
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    assert main(str(ws), None) == 1
+    assert shown == [f"settings file {ws / 'settings.json'}: concurrency: must be a whole number, not \"lots\""]
+    assert capsys.readouterr().err == f"techdesk: error: {shown[0]}\n"
