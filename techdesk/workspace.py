@@ -70,6 +70,12 @@ _RULES: dict[str, tuple] = {
 }
 
 
+def setting_range(key: str) -> tuple[int, int]:
+    """The lowest and highest value of a whole-number setting (for spin boxes)."""
+    kind, low, high = _RULES[key]
+    return int(low), int(high)
+
+
 def check_setting(key: str, value):
     """The value if it fits the setting's rule, else SettingsError (one line)."""
     rule = _RULES.get(key)

@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         if self.notes.host or self.notes.client:
             self.notes._reload()
         self._refresh_current()
+        self.dashboard_ctl.refresh()  # schedules and hosts may have come from the team
 
     def _start_visit(self) -> None:
         selected = self.roster_panel.selected()

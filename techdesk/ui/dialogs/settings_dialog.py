@@ -28,7 +28,7 @@ from techdesk.secrets import SecretsError, backend_info
 from techdesk.services.notify_setup import NotifyError
 from techdesk.ui.labels import error_label, plain_label
 from techdesk.ui.timefmt import local_time
-from techdesk.workspace import SettingsError
+from techdesk.workspace import SettingsError, setting_range
 
 
 def _row(*widgets) -> QWidget:
@@ -68,14 +68,14 @@ class SettingsDialog(QDialog):
         self.technician = QLineEdit(s.technician or "")
         self.technician.setPlaceholderText(workspace.technician)
         self.concurrency = QSpinBox()
-        self.concurrency.setRange(1, 128)
+        self.concurrency.setRange(*setting_range("concurrency"))
         self.concurrency.setValue(s.concurrency)
         self.stale = QSpinBox()
-        self.stale.setRange(1, 24 * 90)
+        self.stale.setRange(*setting_range("stale_after_hours"))
         self.stale.setSuffix(" h")
         self.stale.setValue(s.stale_after_hours)
         self.rounding = QSpinBox()
-        self.rounding.setRange(1, 60)
+        self.rounding.setRange(*setting_range("billing_round_minutes"))
         self.rounding.setSuffix(" min")
         self.rounding.setValue(s.billing_round_minutes)
         info = backend_info()
@@ -97,7 +97,7 @@ class SettingsDialog(QDialog):
         self.smtp_host = QLineEdit(s.smtp_host or "")
         self.smtp_host.setPlaceholderText("mail server, empty: no e-mail")
         self.smtp_port = QSpinBox()
-        self.smtp_port.setRange(1, 65535)
+        self.smtp_port.setRange(*setting_range("smtp_port"))
         self.smtp_port.setValue(s.smtp_port)
         self.smtp_security = QComboBox()
         self.smtp_security.addItems(["starttls", "ssl", "none"])
