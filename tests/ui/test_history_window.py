@@ -14,7 +14,7 @@ from techdesk.core.roster import HostSpec
 from techdesk.services import run_views
 from techdesk.ui.dialogs.attach_dialog import AttachDialog
 from techdesk.ui.dialogs.history_dialog import HistoryDialog
-from techdesk.ui.dialogs.run_viewer import RunViewer
+from techdesk.ui.dialogs.run_viewer import CHECK_ROLE, RunViewer
 
 pytestmark = pytest.mark.sshd
 
@@ -120,7 +120,7 @@ def test_attach_selected_findings_from_a_past_run_then_again_without_duplicates(
     chosen = [host.child(0), host.child(2)]
     for item in chosen:
         item.setSelected(True)
-    wanted = {item.data(0, Qt.ItemDataRole.UserRole + 101) for item in chosen}
+    wanted = {item.data(0, CHECK_ROLE) for item in chosen}
 
     def attach(dialog):
         assert set(dialog.checked()) == wanted and dialog.new.isChecked()

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 from techdesk.ui.dialogs.schedule_editor import ScheduleEditor
 from techdesk.ui.dialogs.schedules_dialog import SchedulesDialog
+from techdesk.ui.views.schedule_table import ID_ROLE
 
 
 def _dashboard_rows(window) -> list[list[str]]:
@@ -120,3 +121,19 @@ def test_update_schedule_validates_and_changes_nothing_on_error(services, sample
     assert mon.schedule(s["id"])["every"] == "6h" and mon.schedule(s["id"])["target"] == "client:Acme"
     changed = mon.update_schedule(s["id"][:6], windows="")
     assert changed["windows"] == [] and changed["every"] == "6h"
+
+
+def test_double_click_a_schedule_on_the_dashboard_opens_its_editor(qtbot, window, sample_roster, monkeypatch):
+    s = window.services.monitor.add_schedule("linux-quick", "host:fs01", "2h")
+    window.dashboard_ctl.refresh()
+    opened = []
+
+    def look(editor):
+        opened.append((editor.windowTitle(), editor.kind.currentData(), editor.name.currentText()))
+        return 0
+
+    monkeypatch.setattr(ScheduleEditor, "exec", look)
+    table = window.dashboard.schedules
+    table.schedule_activated.emit(table.topLevelItem(0).data(0, ID_ROLE))
+    assert opened == [("Edit schedule", "host", "fs01")]
+    assert window.services.monitor.schedule(s["id"])["every"] == "2h"
