@@ -32,7 +32,7 @@ def two_runs(services, sshd, qloop, window, qtbot):
     qtbot.wait(100)
     runs = services.history.host_runs("local")
     assert len(runs) == 2
-    return [r.run_id for r in reversed(runs)]  # older, newer
+    return [r.run_id for r in reversed(runs)]  # older, newer (two runs in one second: either order)
 
 
 def test_double_click_a_past_run_on_the_host_page_opens_it(qtbot, window, two_runs):
@@ -97,9 +97,10 @@ def test_ctrl_f_in_the_window_searches_the_visible_output(qtbot, window, two_run
 
 
 def test_copy_and_save_a_whole_run_as_text(qtbot, window, services, two_runs, tmp_path, monkeypatch):
-    text = run_views.run_text(services.history, two_runs[1])
-    result = services.history.host_result(two_runs[1], "local")
-    assert text.startswith(f"techdesk run {two_runs[1]}\nbundle:     linux-quick")
+    last = window.runs.last_report.run_id  # the run Copy/Save act on
+    text = run_views.run_text(services.history, last)
+    result = services.history.host_result(last, "local")
+    assert text.startswith(f"techdesk run {last}\nbundle:     linux-quick")
     for check in result.checks:
         assert f"{check.title} [{check.id}]: {check.summary}" in text
         for line in check.output.splitlines()[:3]:
