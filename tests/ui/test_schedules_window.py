@@ -40,9 +40,12 @@ def test_new_schedule_from_the_editor_shows_on_the_dashboard(qtbot, window, samp
     [stored] = window.services.monitor.schedules()
     assert (stored["bundle"], stored["target"], stored["every"], stored["windows"]) == \
         ("linux-quick", "client:Acme", "30m", ["Sun 02:00-04:00 Europe/Berlin"])
-    rows = _dashboard_rows(window)
-    assert [r[:5] for r in rows] == [["linux-quick", "client Acme", "30m", "2", "yes"]]
-    assert rows[0][7] == "Sun 02:00-04:00 Europe/Berlin"
+    [(what, next_run)] = _dashboard_rows(window)
+    assert what == "linux-quick · client Acme · every 30m" and next_run  # "due now" (or the window's end)
+    assert "maintenance: Sun 02:00-04:00 Europe/Berlin" in window.dashboard.schedules.topLevelItem(0).toolTip(0)
+    table = dialog.table  # the dialog's full table
+    row = [table.topLevelItem(0).text(c) for c in range(table.columnCount())]
+    assert row[:5] == ["linux-quick", "client Acme", "30m", "2", "yes"] and row[7] == "Sun 02:00-04:00 Europe/Berlin"
 
 
 def test_a_bad_target_is_shown_in_the_editor_and_nothing_is_saved(qtbot, window, sample_roster):
@@ -96,7 +99,7 @@ def test_disable_enable_and_delete_with_confirmation(qtbot, window, sample_roste
     assert dialog.toggle_button.text() == "Disable"
     dialog.toggle()
     assert mon.schedule(s["id"])["enabled"] is False and dialog.toggle_button.text() == "Enable"
-    assert _dashboard_rows(window)[0][4] == "no" and _dashboard_rows(window)[0][6] == "paused"
+    assert _dashboard_rows(window)[0][1] == "paused" and dialog.table.topLevelItem(0).text(4) == "no"
     dialog.toggle()
     assert mon.schedule(s["id"])["enabled"] is True
     answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])

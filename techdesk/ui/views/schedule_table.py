@@ -26,16 +26,16 @@ class ScheduleTable(QTreeWidget):
 
     def __init__(self, parent=None, compact: bool = False) -> None:
         super().__init__(parent)
-        self.setHeaderLabels(COLUMNS)
-        if compact:  # the dashboard's box: what runs where, how often, and when next
-            for column in (3, 4, 5, 7):
-                self.setColumnHidden(column, True)
+        self.compact = compact  # the dashboard's narrow box: what, where, how often; when next
+        self.setHeaderLabels(["Schedule", "Next run"] if compact else COLUMNS)
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
         header = self.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(not compact)
+        if compact:  # the next run always shows; the description gives way (full text in its tooltip)
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.itemActivated.connect(lambda item, _col: self.schedule_activated.emit(item.data(0, ID_ROLE)))
 
     def show_schedules(self, schedules: list[dict]) -> None:
@@ -44,15 +44,18 @@ class ScheduleTable(QTreeWidget):
         for s in schedules:
             problem = s.get("problem")
             next_due = _next_due(s)
-            item = QTreeWidgetItem([s["bundle"], target_text(s["target"]), s["every"], str(s["hosts"]),
-                                    "yes" if s["enabled"] else "no", local_time(s["last_run"]),
-                                    problem or next_due, "; ".join(s["windows"]) or "—"])
+            what = f"{s['bundle']} · {target_text(s['target'])} · every {s['every']}"
+            item = QTreeWidgetItem([what, problem or next_due] if self.compact else [
+                s["bundle"], target_text(s["target"]), s["every"], str(s["hosts"]),
+                "yes" if s["enabled"] else "no", local_time(s["last_run"]), problem or next_due,
+                "; ".join(s["windows"]) or "—"])
+            item.setToolTip(0, what + (f"\nmaintenance: {'; '.join(s['windows'])}" if s["windows"] else ""))
             item.setData(0, ID_ROLE, s["id"])
             if not s["enabled"]:
                 for col in range(self.columnCount()):
                     item.setForeground(col, self.palette().placeholderText())
             if problem:
-                item.setToolTip(6, problem)
+                item.setToolTip(1 if self.compact else 6, problem)
             self.addTopLevelItem(item)
             if s["id"] == selected:
                 self.setCurrentItem(item)
