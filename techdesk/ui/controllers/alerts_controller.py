@@ -26,7 +26,6 @@ class AlertsController(QObject):
         menu.addSeparator()
         menu.addAction("All open alerts…", self.open_dialog)
         menu.popup(position)
-        self._shown = menu  # for tests: the menu that is open
 
     def acknowledge(self, host: str, check: str) -> None:
         self._apply(lambda: self.services.monitor.acknowledge(host, check))
