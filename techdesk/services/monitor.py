@@ -396,9 +396,11 @@ class MonitorService(HealthMixin):
         result["ran"] += len(report.results)
         return self._record(report, {i.host: i for i in items}, now, result)
 
-    def _record(self, report, items: dict[str, _Item], now: datetime, result: dict) -> list[int]:
-        """Host health and alerts from one run's results; returns the new events' seq."""
-        health = repo.health(self.conn)
+    def _record(self, report, items: dict[str, _Item], now: datetime, result: dict, conn=None) -> list[int]:
+        """Host health and alerts from one run's results; returns the new events' seq.
+        ``conn``: a worker thread's own connection (the loop thread's is self.conn)."""
+        conn = conn or self.conn
+        health = repo.health(conn)
         rows = []
         observed = []
         for r in report.results:
@@ -419,11 +421,11 @@ class MonitorService(HealthMixin):
             result["hosts"].append({"host": r.host, "bundle": report.bundle, "run_id": report.run_id,
                                     "status": r.status.value,
                                     "error": r.error.as_json() if r.error else None})
-        repo.save_health(self.conn, rows)
-        states = repo.alert_states(self.conn, [r.host for r in report.results])
+        repo.save_health(conn, rows)
+        states = repo.alert_states(conn, [r.host for r in report.results])
         new, events = core_alerts.evaluate_all(states, observed, self.alert_config(), now)
         changed = {k: s for k, s in new.items() if states.get(k) != s}
-        return repo.save_alerts(self.conn, changed, events, repo.iso(now))
+        return repo.save_alerts(conn, changed, events, repo.iso(now))
 
     async def _notify(self, seqs: list[int], now: datetime, result: dict) -> None:
         from techdesk.services import notify
@@ -453,9 +455,21 @@ class MonitorService(HealthMixin):
         if report.cancelled:  # the hosts the technician stopped say nothing about the hosts
             report = copy.copy(report)
             report.results = [r for r in report.results if r.error is None]
-        seqs = self._record(report, {}, now, result)
+        # Off the event loop (a run over hundreds of hosts is thousands of states), on
+        # the worker's own connection: the window stays responsive (docs/threading.md).
+        loop = asyncio.get_event_loop()  # qasync may step a task from Qt's own event processing
+        seqs = await loop.run_in_executor(None, self._record_in_worker, report, now, result)
         await self._notify(seqs, now, result)
         return {"alerts": result["alerts"], "errors": result["errors"]}
+
+    def _record_in_worker(self, report, now: datetime, result: dict) -> list[int]:
+        from techdesk.store.db import open_database
+
+        conn = open_database(self.services.workspace.db_path)
+        try:
+            return self._record(report, {}, now, result, conn)
+        finally:
+            conn.close()
 
     # ------------------------------------------------------------------ acknowledge, snooze
     def _open_state(self, host: str, check: str) -> core_alerts.AlertState:

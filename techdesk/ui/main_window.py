@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
         self.runs.run_finished.connect(self.tools.record_alerts)
-        self.run_panel.attach_clicked.connect(self._note_from_run)
+        self.run_panel.attach_clicked.connect(self.tools.note_from_last_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
 
         self._build_actions()
@@ -248,9 +248,6 @@ class MainWindow(QMainWindow):
     def _new_note(self) -> None:
         self.tabs.setCurrentWidget(self.notes_panel)
         self.notes.new_note()
-
-    def _note_from_run(self) -> None:
-        self.tools.note_from_last_run()
 
     def _run_selected(self) -> None:
         hosts = self.roster_panel.selected_hosts()

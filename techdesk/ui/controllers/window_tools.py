@@ -31,10 +31,11 @@ class WindowTools(QObject):
 
     def _alerts_recorded(self, task: asyncio.Task) -> None:
         w = self.window
+        error = None if task.cancelled() else task.exception()  # always retrieved: no "never retrieved" noise
         if task.cancelled() or self.services.closed:
             return
-        if task.exception() is not None:
-            w.statusBar().showMessage(f"Alerts not updated: {task.exception()}", 10000)
+        if error is not None:
+            w.statusBar().showMessage(f"Alerts not updated: {error}", 10000)
             return
         w.dashboard_ctl.refresh()
         fresh = [e for e in task.result()["alerts"] if e["event"] in ("opened", "escalated")]
