@@ -23,7 +23,7 @@ def test_a_bad_webhook_is_shown_in_the_dialog_and_nothing_is_saved(qtbot, window
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert "must be an http:// or https:// URL" in dialog.error.text()
     saved = json.loads(services.workspace.settings_path.read_text())
-    assert saved["webhook_url"] is None
+    assert saved["webhook_url"] is None and saved["technician"] is None  # nothing of the dialog applied
 
 
 def test_send_test_from_settings_reaches_the_webhook(qtbot, qloop, window, services, webhook, webhook_bodies):

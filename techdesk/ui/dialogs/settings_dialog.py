@@ -170,12 +170,14 @@ class SettingsDialog(QDialog):
     def save(self) -> bool:
         """Apply every tab through the services; False (and the error shown) on bad input."""
         try:
+            # Notifications first: their checks (webhook, addresses) are the ones that can
+            # fail, and a failure then leaves every setting as it was.
+            setup = self.services.notify_setup
+            setup.configure(**self._notify_values())
             self.services.settings.update(
                 technician=self.technician.text(), concurrency=self.concurrency.value(),
                 stale_after_hours=self.stale.value(), billing_round_minutes=self.rounding.value(),
                 shared=self.shared.text())
-            setup = self.services.notify_setup
-            setup.configure(**self._notify_values())
             if self.smtp_password.text():
                 setup.store_password(self.smtp_password.text())
                 self.smtp_password.clear()
