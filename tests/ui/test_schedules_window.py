@@ -140,3 +140,20 @@ def test_double_click_a_schedule_on_the_dashboard_opens_its_editor(qtbot, window
     table.schedule_activated.emit(table.topLevelItem(0).data(0, ID_ROLE))
     assert opened == [("Edit schedule", "host", "fs01")]
     assert window.services.monitor.schedule(s["id"])["every"] == "2h"
+
+
+def test_install_the_os_timer_from_the_schedules_dialog(qtbot, window, tmp_path, monkeypatch):
+    from techdesk.services import os_scheduler
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setattr(os_scheduler, "detect_system", lambda: "systemd")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.detailedText())) or 0)
+    dialog = SchedulesDialog(window.services, window)
+    qtbot.addWidget(dialog)
+    dialog.install_timer()
+    units = sorted(p.suffix for p in (tmp_path / "cfg" / "systemd" / "user").iterdir())
+    assert units == [".service", ".timer"]
+    [(text, details)] = shown
+    assert text == "Installed." and "systemctl --user" in details
