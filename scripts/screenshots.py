@@ -10,45 +10,19 @@ Usage: .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if "DISPLAY" not in os.environ:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from shotlib import ROOT, demo_window
 
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images"
-    out.mkdir(parents=True, exist_ok=True)
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from techdesk.demo.workspace import DemoEnvironment
-    from techdesk.services.context import Services
-    from techdesk.ui.main_window import MainWindow
-    from techdesk.workspace import Workspace
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    env = DemoEnvironment.create()
-    services = Services(Workspace(env.workspace_path))
-    try:
-        window = MainWindow(services)
-        window.resize(1360, 820)
-        window.show()
-
-        def settle(ms: int = 150) -> None:
-            loop.run_until_complete(asyncio.sleep(ms / 1000))
+    with demo_window(out, (1360, 820)) as shots:
+        window, services, loop, settle = shots.window, shots.services, shots.loop, shots.settle
 
         def shot(name: str) -> None:
-            settle()
-            path = out / f"{name}.png"
-            window.grab().save(str(path))
-            print(path)
+            shots.shot(window, name)
 
         hosts = [h.name for h in services.roster.hosts()]
         window.tabs.setCurrentWidget(window.run_panel)
@@ -74,10 +48,6 @@ def main() -> int:
         window.tabs.setCurrentWidget(window.briefing_view)  # opening the tab fills it
         window.briefing_view.client_box.setCurrentText("Acme Logistics")
         shot("briefing")
-        window.close()
-    finally:
-        services.close()
-        env.close()
     return 0
 
 

@@ -49,6 +49,55 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
         raise
 
 
+class SettingsError(ValueError):
+    """A setting has a value of the wrong kind or out of range; ``key`` names it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+# One rule per setting, used when the file is loaded and when a setting is changed:
+# (kind, lowest, highest) for numbers, or a tuple of allowed words for choices.
+_RULES: dict[str, tuple] = {
+    "concurrency": ("int", 1, 1024), "stale_after_hours": ("int", 1, 24 * 365),
+    "billing_round_minutes": ("int", 1, 60), "alert_open_after": ("int", 1, 1000),
+    "alert_open_after_crit": ("int", 1, 1000), "alert_resolve_after": ("int", 1, 1000),
+    "alert_unreachable_after": ("int", 1, 1000), "forecast_days": ("number", 0.01, 3650),
+    "smtp_port": ("int", 1, 65535), "smtp_security": ("choice", "starttls", "ssl", "none"),
+    "technician": ("text",), "shared": ("text",), "webhook_url": ("text",), "smtp_host": ("text",),
+    "smtp_user": ("text",), "smtp_from": ("text",), "smtp_to": ("text",), "device_id": ("id",),
+}
+
+
+def setting_range(key: str) -> tuple[int, int]:
+    """The lowest and highest value of a whole-number setting (for spin boxes)."""
+    kind, low, high = _RULES[key]
+    return int(low), int(high)
+
+
+def check_setting(key: str, value):
+    """The value if it fits the setting's rule, else SettingsError (one line)."""
+    rule = _RULES.get(key)
+    if rule is None:
+        return value
+    kind = rule[0]
+    if kind in ("int", "number"):
+        wanted = "a whole number" if kind == "int" else "a number"
+        if isinstance(value, bool) or not isinstance(value, int if kind == "int" else (int, float)):
+            raise SettingsError(key, f"must be {wanted}, not {json.dumps(value)[:40]}")
+        if not rule[1] <= value <= rule[2]:
+            raise SettingsError(key, f"must be {rule[1]:g} to {rule[2]:g}, not {value}")
+    elif kind == "choice":
+        if value not in rule[1:]:
+            raise SettingsError(key, f"must be one of {', '.join(rule[1:])}, not {json.dumps(value)[:40]}")
+    elif kind == "text" and value is not None and not isinstance(value, str):
+        raise SettingsError(key, f"must be text or null, not {json.dumps(value)[:40]}")
+    elif kind == "id" and (not isinstance(value, str) or not value.strip()):
+        raise SettingsError(key, "must be a non-empty text")
+    return value
+
+
 @dataclass
 class Settings:
     technician: str | None = None
@@ -74,7 +123,8 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict) -> Settings:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        """Settings from parsed JSON; SettingsError names the first bad key."""
+        known = {k: check_setting(k, v) for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
     def as_dict(self) -> dict:
@@ -122,7 +172,10 @@ class Workspace:
                 raise ValueError("not a JSON object")
         except (OSError, ValueError) as exc:
             raise WorkspaceError(f"settings file {self.settings_path} is unreadable: {exc}") from None
-        return Settings.from_dict(data)
+        try:
+            return Settings.from_dict(data)
+        except SettingsError as exc:  # e.g. "concurrency": "lots": name the file and the key
+            raise WorkspaceError(f"settings file {self.settings_path}: {exc}") from None
 
     def save_settings(self) -> None:
         atomic_write_text(self.settings_path, json.dumps(self.settings.as_dict(), indent=2) + "\n")

@@ -38,6 +38,7 @@ COMMANDS = {
     "bundles": "diagnostics", "run": "diagnostics", "history": "diagnostics", "audit": "diagnostics",
     "notes": "work", "visits": "work",
     "report": "reports", "brief": "reports",
+    "clients": "hosts", "runs": "diagnostics",
     "sync": "sync", "conflicts": "sync",
     "schedule": "monitor", "sweep": "monitor", "health": "monitor", "alerts": "monitor",
     "notify": "monitor",

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from techdesk.services.history import HistoryService
     from techdesk.services.hostkeys import HostKeyService
     from techdesk.services.monitor import MonitorService
+    from techdesk.services.notify_setup import NotifySetup
     from techdesk.services.reports import ReportService
     from techdesk.services.runner import RunService
+    from techdesk.services.settings import SettingsService
     from techdesk.services.sync import SyncService
     from techdesk.services.work import NotesService, VisitService
     from techdesk.ssh.knownhosts import TrustStore
@@ -32,6 +34,7 @@ class Services:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.conn = workspace.open_db()
+        self._closed = False
 
     @cached_property
     def roster(self) -> RosterService:
@@ -100,10 +103,28 @@ class Services:
 
         return MonitorService(self)
 
+    @cached_property
+    def settings(self) -> SettingsService:
+        from techdesk.services.settings import SettingsService
+
+        return SettingsService(self.workspace, self.settings_changed)
+
+    @cached_property
+    def notify_setup(self) -> NotifySetup:
+        from techdesk.services.notify_setup import NotifySetup
+
+        return NotifySetup(self.settings, self.workspace.technician)
+
     def settings_changed(self) -> None:
         """Rebuild the services that captured a setting (technician name, rounding)."""
-        for name in ("runner", "notes", "visits", "sync"):
+        for name in ("runner", "notes", "visits", "sync", "notify_setup"):
             self.__dict__.pop(name, None)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        """Close the store; later timers and callbacks check ``closed`` instead of raising."""
+        self._closed = True
         self.conn.close()

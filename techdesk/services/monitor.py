@@ -18,6 +18,7 @@ SSH work runs in the runner's own threads, notifications in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import uuid
 from collections.abc import Callable
@@ -48,7 +49,11 @@ from techdesk.store.db import now_iso
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MonitorService", "ScheduleError", "SweepLock", "sweep_exit_code"]
+__all__ = ["AlertError", "MonitorService", "ScheduleError", "SweepLock", "sweep_exit_code"]
+
+
+class AlertError(ValueError):
+    """No such open alert (to acknowledge or snooze); one line."""
 
 LOCK_NAME = "sweep.lock"
 NOTIFY_RETRY = timedelta(hours=24)  # undelivered alerts are retried by later sweeps this long
@@ -144,6 +149,27 @@ class MonitorService(HealthMixin):
         """Validate and store a schedule; returns it (``schedules()`` shape).
         ScheduleError (interval, target, window), RosterError (unknown client, site,
         host), BundleError (unknown bundle): one line each."""
+        values = self._validated(bundle, target, every, windows)
+        uid = uuid.uuid4().hex
+        repo.insert_schedule(self.conn, uid, *values, now_iso())
+        return self.schedule(uid)
+
+    def update_schedule(self, id_or_prefix: str, *, bundle: str | None = None, target: str | None = None,
+                        every: str | None = None, windows: str | None = None) -> dict:
+        """Change a schedule's bundle, target, interval or windows (None: keep; windows
+        "": none). Validated like ``add_schedule``; a bad value changes nothing. The
+        enabled flag is left alone (``enable_schedule``)."""
+        row = self._find(id_or_prefix)
+        current = _schedule_json(row)
+        values = self._validated(bundle if bundle is not None else row["bundle"],
+                                 target if target is not None else row["target"],
+                                 every if every is not None else current["every"],
+                                 windows if windows is not None else row["windows"])
+        repo.update_schedule(self.conn, row["uid"], *values, now_iso())
+        return self.schedule(row["uid"])
+
+    def _validated(self, bundle: str, target: str, every: str, windows: str | None) -> tuple:
+        """(bundle, target, interval_s, windows) as stored, or the one-line error."""
         interval = parse_interval(every)
         parsed = Target.parse(target)
         window_list = parse_windows(windows or "")
@@ -151,10 +177,13 @@ class MonitorService(HealthMixin):
             known = ", ".join(sorted(self.services.bundles.all())) or "none"
             raise UnknownBundle(f"no bundle named {bundle!r} (known: {known})")
         parsed = self._check_target(parsed)
-        uid = uuid.uuid4().hex
-        repo.insert_schedule(self.conn, uid, bundle, str(parsed), int(interval.total_seconds()),
-                             "; ".join(str(w) for w in window_list), now_iso())
-        return self.schedule(uid)
+        return bundle, str(parsed), int(interval.total_seconds()), "; ".join(str(w) for w in window_list)
+
+    def target_hosts(self, target: str) -> list[str]:
+        """The hosts a target matches now (for the schedule editor's preview); the
+        same one-line errors as ``add_schedule`` for a bad or unknown target."""
+        parsed = self._check_target(Target.parse(target))
+        return [h.name for h in self.services.roster.hosts() if _matches(parsed, h)]
 
     def _check_target(self, target: Target) -> Target:
         roster = self.services.roster
@@ -375,9 +404,11 @@ class MonitorService(HealthMixin):
         result["ran"] += len(report.results)
         return self._record(report, {i.host: i for i in items}, now, result)
 
-    def _record(self, report, items: dict[str, _Item], now: datetime, result: dict) -> list[int]:
-        """Host health and alerts from one run's results; returns the new events' seq."""
-        health = repo.health(self.conn)
+    def _record(self, report, items: dict[str, _Item], now: datetime, result: dict, conn=None) -> list[int]:
+        """Host health and alerts from one run's results; returns the new events' seq.
+        ``conn``: a worker thread's own connection (the loop thread's is self.conn)."""
+        conn = conn or self.conn
+        health = repo.health(conn)
         rows = []
         observed = []
         for r in report.results:
@@ -398,11 +429,11 @@ class MonitorService(HealthMixin):
             result["hosts"].append({"host": r.host, "bundle": report.bundle, "run_id": report.run_id,
                                     "status": r.status.value,
                                     "error": r.error.as_json() if r.error else None})
-        repo.save_health(self.conn, rows)
-        states = repo.alert_states(self.conn, [r.host for r in report.results])
+        repo.save_health(conn, rows)
+        states = repo.alert_states(conn, [r.host for r in report.results])
         new, events = core_alerts.evaluate_all(states, observed, self.alert_config(), now)
         changed = {k: s for k, s in new.items() if states.get(k) != s}
-        return repo.save_alerts(self.conn, changed, events, repo.iso(now))
+        return repo.save_alerts(conn, changed, events, repo.iso(now))
 
     async def _notify(self, seqs: list[int], now: datetime, result: dict) -> None:
         from techdesk.services import notify
@@ -422,12 +453,67 @@ class MonitorService(HealthMixin):
             fresh = repo.events(self.conn, seqs)
         result["alerts"] = [_event_json(e) for e in fresh]
 
+    # ------------------------------------------------------------------ manual runs
+    async def record_run(self, report, now: datetime | None = None) -> dict:
+        """A run started by hand (window or `techdesk run`) feeds host health and alerts
+        exactly like a sweep's run, and new alert events are sent the same way.
+        Returns {"alerts": [events announced], "errors": [notification errors]}."""
+        now = as_utc(now)
+        result = {"alerts": [], "errors": [], "hosts": []}
+        if report.cancelled:  # the hosts the technician stopped say nothing about the hosts
+            report = copy.copy(report)
+            report.results = [r for r in report.results if r.error is None]
+        # Off the event loop (a run over hundreds of hosts is thousands of states), on
+        # the worker's own connection: the window stays responsive (docs/threading.md).
+        loop = asyncio.get_event_loop()  # qasync may step a task from Qt's own event processing
+        seqs = await loop.run_in_executor(None, self._record_in_worker, report, now, result)
+        await self._notify(seqs, now, result)
+        return {"alerts": result["alerts"], "errors": result["errors"]}
+
+    def _record_in_worker(self, report, now: datetime, result: dict) -> list[int]:
+        from techdesk.store.db import open_database
+
+        conn = open_database(self.services.workspace.db_path)
+        try:
+            return self._record(report, {}, now, result, conn)
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ acknowledge, snooze
+    def _open_state(self, host: str, check: str) -> core_alerts.AlertState:
+        state = repo.alert_states(self.conn, [host]).get((host, check))
+        if state is None or not state.open:
+            raise AlertError(f"no open alert for {host} {check}")
+        return state
+
+    def acknowledge(self, host: str, check: str, by: str | None = None, now: datetime | None = None) -> dict:
+        """Mark an open alert as being dealt with (by the technician); ends when it
+        resolves or gets worse. AlertError if there is no such open alert."""
+        state = core_alerts.acknowledge(self._open_state(host, check),
+                                        by or self.services.workspace.technician, as_utc(now))
+        repo.save_alerts(self.conn, {(host, check): state}, [], repo.iso(as_utc(now)))
+        return self._alert(host, check)
+
+    def snooze(self, host: str, check: str, every: str | None, now: datetime | None = None) -> dict:
+        """Hide an open alert from the open list for ``every`` ("4h", "1d"; None: wake it
+        now). It comes back at once if it gets worse."""
+        now = as_utc(now)
+        until = now + parse_interval(every) if every else None
+        state = core_alerts.snooze(self._open_state(host, check), until)
+        repo.save_alerts(self.conn, {(host, check): state}, [], repo.iso(now))
+        return self._alert(host, check)
+
+    def _alert(self, host: str, check: str) -> dict:
+        return next(a for a in self.alerts(include_snoozed=True) if (a["host"], a["check"]) == (host, check))
+
     # ------------------------------------------------------------------ alerts
-    def alerts(self, open_only: bool = True, limit: int | None = None) -> list[dict]:
+    def alerts(self, open_only: bool = True, limit: int | None = None, include_snoozed: bool = False,
+               now: datetime | None = None) -> list[dict]:
         """Alerts, newest first: {host, check, kind, severity, open, announced, opened_at,
-        resolved_at, message (the latest), summary, title, events: [{seq, event, severity,
-        message, at, notified}]}. ``open_only=False``: every alert in the event log too
-        (the ``limit`` newest events)."""
+        resolved_at, message (the latest), summary, title, acked_by, acked_at,
+        snoozed_until, events: [{seq, event, severity, message, at, notified}]}.
+        ``open_only=False``: every alert in the event log too (the ``limit`` newest
+        events). Open alerts snoozed past ``now`` are left out unless ``include_snoozed``."""
         states = repo.alert_states(self.conn, open_only=open_only)
         log_rows = repo.events(self.conn, open_only=True) if open_only else \
             repo.events(self.conn, limit=limit)
@@ -460,9 +546,16 @@ class MonitorService(HealthMixin):
                          "opened_at": repo.iso(state.opened_at), "resolved_at": None,
                          "message": "", "summary": "", "title": "", "events": []}
                 episodes.append(alert)
-            alert.update(summary=state.summary, title=state.title, severity=state.severity.value)
+            alert.update(summary=state.summary, title=state.title, severity=state.severity.value,
+                         acked_by=state.acked_by or None, acked_at=repo.iso(state.acked_at),
+                         snoozed_until=repo.iso(state.snoozed_until))
+        for alert in episodes:
+            for key in ("acked_by", "acked_at", "snoozed_until"):
+                alert.setdefault(key, None)
         if open_only:
-            episodes = [a for a in episodes if a["open"]]
+            awake = as_utc(now)
+            episodes = [a for a in episodes if a["open"] and (include_snoozed or not a["snoozed_until"]
+                                                              or repo.parse_iso(a["snoozed_until"]) <= awake)]
         episodes.sort(key=lambda a: (a["events"][-1]["seq"] if a["events"] else 1 << 62), reverse=True)
         return episodes
 

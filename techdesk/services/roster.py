@@ -26,6 +26,17 @@ from techdesk.store.db import transaction
 EDITABLE = ("address", "port", "user", "client", "site", "tags", "os", "jump", "key")
 
 
+def _holder_name(name: str, what: str) -> str:
+    """A client or site name: not empty, no control characters, no "/" (a schedule names a
+    site as CLIENT/SITE)."""
+    name = (name or "").strip()
+    if not name:
+        raise RosterError(f"a {what} needs a name")
+    if "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise RosterError(f"{what} name {name!r} may not contain '/' or control characters")
+    return name
+
+
 class RosterService:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -99,6 +110,48 @@ class RosterService:
         with transaction(self.conn):
             repo.set_defaults(self.conn, client, site, defaults)
         self._changed()
+
+    # -- clients and sites ---------------------------------------------------
+    def hosts_of(self, client: str, site: str | None = None) -> list[str]:
+        """The hosts a client (or one of its sites) holds: what a removal would touch."""
+        self._holder(client, site)
+        return [h.name for h in self.hosts(client=client, site=site)]
+
+    def _holder(self, client: str, site: str | None) -> None:
+        if client not in {c.name for c in self.clients()}:
+            raise RosterError(f"no client named {client!r}")
+        if site is not None and site not in {s.name for s in self.sites(client)}:
+            raise RosterError(f"client {client!r} has no site named {site!r}")
+
+    def rename(self, client: str, new: str, site: str | None = None) -> None:
+        """Rename a client (or one of its sites); notes, visits and schedules follow."""
+        self._holder(client, site)
+        new = _holder_name(new, "site" if site else "client")
+        taken = {s.name for s in self.sites(client)} if site else {c.name for c in self.clients()}
+        if new != (site or client) and new in taken:
+            raise RosterError(f"{'site' if site else 'client'} {new!r} already exists"
+                              + (f" at {client}" if site else ""))
+        with transaction(self.conn):
+            if site:
+                repo.rename_site(self.conn, client, site, new)
+            else:
+                repo.rename_client(self.conn, client, new)
+        self._changed()
+
+    def remove_holder(self, client: str, site: str | None = None, keep_hosts: bool = False) -> dict:
+        """Remove a client (or a site) with its hosts, or keep the hosts (without that
+        client or site). All or nothing. Notes and visits stay (they are the record of
+        the work); schedules aimed at it go. Returns {"hosts": [...], "kept": bool,
+        "schedules": [uids removed]}."""
+        hosts = self.hosts_of(client, site)
+        with transaction(self.conn):
+            if keep_hosts:
+                repo.detach_hosts(self.conn, hosts, keep_client=site is not None)
+            else:
+                repo.delete_hosts(self.conn, hosts)
+            gone = repo.delete_site(self.conn, client, site) if site else repo.delete_client(self.conn, client)
+        self._changed()
+        return {"hosts": hosts, "kept": keep_hosts, "schedules": gone}
 
     def import_hosts(self, specs: list[HostSpec], client: str | None = None, site: str | None = None,
                      update: bool = False) -> dict:

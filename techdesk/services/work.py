@@ -99,6 +99,37 @@ class NotesService:
         repo.save_note(self.conn, note)
         return note
 
+    def attach_findings(self, note_id: str, run_id: str, host: str,
+                        check_ids: list[str] | None = None) -> tuple[Note, int]:
+        """Attach findings of one host's run to a note: the checks named, or every one
+        that is not OK (None). A finding already attached (same run, host and check) is
+        not added twice. Returns the note and the number of findings added."""
+        note = self.get(note_id)
+        [copied] = self._copy_run(run_id, host, None)
+        if check_ids is None:
+            wanted = [f for f in copied.findings if f["status"] != "ok"]
+            if not wanted and copied.error is None:
+                raise WorkError(f"every check of {host} was OK in that run: select the findings to attach")
+        else:
+            unknown = set(check_ids) - {f["id"] for f in copied.findings}
+            if unknown:
+                raise WorkError(f"run {run_id} has no check {sorted(unknown)[0]!r} on {host}")
+            wanted = [f for f in copied.findings if f["id"] in set(check_ids)]
+        existing = next((r for r in note.runs if (r.run_id, r.host) == (run_id, host)), None)
+        if existing is None:
+            copied.findings = wanted
+            note.runs.append(copied)
+            added = len(wanted)
+        else:
+            have = {f["id"] for f in existing.findings}
+            new = [f for f in wanted if f["id"] not in have]
+            existing.findings.extend(new)
+            added = len(new)
+        if added or existing is None:
+            note.updated = _now()
+            repo.save_note(self.conn, note)
+        return note, added
+
     def counts(self) -> dict[str, int]:
         return repo.note_counts(self.conn)
 

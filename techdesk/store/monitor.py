@@ -78,6 +78,14 @@ def delete_schedule(conn: sqlite3.Connection, uid: str) -> None:
         conn.execute("DELETE FROM schedule_hosts WHERE schedule_uid = ?", (uid,))
 
 
+def update_schedule(conn: sqlite3.Connection, uid: str, bundle: str, target: str, interval_s: int,
+                    windows: str, updated: str) -> None:
+    """Change what a schedule runs, where and when; its last runs per host are kept."""
+    with transaction(conn):
+        conn.execute("UPDATE schedules SET bundle = ?, target = ?, interval_s = ?, windows = ?, updated = ?"
+                     " WHERE uid = ?", (bundle, target, interval_s, windows, updated, uid))
+
+
 def set_enabled(conn: sqlite3.Connection, uid: str, enabled: bool, updated: str) -> None:
     with transaction(conn):
         conn.execute("UPDATE schedules SET enabled = ?, updated = ? WHERE uid = ?",

@@ -15,7 +15,7 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
     from techdesk.ui.errors import install_excepthook
     from techdesk.ui.icons import app_icon
     from techdesk.ui.main_window import MainWindow
-    from techdesk.workspace import Workspace
+    from techdesk.workspace import Workspace, WorkspaceError
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("techdesk")
@@ -28,7 +28,14 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
         demo_env = DemoEnvironment.create()
         workspace = str(demo_env.workspace_path)
         shared = None  # demo records must never reach a real team folder
-    ws = Workspace(workspace, shared=shared)
+    try:
+        ws = Workspace(workspace, shared=shared)
+    except WorkspaceError as exc:  # e.g. a bad value in settings.json: say which, in one line
+        from PySide6.QtWidgets import QMessageBox
+
+        print(f"techdesk: error: {exc}", file=sys.stderr)
+        QMessageBox.critical(None, "techdesk cannot start", str(exc))
+        return 1
     _log_to_file(ws.path / "logs" / "techdesk.log")
     install_excepthook()
     services = Services(ws)

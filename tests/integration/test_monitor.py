@@ -127,7 +127,7 @@ def test_schedule_add_list_remove_and_bad_input(cli, workspace_dir):
 
 
 def test_schedule_install_prints_or_writes_the_os_entry(cli, workspace_dir, tmp_path, monkeypatch):
-    import techdesk.cli.monitor as mon_cli
+    import techdesk.services.os_scheduler as mon_cli
 
     code, out, err = cli("schedule", "install", "--print")
     assert code == 0 and "sweep" in out and str(workspace_dir.absolute()) in out, (out, err)

@@ -193,7 +193,7 @@ CMD = ["/opt/td/bin/python", "-m", "techdesk", "--workspace", str(WS), "sweep"]
 
 
 def test_install_entries_for_every_os(tmp_path, monkeypatch):
-    from techdesk.cli.monitor import install_plan
+    from techdesk.services.os_scheduler import install_plan
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     cron = install_plan("cron", WS, CMD)

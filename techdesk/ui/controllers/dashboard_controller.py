@@ -27,10 +27,16 @@ class DashboardController(QObject):
         self._timer.start()
 
     def refresh(self) -> None:
+        if self.services.closed:  # a sweep that ends after the window closed
+            return
         monitor = self.services.monitor
-        self.view.show_health(monitor.health(), len(monitor.schedules()))
+        schedules = monitor.schedules()
+        self.view.show_health(monitor.health(), len(schedules))
+        self.view.schedules.show_schedules(schedules)
 
     def _tick(self) -> None:
+        if self.services.closed:
+            return
         # Only when something is due: the sweep lock keeps cron and the window apart.
         if self.services.monitor.due():
             self.sweep_now()
@@ -53,6 +59,6 @@ class DashboardController(QObject):
         result = task.result()
         self.refresh()
         self.swept.emit(result)
-        opened = [e for e in result.get("alerts", []) if e.get("kind") in ("opened", "escalated")]
+        opened = [e for e in result.get("alerts", []) if e.get("event") in ("opened", "escalated")]
         if opened:
             self.window.notify_alerts(opened)

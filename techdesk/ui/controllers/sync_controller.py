@@ -48,10 +48,25 @@ class SyncController(QObject):
         self.button.setToolTip(tip)
 
     def _clicked(self) -> None:
-        if self.services.sync.status()["conflicts"]:
+        status = self.services.sync.status()
+        if status["conflicts"]:
             self.show_conflicts()
+        elif not status["folder"] or self.offline_reason:
+            self.explain_offline()
         else:
             self.sync_now()
+
+    def explain_offline(self):
+        """Why sync is off or offline, and what to do: try again, or Settings."""
+        from techdesk.ui.dialogs.shared_folder_dialog import SyncOfflineDialog
+
+        dialog = SyncOfflineDialog(self.services.sync.status(), self.offline_reason, self.window)
+        dialog.exec()
+        if dialog.choice == "retry":
+            self.sync_now()
+        elif dialog.choice == "settings":
+            self.window.open_settings("Shared folder")
+        return dialog
 
     def sync_now(self) -> asyncio.Task | None:
         if self.services.workspace.shared is None or (self.task and not self.task.done()):
@@ -68,6 +83,7 @@ class SyncController(QObject):
         error = task.exception()
         if isinstance(error, SharedFolderError):
             self.offline_reason = str(error)  # nothing lost: changes wait in the outbox
+            self.window.statusBar().showMessage(f"Sync offline: {error} (click “Offline” for details)", 15000)
         elif error is not None:
             self.update_status()
             raise error
