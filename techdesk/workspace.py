@@ -57,6 +57,8 @@ class Settings:
     stale_after_hours: int = 72
     billing_round_minutes: int = 15
     device_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    # Warm SSH connections stay open this long after their last use (0 = off).
+    warm_connection_minutes: float = 5
     # Proactive monitoring (docs/proactive.md "In the app"): alert rules, forecasts and
     # where alerts are sent. The SMTP password is in the keyring ("smtp", smtp_host).
     alert_open_after: int = 2

@@ -44,7 +44,14 @@ class Services:
         from techdesk.services.runner import RunService
 
         return RunService(self.conn, self.roster, self.trust, self.workspace.technician,
-                          self.workspace.settings.device_id)
+                          self.workspace.settings.device_id, connections=self.connections)
+
+    @cached_property
+    def connections(self):
+        """Warm SSH connections shared by runs, fixes and commands (closed in close())."""
+        from techdesk.services.connections import open_pool
+
+        return open_pool(self)
 
     @cached_property
     def history(self):
@@ -87,6 +94,12 @@ class Services:
         """Rebuild the services that captured a setting (technician name, rounding)."""
         for name in ("runner", "notes", "visits", "sync"):
             self.__dict__.pop(name, None)
+        if "connections" in self.__dict__:
+            from techdesk.services.connections import idle_seconds
+
+            self.connections.idle_s = idle_seconds(self.workspace.settings)
 
     def close(self) -> None:
+        if "connections" in self.__dict__:
+            self.connections.shutdown()
         self.conn.close()
