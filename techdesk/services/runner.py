@@ -109,6 +109,9 @@ class RunService:
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
 
+        # Slowest-known hosts first, so a long one does not start last and hold up the end.
+        durations = runs_repo.last_durations(self.conn)
+        plans.sort(key=lambda plan: -durations.get(plan[0].name, float("inf")))
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="techdesk-ssh")
         limiter = asyncio.Semaphore(max(1, concurrency))
 

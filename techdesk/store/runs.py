@@ -124,3 +124,11 @@ def latest_statuses(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
     """host -> (status, started) of its latest run, for every host ever run, in one query."""
     rows = conn.execute("SELECT host, status, MAX(started) FROM run_hosts GROUP BY host")
     return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def last_durations(conn: sqlite3.Connection) -> dict[str, float]:
+    """Each host's duration in its latest completed run (to start the slowest first)."""
+    rows = conn.execute(
+        "SELECT host, duration_s FROM run_hosts rh WHERE duration_s IS NOT NULL AND started ="
+        " (SELECT MAX(started) FROM run_hosts WHERE host = rh.host AND duration_s IS NOT NULL)")
+    return {host: float(secs) for host, secs in rows}
