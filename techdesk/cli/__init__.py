@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from techdesk.cli import demo, diagnostics, hosts, keys, monitor, reports, sync, work
+    from techdesk.cli import actions, demo, diagnostics, hosts, keys, monitor, reports, sync, work
 
     parser = _Parser(prog="techdesk", description="Remote support for field IT technicians.")
     parser.add_argument("--version", action="version", version=f"techdesk {__version__}")
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     hosts.register(sub)
     keys.register(sub)
     diagnostics.register(sub)
+    actions.register(sub)
     work.register(sub)
     reports.register(sub)
     sync.register(sub)
@@ -67,7 +68,14 @@ def _known_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExc
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
+    # `techdesk exec HOSTS -- COMMAND ARGS`: everything after the first -- is the command.
+    remainder = None
+    if "--" in argv and "exec" in argv[:argv.index("--")]:
+        cut = argv.index("--")
+        argv, remainder = argv[:cut], argv[cut + 1:]
     args, extra = parser.parse_known_args(argv)
+    if remainder is not None and getattr(args, "takes_remainder", False):
+        args.remainder = remainder
     # `techdesk run BUNDLE --json web1`: host names after an option are still host names.
     if extra and isinstance(getattr(args, "hosts", None), list) and not any(e.startswith("-") for e in extra):
         args.hosts.extend(extra)

@@ -54,6 +54,18 @@ class Services:
         return open_pool(self)
 
     @cached_property
+    def actions(self):
+        from techdesk.services.actions import ActionService
+
+        return ActionService(self)
+
+    @cached_property
+    def fixes(self):
+        from techdesk.services.fix import FixService
+
+        return FixService(self)
+
+    @cached_property
     def history(self):
         from techdesk.services.history import HistoryService
 

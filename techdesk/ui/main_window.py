@@ -158,6 +158,10 @@ class MainWindow(QMainWindow):
         self.keyring_label.setToolTip(info.name)
         if not info.secure:
             self.keyring_label.setStyleSheet("color: #d64541")
+        from techdesk.ui.controllers.connections_indicator import ConnectionsIndicator
+
+        self.connections = ConnectionsIndicator(self.services.connections, self)
+        self.statusBar().addPermanentWidget(self.connections.label)
         self.statusBar().addPermanentWidget(self.visit_timer)
         self.statusBar().addPermanentWidget(self.sync.button)
         self.statusBar().addPermanentWidget(self.keyring_label)
