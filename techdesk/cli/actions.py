@@ -86,10 +86,7 @@ def cmd_exec(svc: Services, args) -> int:
         timeout=args.timeout, concurrency=_concurrency(svc, args.concurrency),
         stop_on_failure=args.stop_on_failure))
     if args.note:
-        for r in results:
-            if not r.skipped and r.error is None:
-                svc.notes.add(f"Command on {r.host}: {label[:80]} (exit {r.exit_code})",
-                              f"```\n$ {label}\n{r.output.rstrip()}\n```", host=r.host)
+        svc.actions.attach_notes(results, label)
     if args.json:
         print_json([r.as_json() for r in results])
     else:

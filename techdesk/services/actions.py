@@ -109,6 +109,16 @@ class ActionService:
             pool.shutdown(wait=False, cancel_futures=True)
         return [results[h.name] for h in hosts if h.name in results]
 
+    def attach_notes(self, results: list[ActionResult], label: str) -> list[str]:
+        """Keep each host's output in a note on the host (it joins a running visit)."""
+        ids = []
+        for r in results:
+            if r.error is None and not r.skipped:
+                note = self.services.notes.add(f"Command on {r.host}: {label[:80]} (exit {r.exit_code})",
+                                               f"```\n$ {label}\n{r.output.rstrip()}\n```", host=r.host)
+                ids.append(note.id)
+        return ids
+
     def _one_host(self, name: str, chain, body: str, root: bool, timeout: float,
                   cancel: threading.Event, accept_new: bool, audit_sent) -> ActionResult:
         """Blocking, in a worker."""

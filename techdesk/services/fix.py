@@ -193,6 +193,9 @@ class FixService:
         if outcome.action.output.strip():
             lines += ["", "Output of the fix:", "", "```", outcome.action.output.strip()[:4000], "```"]
         runs = [after_run] if after_run and outcome.after is not None else []
-        note = self.services.notes.add(title, "\n".join(lines), host=outcome.host, runs=runs)
+        notes = self.services.notes
+        note = notes.add(title, "\n".join(lines), host=outcome.host, runs=runs)
+        if outcome.after is not None and outcome.after.status == Status.OK:
+            note = notes.edit(note.id, status="resolved")  # fixed and proven: nothing left open
         return note.id
 

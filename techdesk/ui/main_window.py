@@ -75,6 +75,9 @@ class MainWindow(QMainWindow):
         self.roster.visit_requested.connect(lambda: self._start_visit())
         self.host_page.run_requested.connect(lambda: self.run_on([self.host_page.host_name], ""))
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
+        self.host_page.fix_requested.connect(self.fix_finding)
+        self.host_page.command_requested.connect(lambda: self.run_command([self.host_page.host_name]))
+        self.roster.command_requested.connect(self.run_command)
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
         self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
@@ -258,11 +261,26 @@ class MainWindow(QMainWindow):
                 from techdesk.core.forecast import describe
 
                 forecasts[f"{f.check} · {f.label}"] = (f.eta, f.threshold, describe(f))
+        self.host_page.fixable = {c.id for b in svc.bundles.all().values() for c in b.checks if c.fixes}
         self.host_page.show_host(host, latest, dict(list(series.items())[:12]), svc.history.host_runs(name),
                                  badge, forecasts)
         self.notes.show_for_host(name)
         if not self.runs.running:
             self.runs.set_targets([name])
+
+    def fix_finding(self, check_id: str) -> None:
+        from techdesk.ui.dialogs.fix_dialog import FixDialog
+
+        dialog = FixDialog(self.services, self.host_page.host_name, check_id, self)
+        dialog.fixed.connect(lambda _outcomes: (self._refresh_current(), self.visits.refresh(),
+                                                self.notes.notes_changed.emit()))
+        dialog.open()
+
+    def run_command(self, hosts: list[str]) -> None:
+        from techdesk.ui.dialogs.command_dialog import CommandDialog
+
+        if hosts:
+            CommandDialog(self.services, hosts, self).open()
 
     def _host_finished(self, result) -> None:
         self.roster_panel.model.set_status(result.host, result.status.value)
