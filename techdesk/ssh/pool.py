@@ -60,6 +60,7 @@ def route_identity(chain: list[Target]) -> tuple[Hop, ...]:
 class _Entry:
     conn: Connection
     identity: tuple[Hop, ...]
+    trust: TrustStore
     users: int = 0
     last_used: float = field(default_factory=time.monotonic)
     last_probe: float = field(default_factory=time.monotonic)
@@ -140,7 +141,7 @@ class ConnectionPool:
                 if entry is not None:
                     self._retire_locked(entry)
             conn = self._connect(chain, trust, **kwargs)
-            entry = _Entry(conn, identity, users=1)
+            entry = _Entry(conn, identity, trust, users=1)
             with self._lock:
                 self.opened += 1
                 self._entries[name] = entry
@@ -156,8 +157,9 @@ class ConnectionPool:
         with self._lock:
             entry.users -= 1
             entry.last_used = time.monotonic()
-            if entry.users <= 0 and (entry.retired or self.idle_s <= 0 or not entry.conn.is_active()):
-                self._retire_locked(entry)
+            if entry.users <= 0 and (entry.retired or self.idle_s <= 0 or not entry.conn.is_active()
+                                     or not _still_pinned(entry.conn, entry.trust)):
+                self._retire_locked(entry)  # a key trusted "once" is never kept warm
 
     def _discard(self, entry: _Entry) -> None:
         with self._lock:

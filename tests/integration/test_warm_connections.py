@@ -235,3 +235,41 @@ def test_keepalive_detects_a_server_that_stopped_answering(sshd_fresh, tmp_path)
         for pid in stopped:
             os.kill(pid, signal.SIGCONT)
         svc.close()
+
+
+@pytest.mark.parametrize("change", ["network", "sleep"])
+def test_network_change_or_sleep_closes_warm_connections(sshd, tmp_path, monkeypatch, change):
+    from techdesk.ssh import pool as pool_module
+
+    svc = _services(tmp_path, sshd)
+    try:
+        assert _run(svc).error is None and svc.connections.connected() == ["web"]
+        if change == "network":  # an interface came or went (Wi-Fi switched, VPN up)
+            real = pool_module._interfaces
+            monkeypatch.setattr(pool_module, "_interfaces", lambda: real() | {"wlan-new"})
+        else:  # the boot-time clock ran ahead of the monotonic one: the laptop was asleep
+            real_gap = pool_module._clock_gap
+            monkeypatch.setattr(pool_module, "_clock_gap", lambda: real_gap() + 3600)
+        assert _wait(lambda: svc.connections.connected() == [], 10)
+    finally:
+        svc.close()
+
+
+def test_slowest_known_hosts_start_first(sshd, tmp_path):
+    svc = _services(tmp_path, sshd)
+    for name in ("fast", "slow"):
+        svc.roster.add(HostSpec(name=name, address=sshd.host, port=sshd.port, user=sshd.user,
+                                key=str(sshd.client_key_path)))
+    try:
+        bundle = svc.bundles.get("probe")
+        hosts = [svc.roster.get(n) for n in ("fast", "web", "slow")]
+        asyncio.run(svc.runner.run(bundle, hosts, concurrency=1))
+        svc.conn.execute("UPDATE run_hosts SET duration_s = CASE host WHEN 'slow' THEN 9 "
+                         "WHEN 'fast' THEN 0.1 ELSE 1 END")
+        svc.conn.commit()
+        started: list[str] = []
+        asyncio.run(svc.runner.run(bundle, hosts, concurrency=1,
+                                   on_event=lambda e: e.kind == "host-started" and started.append(e.host)))
+        assert started == ["slow", "web", "fast"]
+    finally:
+        svc.close()
