@@ -49,6 +49,13 @@ class SettingsDialog(QDialog):
         self.rounding.setRange(1, 60)
         self.rounding.setSuffix(" min")
         self.rounding.setValue(s.billing_round_minutes)
+        self.warm = QSpinBox()  # whole minutes here; the setting takes fractions too
+        self.warm.setRange(0, 240)
+        self.warm.setSuffix(" min")
+        self.warm.setSpecialValueText("off")
+        self.warm.setValue(round(s.warm_connection_minutes))
+        self.warm.setToolTip("After a run, fix or command the SSH connection stays open this long, "
+                             "so the next one on that host starts at once (0 = off)")
         info = backend_info()
         keyring = QLabel(f"{info.message} ({info.name})")
         keyring.setWordWrap(True)
@@ -58,6 +65,7 @@ class SettingsDialog(QDialog):
         form.addRow("Hosts checked at once:", self.concurrency)
         form.addRow("Host is stale after:", self.stale)
         form.addRow("Round billable time to:", self.rounding)
+        form.addRow("Keep connections open:", self.warm)
         form.addRow("Keyring:", keyring)
         form.addRow("Workspace:", QLabel(str(workspace.path)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
@@ -79,5 +87,6 @@ class SettingsDialog(QDialog):
         s.concurrency = self.concurrency.value()
         s.stale_after_hours = self.stale.value()
         s.billing_round_minutes = self.rounding.value()
+        s.warm_connection_minutes = self.warm.value()
         self.workspace.save_settings()
         super().accept()
