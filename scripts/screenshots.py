@@ -71,11 +71,33 @@ def main() -> int:
         window.dashboard_ctl.refresh()
         window.tabs.setCurrentWidget(window.dashboard)
         shot("dashboard")
+        fix_flow(window, services, out, settle)
         window.close()
     finally:
         services.close()
         env.close()
     return 0
+
+
+def fix_flow(window, services, out: Path, settle) -> None:
+    """During a visit at Acme: Fix… on acme-web01's failed nginx, then the visit report."""
+    from techdesk.ui.dialogs.fix_dialog import FixDialog
+
+    visit = services.visits.start("Acme Logistics", "HQ")
+    window.visits.refresh()
+    asyncio.get_event_loop().run_until_complete(window.runs.start("linux-health", ["acme-web01"]))
+    window.show_host("acme-web01")
+    window.fix_finding("acme-web01", "failed_units")
+    dialog = next(w for w in window.findChildren(FixDialog))
+    settle()
+    dialog.grab().save(str(out / "fix-dialog.png"))
+    dialog.run_button.click()
+    asyncio.get_event_loop().run_until_complete(dialog.task)
+    settle()
+    dialog.grab().save(str(out / "fix-dialog-done.png"))
+    dialog.close()
+    pdf = services.reports.visit(visit.id, out / "visit-report-fix.pdf")
+    print(out / "fix-dialog.png", out / "fix-dialog-done.png", pdf, sep="\n")
 
 
 if __name__ == "__main__":

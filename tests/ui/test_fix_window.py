@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from techdesk.core.roster import HostSpec
+from techdesk.ui.views.run_panel import CHECK_ID_ROLE
 from tests.integration.test_fix import _bundle
 
 pytestmark = pytest.mark.sshd
@@ -43,6 +44,12 @@ def test_fix_dialog_typed_confirmation_before_after_and_visit_report(services, s
     # the status bar shows the warm connection the run left open
     window.connections.refresh()
     assert window.connections.label.isVisible() and "acme-web01" in window.connections.label.text()
+    # the run panel offers Fix… on the check row too (bulk starts there)
+    check_row = window.run_panel.results.topLevelItem(0).child(0)
+    assert check_row.data(0, CHECK_ID_ROLE) == ("acme-web01", "flag") and "flag" in window.run_panel.fixable
+    window.tabs.setCurrentWidget(page)
+    if SHOTS:
+        window.grab().save(str(Path(SHOTS) / "host-page-fix.png"))
 
     page.fix_button.click()
     from techdesk.ui.dialogs.fix_dialog import FixDialog
