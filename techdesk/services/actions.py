@@ -84,6 +84,9 @@ class ActionService:
                 if cancel.is_set() or stopped.is_set():
                     why = "cancelled" if cancel.is_set() else "not run: stopped after a failure"
                     result = ActionResult(host.name, skipped=True, error=HostError("protocol", why))
+                elif host.os == "windows":
+                    result = ActionResult(host.name, error=HostError(
+                        "protocol", f"{host.name} is a Windows host: commands and fixes here are sh"))
                 else:
                     try:
                         chain = [_target(h) for h in svc.roster.jump_chain(host.name)]
@@ -94,8 +97,8 @@ class ActionService:
                             pool, self._one_host, host.name, chain, scripts[host.name], root, timeout,
                             cancel, accept_new_hostkeys, audit_sent)
                     self._audit_outcome(action, detail, result)
-                    if stop_on_failure and not result.ok:
-                        stopped.set()
+                if stop_on_failure and not result.ok:
+                    stopped.set()
                 results[host.name] = result
                 if on_result is not None:
                     on_result(result)

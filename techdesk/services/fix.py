@@ -122,6 +122,9 @@ class FixService:
             if fix is None:
                 raise FixError(f"check {check_id!r} has no fix {fix_id!r} "
                                f"(it has {', '.join(f.id for f in check.fixes)})")
+        wrong = [h.name for h in hosts if h.os and h.os != bundle.os]
+        if wrong:
+            raise FixError(f"{bundle.name} is for {bundle.os} hosts; not for {', '.join(wrong)}")
         plan = FixPlan(bundle, check, fix, list(hosts))
         for host in hosts:
             last = self.services.history.check_history(host.name, check.id, limit=1)
