@@ -242,3 +242,19 @@ def test_sudo_with_a_wrong_password_runs_nothing(sudo_login, tmp_path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(marker)
         svc.close()
+
+
+def test_bulk_fix_by_client_fixes_each_host_and_rechecks(cli, sshd, fixture_ws):
+    code, _, err = cli("hosts", "add", "web2", "--address", sshd.host, "--port", str(sshd.port),
+                       "--user", sshd.user, "--key", str(sshd.client_key_path), "--client", "acme")
+    assert code == 0, err
+    assert cli("run", "files", "--client", "acme")[0] == 1
+    code, out, err = cli("fix", "--client", "acme", "flag", "remove", "--yes", "--json",
+                         "--concurrency", "1")
+    assert code == 0, err
+    outcomes = {o["host"]: o for o in json.loads(out)}
+    assert set(outcomes) == {"web", "web2"}
+    assert all(o["before"]["status"] == "warn" and o["after"]["status"] == "ok" for o in outcomes.values())
+    assert not fixture_ws.exists()
+    code, _, err = cli("fix", "web", "flag", "nosuchfix", "--yes")
+    assert code == 64 and "has no fix 'nosuchfix'" in err
