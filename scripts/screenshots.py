@@ -10,6 +10,7 @@ Usage: .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -48,7 +49,29 @@ def main() -> int:
         window.tabs.setCurrentWidget(window.briefing_view)  # opening the tab fills it
         window.briefing_view.client_box.setCurrentText("Acme Logistics")
         shot("briefing")
+        fix_flow(window, services, out, settle)
     return 0
+
+
+def fix_flow(window, services, out: Path, settle) -> None:
+    """During a visit at Acme: Fix… on acme-web01's failed nginx, then the visit report."""
+    from techdesk.ui.dialogs.fix_dialog import FixDialog
+
+    visit = services.visits.start("Acme Logistics", "HQ")
+    window.visits.refresh()
+    asyncio.get_event_loop().run_until_complete(window.runs.start("linux-health", ["acme-web01"]))
+    window.show_host("acme-web01")
+    window.fix_finding("acme-web01", "failed_units")
+    dialog = next(w for w in window.findChildren(FixDialog))
+    settle()
+    dialog.grab().save(str(out / "fix-dialog.png"))
+    dialog.run_button.click()
+    asyncio.get_event_loop().run_until_complete(dialog.task)
+    settle()
+    dialog.grab().save(str(out / "fix-dialog-done.png"))
+    dialog.close()
+    pdf = services.reports.visit(visit.id, out / "visit-report-fix.pdf")
+    print(out / "fix-dialog.png", out / "fix-dialog-done.png", pdf, sep="\n")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,20 @@ from dataclasses import dataclass
 SERVICE = "techdesk"
 KINDS = ("password", "passphrase", "smtp")
 log = logging.getLogger(__name__)
+_listeners: list = []  # callback(kind, host) after a secret is stored or deleted
+
+
+def subscribe(callback) -> None:
+    """Hear about secret changes (warm connections authenticated with the old one close)."""
+    _listeners.append(callback)
+
+
+def _changed(kind: str, host: str) -> None:
+    for callback in list(_listeners):
+        try:
+            callback(kind, host)
+        except Exception:
+            log.exception("secret change listener failed")
 
 
 class SecretsError(Exception):
@@ -75,3 +89,16 @@ def set_secret(kind: str, host: str, value: str) -> None:
         keyring.set_password(SERVICE, _account(kind, host), value)
     except keyring.errors.KeyringError as exc:
         raise SecretsError(f"the keyring refused to store the {kind}: {exc}") from None
+    _changed(kind, host)
+
+
+def delete_secret(kind: str, host: str) -> bool:
+    keyring = _keyring()
+    try:
+        keyring.delete_password(SERVICE, _account(kind, host))
+        _changed(kind, host)
+        return True
+    except keyring.errors.PasswordDeleteError:
+        return False
+    except keyring.errors.KeyringError as exc:
+        raise SecretsError(f"the keyring refused to delete the {kind}: {exc}") from None

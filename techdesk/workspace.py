@@ -64,6 +64,7 @@ _RULES: dict[str, tuple] = {
     "billing_round_minutes": ("int", 1, 60), "alert_open_after": ("int", 1, 1000),
     "alert_open_after_crit": ("int", 1, 1000), "alert_resolve_after": ("int", 1, 1000),
     "alert_unreachable_after": ("int", 1, 1000), "forecast_days": ("number", 0.01, 3650),
+    "warm_connection_minutes": ("number", 0, 24 * 60),
     "smtp_port": ("int", 1, 65535), "smtp_security": ("choice", "starttls", "ssl", "none"),
     "technician": ("text",), "shared": ("text",), "webhook_url": ("text",), "smtp_host": ("text",),
     "smtp_user": ("text",), "smtp_from": ("text",), "smtp_to": ("text",), "device_id": ("id",),
@@ -106,6 +107,8 @@ class Settings:
     stale_after_hours: int = 72
     billing_round_minutes: int = 15
     device_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    # Warm SSH connections stay open this long after their last use (0 = off).
+    warm_connection_minutes: float = 5
     # Proactive monitoring (docs/proactive.md "In the app"): alert rules, forecasts and
     # where alerts are sent. The SMTP password is in the keyring ("smtp", smtp_host).
     alert_open_after: int = 2

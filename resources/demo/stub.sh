@@ -7,6 +7,37 @@
 # reply for this host behaves as if it were not installed (exit 127).
 name=${0##*/}
 key=$name
+r=${TECHDESK_DEMO_REPLIES:-/nonexistent}
+# Fixes (docs/demo.md "Fixes"): the demo's sudo lets every login in (it reads the
+# password with -S like the real one, and does not check it); `systemctl restart`
+# takes the unit off the failed list; clean-temp's real `find -delete` empties the
+# file server's /srv/tmp, and df then answers with the cleaned-up reply.
+case $name in
+  sudo)
+    validate=
+    while [ $# -gt 0 ]; do
+      case $1 in
+        -S) IFS= read -r _ ;; -v) validate=1 ;; -p) shift ;; --) shift; break ;; -*) ;; *) break ;;
+      esac
+      shift
+    done
+    [ -n "$validate" ] && exit 0
+    exec "$@" ;;
+  systemctl)
+    if [ "${1:-}" = restart ]; then
+      [ "${2:-}" = -- ] && shift
+      if [ -f "$r/systemctl-failed" ]; then
+        grep -v "^${2:-} " "$r/systemctl-failed" > "$r/.failed"
+        mv "$r/.failed" "$r/systemctl-failed"
+      fi
+      exit 0
+    fi ;;
+  df)
+    if [ -f "$r/df-cleaned" ] && [ -d "${TECHDESK_ROOT:-}/srv/tmp" ] \
+        && [ -z "$(ls -A "${TECHDESK_ROOT:-}/srv/tmp")" ]; then
+      case " $* " in *" -i "*) ;; *) cat "$r/df-cleaned"; exit 0 ;; esac
+    fi ;;
+esac
 case $name in
   df) for a in "$@"; do [ "$a" = -i ] && key=df-i; done ;;
   ss|netstat) case ${1:-} in -*t*) key=$name-tcp ;; -*u*) key=$name-udp ;; esac ;;
@@ -18,7 +49,6 @@ case $name in
   apt|uname|getconf) [ $# -gt 0 ] && key=$name-${1#-} ;;
 esac
 case $key in */*|.*) key=$name ;; esac
-r=${TECHDESK_DEMO_REPLIES:-/nonexistent}
 if [ -f "$r/$key" ]; then
   cat "$r/$key"
   rc=0

@@ -38,13 +38,14 @@ COMMANDS = {
     "bundles": "diagnostics", "run": "diagnostics", "history": "diagnostics", "audit": "diagnostics",
     "notes": "work", "visits": "work",
     "report": "reports", "brief": "reports",
+    "exec": "actions", "fix": "actions",
     "clients": "hosts", "runs": "diagnostics",
     "sync": "sync", "conflicts": "sync",
     "schedule": "monitor", "sweep": "monitor", "health": "monitor", "alerts": "monitor",
     "notify": "monitor",
     "demo": "demo", "selftest": "demo",
 }
-MODULES = ("hosts", "keys", "diagnostics", "work", "reports", "sync", "monitor", "demo")
+MODULES = ("hosts", "keys", "diagnostics", "actions", "work", "reports", "sync", "monitor", "demo")
 _GLOBAL_OPTIONS_WITH_VALUE = ("--workspace", "--shared")
 
 
@@ -110,7 +111,14 @@ def _known_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExc
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
+    # `techdesk exec HOSTS -- COMMAND ARGS`: everything after the first -- is the command.
+    remainder = None
+    if "--" in argv and "exec" in argv[:argv.index("--")]:
+        cut = argv.index("--")
+        argv, remainder = argv[:cut], argv[cut + 1:]
     args, extra = parser.parse_known_args(argv)
+    if remainder is not None and getattr(args, "takes_remainder", False):
+        args.remainder = remainder
     # `techdesk run BUNDLE --json web1`: host names after an option are still host names.
     if extra and isinstance(getattr(args, "hosts", None), list) and not any(e.startswith("-") for e in extra):
         args.hosts.extend(extra)

@@ -21,7 +21,7 @@ from techdesk.core.severity import Status
 
 STUB_COMMANDS = ("df", "systemctl", "timedatectl", "journalctl", "ss", "netstat", "apt", "apt-get",
                  "uname", "getconf", "chronyc", "ntpq", "dmesg", "lastb", "needs-restarting",
-                 "dnf", "yum", "hostname")
+                 "dnf", "yum", "hostname", "sudo")
 HEALTHY_HOST = "praxis-empfang"
 UNREACHABLE_HOST = "lager-pc02"
 DAY = 86400
@@ -264,10 +264,29 @@ def write_host_files(folder: Path, state: State, now: float | None = None) -> No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     (folder / "root/run/systemd/system").mkdir(parents=True, exist_ok=True)
+    _old_temp_files(folder, state, now)
     lists = folder / "root/var/lib/apt/lists"
     age = now - state.lists_age_days * DAY
     for entry in lists.iterdir():
         os.utime(entry, (age, age))
+
+
+def _old_temp_files(folder: Path, s: State, now: float) -> None:
+    """A nearly full /srv gets old files in /srv/tmp, for the clean-temp fix to remove;
+    once they are gone, df answers with /srv 30 points emptier (replies/df-cleaned)."""
+    srv = next((m for m in s.mounts if m.path == "/srv" and m.used_pct >= 80), None)
+    if srv is None:
+        return
+    tmp = folder / "root/srv/tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    old = now - 40 * DAY
+    for i in range(6):
+        path = tmp / f"scan-{i:03d}.tmp"
+        path.write_text("old scanner output\n", encoding="utf-8")
+        os.utime(path, (old, old))
+    cleaned = [m if m is not srv else Mount(m.path, m.device, m.fstype, m.size_gb, m.used_pct - 30,
+                                            m.inodes, m.inode_pct) for m in s.mounts]
+    (folder / "replies/df-cleaned").write_text(_df(State(s.hostname, cleaned), False), encoding="utf-8")
 
 
 def _root_files(s: State) -> dict[str, str]:

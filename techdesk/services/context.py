@@ -15,7 +15,9 @@ from techdesk.services.roster import RosterService
 from techdesk.workspace import Workspace
 
 if TYPE_CHECKING:
+    from techdesk.services.actions import ActionService
     from techdesk.services.bundles import BundleService
+    from techdesk.services.fix import FixService
     from techdesk.services.history import HistoryService
     from techdesk.services.hostkeys import HostKeyService
     from techdesk.services.monitor import MonitorService
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from techdesk.services.sync import SyncService
     from techdesk.services.work import NotesService, VisitService
     from techdesk.ssh.knownhosts import TrustStore
+    from techdesk.ssh.pool import ConnectionPool
 
 
 class Services:
@@ -64,7 +67,26 @@ class Services:
         from techdesk.services.runner import RunService
 
         return RunService(self.conn, self.roster, self.trust, self.workspace.technician,
-                          self.workspace.settings.device_id)
+                          self.workspace.settings.device_id, connections=self.connections)
+
+    @cached_property
+    def connections(self) -> ConnectionPool:
+        """Warm SSH connections shared by runs, fixes and commands (closed in close())."""
+        from techdesk.services.connections import open_pool
+
+        return open_pool(self)
+
+    @cached_property
+    def actions(self) -> ActionService:
+        from techdesk.services.actions import ActionService
+
+        return ActionService(self)
+
+    @cached_property
+    def fixes(self) -> FixService:
+        from techdesk.services.fix import FixService
+
+        return FixService(self)
 
     @cached_property
     def history(self) -> HistoryService:
@@ -119,6 +141,10 @@ class Services:
         """Rebuild the services that captured a setting (technician name, rounding)."""
         for name in ("runner", "notes", "visits", "sync", "notify_setup"):
             self.__dict__.pop(name, None)
+        if "connections" in self.__dict__:
+            from techdesk.services.connections import idle_seconds
+
+            self.connections.idle_s = idle_seconds(self.workspace.settings)
 
     @property
     def closed(self) -> bool:
@@ -127,4 +153,6 @@ class Services:
     def close(self) -> None:
         """Close the store; later timers and callbacks check ``closed`` instead of raising."""
         self._closed = True
+        if "connections" in self.__dict__:
+            self.connections.shutdown()
         self.conn.close()

@@ -24,9 +24,10 @@ from techdesk.core.roster import Host, RosterError
 from techdesk.diagnostics.bundle import Bundle
 from techdesk.diagnostics.compile import compile_script
 from techdesk.diagnostics.frames import FrameParser
-from techdesk.ssh.connect import Target, Timeouts, connect
+from techdesk.ssh.connect import Target, Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.ssh.knownhosts import TrustStore, fingerprint
+from techdesk.ssh.pool import ConnectionPool
 from techdesk.store import audit
 from techdesk.store import runs as runs_repo
 
@@ -63,8 +64,11 @@ SecretPrompt = Callable[[str, str], Awaitable[str | None]]
 
 
 class RunService:
-    def __init__(self, conn, roster, trust: TrustStore, technician: str, device: str) -> None:
+    def __init__(self, conn, roster, trust: TrustStore, technician: str, device: str,
+                 connections: ConnectionPool | None = None) -> None:
         self.conn = conn
+        # Warm connections shared with fixes/exec; without one, each run connects afresh.
+        self.connections = connections or ConnectionPool(idle_s=0)
         self.roster = roster
         self.trust = trust
         self.technician = technician
@@ -105,6 +109,9 @@ class RunService:
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
 
+        # Slowest-known hosts first, so a long one does not start last and hold up the end.
+        durations = runs_repo.last_durations(self.conn)
+        plans.sort(key=lambda plan: -durations.get(plan[0].name, float("inf")))
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="techdesk-ssh")
         limiter = asyncio.Semaphore(max(1, concurrency))
 
@@ -138,8 +145,9 @@ class RunService:
                 if error is None and not cancel.is_set():
                     emit(RunEvent("host-started", host=host.name))
                     result = await loop.run_in_executor(
-                        pool, _run_host, host.name, chain, self.trust, compiled, nonce, bundle, decide,
-                        timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey, lookup_secret)
+                        pool, _run_host, self.connections, host.name, chain, self.trust, compiled, nonce,
+                        bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
+                        lookup_secret)
                 else:
                     result = HostResult(host=host.name, error=error or HostError("protocol", "cancelled"))
                 runs_repo.save_host_result(self.conn, run_id, result, host_started)
@@ -185,8 +193,8 @@ def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
 
 
-def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce: str, bundle: Bundle,
-              accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
+def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore, compiled,
+              nonce: str, bundle: Bundle, accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
               on_hostkey, lookup_secret) -> HostResult:
     """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""
     t0 = time.monotonic()
@@ -201,11 +209,10 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
     try:
         if cancel.is_set():
             raise Cancelled("cancelled")
-        with connect(chain, trust, secrets=lookup_secret, accept_new=accept_new,
-                     timeouts=timeouts, on_hostkey_event=on_hostkey) as conn:
-            before_send(name)
-            conn.run(compiled.command, compiled.text.encode("utf-8"), on_output,
-                     deadline=time.monotonic() + RUN_LIMIT_S, cancel=cancel)
+        connections.run(chain, trust, compiled.command, compiled.text.encode("utf-8"), on_output,
+                        deadline=time.monotonic() + RUN_LIMIT_S, cancel=cancel,
+                        before_send=lambda: before_send(name), secrets=lookup_secret,
+                        accept_new=accept_new, timeouts=timeouts, on_hostkey_event=on_hostkey)
         result.checks.extend(parser.finish(None))
     except Cancelled:
         result.checks.extend(parser.finish("cancelled") if result.checks else [])

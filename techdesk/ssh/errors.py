@@ -17,6 +17,8 @@ class SshError(Exception):
     kind: one of core.findings.ERROR_KINDS
     target: name of the hop that failed (None if not tied to one)
     key: the host key presented, for the two hostkey kinds (else None)
+    nothing_sent: True when a command failed before it reached the server (no session
+        was opened), so trying it on a new connection cannot run it twice
     """
 
     def __init__(
@@ -34,6 +36,7 @@ class SshError(Exception):
         self.message: str = message
         self.target = target
         self.key = key
+        self.nothing_sent = False
 
     def __str__(self) -> str:
         return self.message

@@ -90,7 +90,10 @@ def run_command(transport: paramiko.Transport, command: str, stdin: bytes,
         run.open(command, open_timeout)
         return run.pump(bytes(stdin), on_output)
     except (paramiko.SSHException, EOFError, OSError) as exc:
-        raise run.failure(exc) from exc
+        error = run.failure(exc)
+        if isinstance(error, SshError):
+            error.nothing_sent = run.chan is None  # no session: the command never left us
+        raise error from exc
     finally:
         if watchdog is not None:
             watchdog.stop()

@@ -140,3 +140,9 @@ def runs_between(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[s
     rows = conn.execute("SELECT DISTINCT run_id, host FROM run_hosts WHERE started >= ? AND started <= ?"
                         " ORDER BY started", (start, end))
     return [(r[0], r[1]) for r in rows]
+def last_durations(conn: sqlite3.Connection) -> dict[str, float]:
+    """Each host's duration in its latest completed run (to start the slowest first)."""
+    rows = conn.execute(
+        "SELECT host, duration_s FROM run_hosts rh WHERE duration_s IS NOT NULL AND started ="
+        " (SELECT MAX(started) FROM run_hosts WHERE host = rh.host AND duration_s IS NOT NULL)")
+    return {host: float(secs) for host, secs in rows}

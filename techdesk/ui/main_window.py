@@ -89,12 +89,17 @@ class MainWindow(QMainWindow):
         self.roster.visit_requested.connect(lambda: self._start_visit())
         self.host_page.run_requested.connect(lambda: self.run_on([self.host_page.host_name], ""))
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
+        self.host_page.fix_requested.connect(lambda check: self.fix_finding(self.host_page.host_name, check))
+        self.run_panel.fix_requested.connect(self.fix_finding)
+        self.host_page.command_requested.connect(lambda: self.run_command([self.host_page.host_name]))
+        self.roster.command_requested.connect(self.run_command)
         self.runs.host_finished.connect(self._host_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
         self.runs.run_finished.connect(self.tools.record_alerts)
         self.run_panel.attach_clicked.connect(self.tools.note_from_last_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
 
+        self.run_panel.fixable = self._fixable_checks()
         self._build_actions()
         for output in (self.run_panel.output, self.host_page.output):
             FindBar.attach(output, shortcut=False)  # the window's Ctrl+F picks the visible one
@@ -194,6 +199,10 @@ class MainWindow(QMainWindow):
         self.keyring_label.setToolTip(info.name)
         if not info.secure:
             self.keyring_label.setStyleSheet("color: #d64541")
+        from techdesk.ui.controllers.connections_indicator import ConnectionsIndicator
+
+        self.connections = ConnectionsIndicator(self.services.connections, self)
+        self.statusBar().addPermanentWidget(self.connections.label)
         self.statusBar().addPermanentWidget(self.visit_timer)
         self.statusBar().addPermanentWidget(self.sync.button)
         self.statusBar().addPermanentWidget(self.keyring_label)
@@ -287,11 +296,29 @@ class MainWindow(QMainWindow):
                 from techdesk.core.forecast import describe
 
                 forecasts[f"{f.check} · {f.label}"] = (f.eta, f.threshold, describe(f))
+        self.host_page.fixable = self.run_panel.fixable = self._fixable_checks()
         self.host_page.show_host(host, latest, dict(list(series.items())[:12]), svc.history.host_runs(name),
                                  badge, forecasts)
         self.notes.show_for_host(name)
         if not self.runs.running:
             self.runs.set_targets([name])
+
+    def fix_finding(self, host: str, check_id: str) -> None:
+        from techdesk.ui.dialogs.fix_dialog import FixDialog
+
+        dialog = FixDialog(self.services, host, check_id, self)
+        dialog.fixed.connect(lambda _outcomes: (self._refresh_current(), self.visits.refresh(),
+                                                self.notes.notes_changed.emit()))
+        dialog.open()
+
+    def _fixable_checks(self) -> set[str]:
+        return {c.id for b in self.services.bundles.all().values() for c in b.checks if c.fixes}
+
+    def run_command(self, hosts: list[str]) -> None:
+        from techdesk.ui.dialogs.command_dialog import CommandDialog
+
+        if hosts:
+            CommandDialog(self.services, hosts, self).open()
 
     def _host_finished(self, result) -> None:
         self.roster_panel.model.set_status(result.host, result.status.value)

@@ -271,7 +271,10 @@ exit 2
 def test_docs_examples_are_valid_bundles():
     doc = (Path(__file__).parents[2] / "docs" / "bundles.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     parse_bundle(blocks[0].replace("...", "echo 'OK - fine'"))
-    example = parse_bundle(blocks[1])
+    fixes = parse_bundle(blocks[0].replace("...", "echo 'OK - fine'").split("[checks.thresholds]")[0]
+                         + blocks[1])  # the [[checks.fixes]] example, under the check above it
+    assert fixes.checks[0].fixes[0].id == "restart-unit" and fixes.checks[0].fixes[0].root
+    example = parse_bundle(blocks[2])
     assert example.checks[0].thresholds["days_left"]["direction"] == "below"

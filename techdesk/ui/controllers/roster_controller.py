@@ -20,6 +20,7 @@ class RosterController(QObject):
     hosts_changed = Signal()
     note_requested = Signal()
     visit_requested = Signal()
+    command_requested = Signal(list)  # host names: "Run command…"
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -134,6 +135,8 @@ class RosterController(QObject):
         for bundle in self.services.bundles.all().values():
             action = run_menu.addAction(f"{bundle.title} ({bundle.name})")
             action.triggered.connect(lambda _=False, b=bundle.name: self.run_requested.emit(hosts, b))
+        command = menu.addAction("Run command…", lambda: self.command_requested.emit(hosts))
+        command.setEnabled(bool(hosts))
         menu.addSeparator()
         single = hosts[0] if len(hosts) == 1 and self.panel.selected()[0][0] == "host" else None
         note = menu.addAction("New note", self.note_requested.emit)

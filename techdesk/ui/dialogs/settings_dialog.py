@@ -78,6 +78,13 @@ class SettingsDialog(QDialog):
         self.rounding.setRange(*setting_range("billing_round_minutes"))
         self.rounding.setSuffix(" min")
         self.rounding.setValue(s.billing_round_minutes)
+        self.warm = QSpinBox()  # whole minutes here; the setting takes fractions too
+        self.warm.setRange(*setting_range("warm_connection_minutes"))
+        self.warm.setSuffix(" min")
+        self.warm.setSpecialValueText("off")
+        self.warm.setValue(round(s.warm_connection_minutes))
+        self.warm.setToolTip("After a run, fix or command the SSH connection stays open this long, "
+                             "so the next one on that host starts at once (0 = off)")
         info = backend_info()
         keyring = QLabel(f"{info.message} ({info.name})")
         keyring.setWordWrap(True)
@@ -87,6 +94,7 @@ class SettingsDialog(QDialog):
         form.addRow("Hosts checked at once:", self.concurrency)
         form.addRow("Host is stale after:", self.stale)
         form.addRow("Round billable time to:", self.rounding)
+        form.addRow("Keep connections open:", self.warm)
         form.addRow("Keyring:", keyring)
         form.addRow("Workspace:", QLabel(str(workspace.path)))
         return page
@@ -177,7 +185,7 @@ class SettingsDialog(QDialog):
             self.services.settings.update(
                 technician=self.technician.text(), concurrency=self.concurrency.value(),
                 stale_after_hours=self.stale.value(), billing_round_minutes=self.rounding.value(),
-                shared=self.shared.text())
+                warm_connection_minutes=self.warm.value(), shared=self.shared.text())
             if self.smtp_password.text():
                 setup.store_password(self.smtp_password.text())
                 self.smtp_password.clear()
