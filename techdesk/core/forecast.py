@@ -8,15 +8,17 @@ change-point rule: docs/proactive.md, and the names below.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from math import sqrt
-from operator import itemgetter, sub, truediv
+from operator import itemgetter, sub
 from typing import Any
+
+from techdesk.core import trend
 
 DAY = 86400.0
 _TS = itemgetter(0)
@@ -50,15 +52,20 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class ForecastParams:
-    window_days: float = 30.0
+    window_days: float = 30.0  # the longest stretch a line is fitted to
+    history_days: float = 45.0  # how far back drops are remembered (cycles)
     min_points: int = 5
     min_span_days: float = 3.0
-    drop_frac: float = 0.4  # a drop > 40% of the window's range ...
+    drop_frac: float = 0.4  # a drop > 40% of the history's range ...
     min_drop: float = 2.0  # ... and > 2 units (points of %) is a cleanup
-    max_points: int = 64  # longer windows are subsampled evenly
+    max_points: int = 64  # longer histories are subsampled evenly
     max_pairs: int = 24
     min_t: float = 3.0
     horizon_days: float = 365.0
+    overdue: float = 1.5  # a cycle this many times its longest is broken
+    max_rho: float = 0.3  # residuals this correlated: look for a change point
+    break_f: float = 20.0  # a change point must explain this much more than noise
+    min_tail_days: float = 2.0  # a new trend is believed after this many days
 
 
 DEFAULT_PARAMS = ForecastParams()
@@ -81,6 +88,21 @@ class Forecast:
     level: float | None = None  # fitted value at `now`: the forecast line's anchor
     now: float = 0.0  # epoch seconds the forecast was made for
     fitted_from: float | None = None  # epoch seconds of the first point fitted
+    fitted_to: float | None = None  # epoch seconds of the last point fitted
+    note: str = ""  # why those points: "since the drop", "the peaks of 4 cycles; ..."
+    unit: str = "readings"  # what was fitted: readings, or the peaks of cycles
+
+    @property
+    def basis(self) -> str:
+        """Which data the forecast rests on, in words (made when asked: a fleet's
+        forecasts are mostly never shown)."""
+        if self.fitted_from is None:
+            return ""
+        text = f"{self.points_used} {self.unit} {_day(self.fitted_from)} to {_day(self.fitted_to or self.now)}"
+        if self.note:
+            text += f" ({self.note} on {_day(self.fitted_from)})" if self.note.startswith("since") \
+                else f" ({self.note})"
+        return text
 
     def value_at(self, ts: float) -> float | None:
         """The forecast line at ``ts`` (epoch seconds), for charts."""
@@ -95,7 +117,7 @@ class Forecast:
                 "days_left": self.days_left, "confidence": self.confidence,
                 "points_used": self.points_used, "reason": self.reason,
                 "kind": self.capacity.kind if self.capacity else None, "level": self.level,
-                "now": _iso(self.now), "fitted_from": _iso(self.fitted_from)}
+                "now": _iso(self.now), "fitted_from": _iso(self.fitted_from), "basis": self.basis}
 
 
 def capacity_for(check: str, label: str, uom: str = "", *, crit: float | None = None,
@@ -194,63 +216,76 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
         return _none(host, check, label, capacity, 0, "no data", None, now or 0.0)
     if now is None:
         now = points[-1][0]
+    elif points[-1][0] > now:  # only what was known at `now`
+        points = points[:bisect_right(points, now, key=_TS)]
+        if not points:
+            return _none(host, check, label, capacity, 0, "no data", None, now)
     if capacity is None or capacity.threshold is None:
         return _none(host, check, label, capacity, 0, "no threshold to forecast against",
                      points[-1][1], now)
+    oldest = now - max(p.history_days, p.window_days) * DAY
+    if points[0][0] < oldest:
+        points = points[bisect_left(points, oldest, key=_TS):]
     cutoff = now - p.window_days * DAY
-    if points[0][0] < cutoff:
-        points = points[bisect_left(points, cutoff, key=_TS):]
     n = len(points)
-    if n < p.min_points:
-        return _none(host, check, label, capacity, n, f"too few points: {n} in the last "
+    w = bisect_left(points, cutoff, key=_TS) if points and points[0][0] < cutoff else 0
+    if n - w < p.min_points:
+        return _none(host, check, label, capacity, n - w, f"too few points: {n - w} in the last "
                      f"{p.window_days:g} days ({_need(p)})", points[-1][1] if points else None, now)
     if n > p.max_points:  # subsample evenly, keeping the latest point
         step = -(-n // p.max_points)
         points = points[(n - 1) % step::step]
         n = len(points)
+        w = bisect_left(points, cutoff, key=_TS)
     ts, ys = zip(*points, strict=False)
     current = ys[-1]
-    min_span = p.min_span_days * DAY
-    if ts[-1] - ts[0] < min_span:
-        return _none(host, check, label, capacity, n, f"too short: {n} points over "
-                     f"{(ts[-1] - ts[0]) / DAY:.1f} days ({_need(p)})", current, now)
-    falling = capacity.falling
-    u = [-y for y in ys] if falling else ys  # oriented so that up is toward the threshold
+    if ts[-1] - ts[w] < p.min_span_days * DAY:
+        return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
+                     f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
+    u = [-y for y in ys] if capacity.falling else ys  # oriented so that up is toward the threshold
     diffs = list(map(sub, u, u[1:]))  # a step down is a positive diff
+    found: list[int] = []
     biggest = max(diffs)
     if biggest > p.min_drop:
-        ordered = sorted(u)
-        drop = max(p.drop_frac * (ordered[-1] - ordered[0]), p.min_drop)
-        cp = _change_point(u, diffs, drop) if biggest > drop else 0
-        if cp:
-            ts, u = ts[cp:], u[cp:]
-            n = len(ts)
-            if n < p.min_points or ts[-1] - ts[0] < min_span:
-                when = datetime.fromtimestamp(ts[0], UTC).strftime("%Y-%m-%d")
-                return _none(host, check, label, capacity, n,
-                             f"only {n} points since the drop on {when} ({_need(p)})", current, now)
+        drop = max(p.drop_frac * (max(u) - min(u)), p.min_drop)
+        if biggest > drop:
+            found = trend.drops(u, diffs, drop)
+    note, start = "", w
+    if len(found) >= 2:
+        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current)
+        if cyclic is not None:
+            return cyclic
+        note = "since the last drop: the cycle is broken (overdue or above its peaks)"
+    if found and found[-1] > start:
+        start = found[-1]
+        note = note or "since the drop"
+        if n - start < p.min_points or ts[-1] - ts[start] < p.min_span_days * DAY:
+            return _none(host, check, label, capacity, n - start,
+                         f"only {n - start} points since the drop on {_day(ts[start])} ({_need(p)})",
+                         current, now)
+    ts, u = ts[start:], u[start:]
+    fit = trend.robust_line(ts, u, p.max_pairs)
+    if fit is None:
+        return _none(host, check, label, capacity, len(u), "no time spread", current, now)
+    r, squares = trend.rho(ts, u, fit[0], fit[1])
+    gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
+    if len(u) >= p.min_points + 3 and r > p.max_rho and squares > gain * len(u):
+        j = trend.latest_break(ts, u, min_tail=p.min_points, min_tail_days=p.min_tail_days,
+                               min_f=p.break_f, min_gain=gain)
+        if j:
+            tail = trend.robust_line(ts[j:], u[j:], p.max_pairs)
+            if tail is not None:
+                ts, u, fit, note, r = ts[j:], u[j:], tail, "since the trend changed", None
+    return _answer(host, check, label, capacity, p, now, current, ts, u, fit, note, rho=r)
+
+
+def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: float, current: float,
+            ts, u, fit, note: str, reason: str | None = None, unit: str = "readings",
+            rho: float | None = None) -> Forecast:
+    """The forecast from a line fitted to ``u`` (oriented) over ``ts``; ``note`` and the
+    points say which data it rests on. ``reason`` given: no ETA whatever the line."""
+    bs, a, sigma = fit
     m = len(u)
-    h = m // 2
-    pairs = m - h
-    step = -(-pairs // p.max_pairs) if pairs > p.max_pairs else 1
-    try:
-        if step == 1:
-            slopes = sorted(map(truediv, map(sub, u[h:], u), map(sub, ts[h:], ts)))
-        else:
-            slopes = sorted(map(truediv, map(sub, u[h::step], u[:pairs:step]),
-                                map(sub, ts[h::step], ts[:pairs:step])))
-    except ZeroDivisionError:  # duplicate timestamps half a segment apart
-        slopes = sorted((u[i + h] - u[i]) / (ts[i + h] - ts[i])
-                        for i in range(0, pairs, step) if ts[i + h] > ts[i])
-        if not slopes:
-            return _none(host, check, label, capacity, n, "no time spread", current, now)
-    k = len(slopes)
-    q = k // 4 if k >= 4 else (k - 1) // 2  # interquartile mean (median when k < 4)
-    bs = sum(slopes[q:k - q]) / (k - 2 * q)
-    resid = sorted([y - bs * t for t, y in zip(ts, u, strict=False)])
-    q = m // 4
-    a = sum(resid[q:m - q]) / (m - 2 * q)
-    sigma = (resid[(3 * m) // 4] - resid[m // 4]) / 1.349
     slope = bs * DAY
     span = (ts[-1] - ts[0]) / DAY
     rise = slope * span
@@ -258,15 +293,19 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     noise2 = sigma * sigma
     confidence = signal2 / (signal2 + noise2) if signal2 + noise2 > 0 else 0.0
     level = a + bs * now
-    sign = -1.0 if falling else 1.0
+    sign = -1.0 if capacity.falling else 1.0
     threshold = capacity.threshold
-    limit, days, reason = sign * threshold, None, None
+    limit, days = sign * threshold, None
     if sign * current >= limit:  # already there
-        days = 0.0
-    else:
-        tstat = rise * sqrt(m / 12.0) / sigma if sigma > 0 else rise * 1e300
+        days, reason = 0.0, None
+    elif reason is None:
+        # Correlated noise (a slow wander) has fewer independent readings than points.
+        if rho is None:
+            rho = trend.rho(ts, u, bs, a)[0] if m > 4 else 0.0
+        r = min(max(rho, 0.0), 0.9)
+        tstat = rise * sqrt(m * (1 - r) / (1 + r) / 12.0) / sigma if sigma > 0 else rise * 1e300
         if tstat <= -p.min_t:
-            reason = f"{'rising' if falling else 'falling'}: moving away from {threshold:g}"
+            reason = f"{'rising' if capacity.falling else 'falling'}: moving away from {threshold:g}"
         elif slope <= 0 or tstat < p.min_t:
             reason = "flat: no clear trend"
         elif (limit - level) / slope > p.horizon_days:
@@ -275,37 +314,45 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
             days = (limit - level) / slope if limit > level else 0.0
     eta = None if days is None else datetime.fromtimestamp(now + days * DAY, UTC)
     return Forecast(host, check, label, sign * slope, current, threshold, eta, days, confidence, m,
-                    reason, capacity, sign * level, now, ts[0])
+                    reason, capacity, sign * level, now, ts[0], ts[-1], note, unit)
 
 
-def _median(values) -> float:
-    s = sorted(values)
-    k = len(s)
-    return s[k // 2] if k % 2 else (s[k // 2 - 1] + s[k // 2]) / 2
+def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: float, ts, u,
+            found: list[int], current: float) -> Forecast | None:
+    """A series that dropped back at least twice is judged on its cycle: on the line
+    through its peaks (the value before each drop), not on the rise since the last
+    drop. None when the pattern is broken, and the caller fits the rise since the
+    last drop: the next drop is overdue (``overdue`` x the longest cycle), or this
+    cycle's fitted level is above the highest peak by more than the peaks vary, than
+    ``min_drop`` and than half the way from that peak to the threshold."""
+    lengths = [ts[b] - ts[a] for a, b in zip(found, found[1:], strict=False)]
+    last = found[-1]
+    if now - ts[last] > p.overdue * max(lengths):
+        return None
+    peaks = [max(u[max(0, d - 2):d]) for d in found]
+    times = [ts[d - 1] for d in found]
+    top = max(peaks)
+    ct, cu = ts[last:], u[last:]
+    fit = trend.robust_line(ct, cu, p.max_pairs) if len(cu) >= 3 else None
+    limit = -capacity.threshold if capacity.falling else capacity.threshold
+    margin = max(p.min_drop, top - min(peaks), (limit - top) / 2)
+    if fit is not None and fit[1] + fit[0] * now > top + margin:
+        return None
+    cycle = f"drops back every ~{trend.median(lengths) / DAY:.0f} days"
+    line = trend.peak_line(times, peaks, p.max_pairs)
+    if line is not None and line[0] > 0:
+        answer = _answer(host, check, label, capacity, p, now, current, times, peaks, line,
+                         f"the peaks of {len(peaks)} cycles; {cycle}", unit="peaks")
+        if answer.days_left is not None:
+            return answer
+    shown = -top if capacity.falling else top
+    return _answer(host, check, label, capacity, p, now, current, times, peaks,
+                   line if line is not None else (0.0, top, 0.0), f"the peaks of {len(peaks)} cycles",
+                   f"cyclic: {cycle}, peaks up to {_num(shown, capacity.uom)}", unit="peaks")
 
 
-def _change_point(u, diffs: list[float], drop: float) -> int:
-    """Index where the segment after the last significant, lasting drop starts (0: none).
-
-    A step ``u[i-1] - u[i]`` counts when it exceeds both ``drop`` and four times the
-    noise (estimated from the spread of the steps), and the median of the (up to)
-    five points from ``i`` is that much below the median of the five before it: a
-    spike, a dip or noise is not a drop. A drop over several steps is followed.
-    """
-    n = len(u)
-    steps = sorted(diffs)
-    k = len(steps)
-    level = max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
-    if steps[-1] <= level:
-        return 0
-    for j in range(k - 1, -1, -1):
-        if diffs[j] > level:
-            i = j + 1
-            if _median(u[max(0, i - 5):i]) - _median(u[i:i + 5]) > level:
-                while i + 1 < n and u[i] - u[i + 1] > drop / 2:
-                    i += 1
-                return i
-    return 0
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
 # -- findings ---------------------------------------------------------------------------------

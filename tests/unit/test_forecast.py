@@ -169,8 +169,10 @@ def test_only_the_window_counts():
     f = forecast_series(daily(values), DISK)
     assert f.slope_per_day == pytest.approx(0.5)
     assert within(f.days_left, (90 - 64.5) / 0.5, 0.05)
+    # over 90 days one line is flat, but the turn is a change point: the rise since it counts
     f = forecast_series(daily(values), DISK, params=ForecastParams(window_days=90))
-    assert f.eta is None
+    assert f.slope_per_day == pytest.approx(0.5) and within(f.days_left, (90 - 64.5) / 0.5, 0.05)
+    assert "since the trend changed" in f.basis
 
 
 def test_dense_points_are_subsampled():

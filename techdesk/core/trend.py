@@ -1,0 +1,148 @@
+"""The numeric pieces of a forecast: a robust line, drops, cycles and the latest change point.
+
+Pure Python on short series (at most ForecastParams.max_points points). Values are
+*oriented*: up is toward the threshold (core.forecast flips low-is-bad metrics), so a
+"drop" is a cleanup, a purge, a restart or a renewal. docs/proactive.md explains the
+rules in words; the names below say which is which.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+from operator import mul, sub, truediv
+
+DAY = 86400.0
+
+
+def robust_line(ts, u, max_pairs: int) -> tuple[float, float, float] | None:
+    """(slope per second, intercept, noise σ) by Theil–Sen on the pairs half the series
+    apart (at most ``max_pairs``), their interquartile mean; None without a time spread."""
+    m = len(u)
+    h = m // 2
+    pairs = m - h
+    step = -(-pairs // max_pairs) if pairs > max_pairs else 1
+    try:
+        if step == 1:
+            slopes = sorted(map(truediv, map(sub, u[h:], u), map(sub, ts[h:], ts)))
+        else:
+            slopes = sorted(map(truediv, map(sub, u[h::step], u[:pairs:step]),
+                                map(sub, ts[h::step], ts[:pairs:step])))
+    except ZeroDivisionError:  # duplicate timestamps half a segment apart
+        slopes = sorted((u[i + h] - u[i]) / (ts[i + h] - ts[i])
+                        for i in range(0, pairs, step) if ts[i + h] > ts[i])
+        if not slopes:
+            return None
+    k = len(slopes)
+    q = k // 4 if k >= 4 else (k - 1) // 2  # interquartile mean (median when k < 4)
+    bs = sum(slopes[q:k - q]) / (k - 2 * q)
+    resid = sorted([y - bs * t for t, y in zip(ts, u, strict=False)])
+    q = m // 4
+    a = sum(resid[q:m - q]) / (m - 2 * q)
+    sigma = (resid[(3 * m) // 4] - resid[m // 4]) / 1.349
+    return bs, a, sigma
+
+
+def median(values) -> float:
+    s = sorted(values)
+    k = len(s)
+    return s[k // 2] if k % 2 else (s[k // 2 - 1] + s[k // 2]) / 2
+
+
+def step_level(diffs: list[float], drop: float) -> float:
+    """How big a step between neighbours must be to count: ``drop``, and four times
+    the noise of the steps (their interquartile spread)."""
+    steps = sorted(diffs)
+    k = len(steps)
+    return max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
+
+
+def drops(u, diffs: list[float], drop: float) -> list[int]:
+    """Indices where a segment starts after a significant, lasting drop, oldest first.
+
+    A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, unless the point
+    before it jumped up as much (a spike) or the point after it jumps back as much (a
+    dip, a bad reading), and the median of the three points from ``i`` is half that
+    below the median of the three before (noise). A drop over several steps is
+    followed to its bottom.
+    """
+    level = step_level(diffs, drop)
+    n, found, j = len(u), [], 0
+    k = len(diffs)
+    while j < k:
+        if diffs[j] > level:
+            i = j + 1
+            spike = i >= 2 and u[i - 1] - u[i - 2] > level
+            dip = i + 1 < n and u[i + 1] - u[i] > level
+            lasting = median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2
+            if lasting and not spike and not dip:
+                while i + 1 < n and u[i] - u[i + 1] > drop / 2:
+                    i += 1
+                found.append(i)
+                j = i
+                continue
+        j += 1
+    return found
+
+
+def rho(ts, u, bs: float, a: float) -> tuple[float, float]:
+    """(lag-one autocorrelation, sum of squares) of the residuals: the first near 0 when
+    a line explains the data, near 1 when something (a step, a bend, a slow wave) is
+    left over."""
+    r = [y - bs * t - a for t, y in zip(ts, u, strict=False)]
+    total = sum(map(mul, r, r))
+    return (sum(map(mul, r, r[1:])) / total if total > 0 else 0.0), total
+
+
+def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
+                 min_gain: float, max_candidates: int = 16) -> int:
+    """Where the latest regime starts (0: one line fits): the split into two separate
+    lines (a step, a bend, or both) that lowers the squared error most, when that gain
+    is ``min_f`` times the noise (an F statistic on 2 extra parameters) and at least
+    ``min_gain`` per point. A median of three first, so one bad reading is no regime."""
+    n = len(u)
+    if n < min_tail + 3:
+        return 0
+    y = [u[0], *(sorted(u[i - 1:i + 2])[1] for i in range(1, n - 1)), u[-1]]
+    t0 = ts[0]
+    x = [(t - t0) / DAY for t in ts]
+    sx = list(accumulate(x, initial=0.0))
+    sy = list(accumulate(y, initial=0.0))
+    sxx = list(accumulate(map(mul, x, x), initial=0.0))
+    sxy = list(accumulate(map(mul, x, y), initial=0.0))
+    syy = list(accumulate(map(mul, y, y), initial=0.0))
+
+    def sse(i: int, j: int) -> float:
+        k = j - i
+        mx, my = sx[j] - sx[i], sy[j] - sy[i]
+        vx = sxx[j] - sxx[i] - mx * mx / k
+        vy = syy[j] - syy[i] - my * my / k
+        if vx <= 0:
+            return max(vy, 0.0)
+        cxy = sxy[j] - sxy[i] - mx * my / k
+        return max(vy - cxy * cxy / vx, 0.0)
+
+    last = x[-1] - min_tail_days
+    top = n - min_tail
+    while top > 3 and x[top] > last:
+        top -= 1
+    if top < 3:
+        return 0
+    stride = -(-(top - 2) // max_candidates)
+    one = sse(0, n)
+    best, at = one, 0
+    for j in range(3, top + 1, stride):
+        two = sse(0, j) + sse(j, n)
+        if two < best:
+            best, at = two, j
+    if not at or one - best < min_gain * n:
+        return 0
+    if best > 0 and (one - best) / 2 / (best / (n - 4)) < min_f:
+        return 0
+    return at
+
+
+def peak_line(times, peaks, max_pairs: int) -> tuple[float, float, float] | None:
+    """The robust line through the cycles' peaks (three at least)."""
+    if len(peaks) < 3:
+        return None
+    return robust_line(times, peaks, max_pairs)
