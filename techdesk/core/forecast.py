@@ -389,8 +389,14 @@ def describe(f: Forecast) -> str:
         return f"{subject} {reached} ({now})"
     days = round(f.days_left)
     when = "within a day" if f.days_left < 1 else f"in about {days} day{'s' if days != 1 else ''}"
-    rate = f"{_num(abs(f.slope_per_day or 0.0))} {uom}/day" if uom else \
-        f"{_num(abs(f.slope_per_day or 0.0))}/day"
+    slope = abs(f.slope_per_day or 0.0)
+    rate = f"{_num(slope)} {uom}/day" if uom else f"{_num(slope)}/day"
+    # The ETA runs from the fitted line, not the last reading: when the two disagree
+    # (a noisy reading, a cycle's peaks), say where the line is, so the numbers add up.
+    if f.level is not None and slope > 0:
+        by_reading = abs(f.threshold - f.current) / slope
+        if abs(by_reading - f.days_left) > max(1.0, 0.25 * f.days_left):
+            now = f"trend at {_num(f.level, uom)}{' left' if expires else ''} now, last reading {_num(f.current, uom)}"
     return f"{subject} will {goal} {when} ({'falling' if cap.falling else 'growing'} {rate}; {now})"
 
 
@@ -407,8 +413,8 @@ def forecast_findings(forecasts: Iterable[Forecast], within_days: float = 14.0,
         "kind": "forecast", "title": f"Forecast: {_subject(f)}",
         "status": "crit" if f.days_left <= crit_within_days else "warn",
         "summary": describe(f), "eta": f.eta.isoformat(timespec="seconds") if f.eta else None,
-        "days_left": round(f.days_left, 1),
-        "evidence": {"slope_per_day": f.slope_per_day, "current": f.current,
+        "days_left": round(f.days_left, 1), "basis": f.basis,
+        "evidence": {"basis": f.basis, "slope_per_day": f.slope_per_day, "current": f.current,
                      "threshold": f.threshold,
                      "threshold_source": f.capacity.source if f.capacity else None,
                      "level": f.level, "confidence": round(f.confidence, 3),

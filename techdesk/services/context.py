@@ -12,9 +12,10 @@ from techdesk.workspace import Workspace
 class Services:
     """Builds each service on first use, so a command pays only for what it needs."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, clock=None) -> None:
         self.workspace = workspace
         self.conn = workspace.open_db()
+        self.clock = clock  # None: the real time; a callable returning an aware datetime replays history
 
     @cached_property
     def roster(self) -> RosterService:
@@ -44,7 +45,7 @@ class Services:
         from techdesk.services.runner import RunService
 
         return RunService(self.conn, self.roster, self.trust, self.workspace.technician,
-                          self.workspace.settings.device_id)
+                          self.workspace.settings.device_id, clock=self.clock)
 
     @cached_property
     def history(self):

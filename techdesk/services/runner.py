@@ -63,12 +63,15 @@ SecretPrompt = Callable[[str, str], Awaitable[str | None]]
 
 
 class RunService:
-    def __init__(self, conn, roster, trust: TrustStore, technician: str, device: str) -> None:
+    def __init__(self, conn, roster, trust: TrustStore, technician: str, device: str,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.conn = conn
         self.roster = roster
         self.trust = trust
         self.technician = technician
         self.device = device
+        # Where runs and their metrics get their times: injectable, so history can be replayed.
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def resolve_targets(self, names: list[str]) -> list[Host]:
         hosts, seen = [], set()
@@ -90,7 +93,7 @@ class RunService:
         cancel = cancel or threading.Event()
         emit = on_event or (lambda event: None)
         run_id = uuid.uuid4().hex[:12]
-        started = datetime.now(UTC).isoformat(timespec="seconds")
+        started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
         runs_repo.create_run(self.conn, run_id, bundle.name, bundle.version, self.technician, started, trigger)
         report = RunReport(run_id=run_id, bundle=bundle.name, started=started)
         # One nonce per run: a check's output cannot forge another check's frame.
@@ -134,7 +137,7 @@ class RunService:
 
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
-                host_started = datetime.now(UTC).isoformat(timespec="seconds")
+                host_started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
                 if error is None and not cancel.is_set():
                     emit(RunEvent("host-started", host=host.name))
                     result = await loop.run_in_executor(
