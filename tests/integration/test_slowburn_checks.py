@@ -1,0 +1,116 @@
+"""The slow-burn checks of linux-health (TLS certificates, RAID, SMART, backups, logs) run over the
+real sshd against a machine's files (TECHDESK_ROOT): a real certificate made here, a degraded
+mdstat, a stale backup; and on a machine without any of them, each says "not applicable"."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import os
+import shlex
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from techdesk.core.forecast import capacity_for
+from techdesk.core.roster import HostSpec
+from techdesk.services.context import Services
+from techdesk.workspace import Workspace
+
+CHECKS = ("tls_certs", "raid", "smart", "backup", "journal")
+
+
+def _certificate(path: Path, days: int, name: str) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=60))
+            .not_valid_after(now + dt.timedelta(days=days, hours=12)).sign(key, hashes.SHA256()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _machine(root: Path) -> None:
+    """A web and file server: nginx and postfix certificates, a degraded mirror, backups."""
+    _certificate(root / "etc/ssl/shop.pem", 20, "shop.example")
+    _certificate(root / "etc/letsencrypt/live/www.example/cert.pem", 75, "www.example")
+    _certificate(root / "etc/ssl/mail.pem", 5, "mail.example")
+    (root / "etc/nginx/sites-enabled").mkdir(parents=True)
+    (root / "etc/nginx/sites-enabled/shop").write_text(
+        "server {\n  listen 443 ssl;\n  ssl_certificate /etc/ssl/shop.pem;\n}\n")
+    (root / "etc/postfix").mkdir(parents=True)
+    (root / "etc/postfix/main.cf").write_text("smtpd_tls_cert_file = /etc/ssl/mail.pem\n")
+    (root / "proc").mkdir()
+    (root / "proc/mdstat").write_text(
+        "Personalities : [raid1]\nmd0 : active raid1 sdb1[1] sda1[0](F)\n"
+        "      1046528 blocks super 1.2 [2/1] [_U]\n\nunused devices: <none>\n")
+    backup = root / "srv/backup"
+    backup.mkdir(parents=True)
+    (backup / "nightly.tar").write_bytes(b"x" * 100)
+    old = time.time() - 30 * 3600
+    os.utime(backup / "nightly.tar", (old, old))
+    (root / "etc/techdesk").mkdir(parents=True)
+    (root / "etc/techdesk/backup-paths").write_text("# where the NAS job writes\n/srv/backup\n")
+    (root / "var/log").mkdir(parents=True)
+    (root / "var/log/syslog").write_bytes(b"y" * 300_000)
+
+
+def _run(sshd, workspace_dir: Path, root: Path) -> dict:
+    workspace_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sshd.known_hosts_path, workspace_dir / "known_hosts")
+    svc = Services(Workspace(workspace_dir))
+    try:
+        svc.roster.add(HostSpec(name="srv1", address=sshd.host, port=sshd.port, user=sshd.user,
+                                key=str(sshd.client_key_path)))
+        full = svc.bundles.get("linux-health")
+        prefix = f"TECHDESK_ROOT={shlex.quote(str(root))}; export TECHDESK_ROOT\n"
+        bundle = dataclasses.replace(full, checks=[dataclasses.replace(c, script=prefix + c.script)
+                                                   for c in full.checks if c.id in CHECKS])
+        report = asyncio.run(svc.runner.run(bundle, [svc.roster.get("srv1")]))
+        [result] = report.results
+        assert result.error is None, result.error
+        return {c.id: c for c in result.checks}
+    finally:
+        svc.close()
+
+
+def test_slow_burn_checks_find_expiring_certificates_a_degraded_mirror_and_a_stale_backup(
+        sshd, workspace_dir, tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    _machine(tmp_path / "root")
+    checks = _run(sshd, workspace_dir, tmp_path / "root")
+    certs = checks["tls_certs"]
+    assert certs.status.value == "crit", certs.summary
+    assert certs.summary == "3 certificate(s), soonest: mail expires in 5 days"
+    assert {k: m.value for k, m in certs.metrics.items()} == {
+        "mail_days_left": 5, "shop_days_left": 20, "www.example_days_left": 75}
+    assert "/etc/ssl/shop.pem: 20 days left" in certs.output
+    assert capacity_for("tls_certs", "shop_days_left", "", crit=7.0).falling  # forecast as days left
+    raid = checks["raid"]
+    assert raid.status.value == "crit" and "md0 [_U]" in raid.summary and raid.metrics["md_degraded"].value == 1
+    backup = checks["backup"]
+    assert backup.status.value == "warn" and "oldest backup /srv/backup: 30" in backup.summary
+    assert 29.9 < backup.metrics["backup_srv_backup_age"].value < 30.5
+    journal = checks["journal"]
+    assert journal.status.value == "ok" and journal.metrics["var_log"].uom == "MB"
+    assert journal.metrics["var_log"].value >= 0.2
+    smart = checks["smart"]  # no smartctl on a test machine, or no root: never a false alarm
+    assert smart.status.value in ("ok", "unknown") and smart.summary
+
+
+def test_without_any_of_it_each_check_says_not_applicable(sshd, workspace_dir, tmp_path):
+    (tmp_path / "empty").mkdir()
+    checks = _run(sshd, workspace_dir, tmp_path / "empty")
+    for check_id in ("tls_certs", "raid", "backup", "journal"):
+        assert checks[check_id].status.value == "ok", (check_id, checks[check_id].summary)
+        assert "not applicable" in checks[check_id].summary
