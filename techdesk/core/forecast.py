@@ -366,8 +366,8 @@ def _subject(f: Forecast) -> str:
     kind = f.capacity.kind if f.capacity else "custom"
     if kind in ("memory", "swap"):
         return kind
-    if kind == "days-left" and f.label == "days_left":
-        return f.check
+    if kind == "days-left":  # "cert", "acme-shop (tls_certs)"
+        return f.check if f.label == "days_left" else f"{f.label.removesuffix('_days_left')} ({f.check})"
     return {"disk": f.label, "inodes": f"inodes on {f.label}"}.get(kind, f"{f.check} {f.label}")
 
 
@@ -395,7 +395,7 @@ def describe(f: Forecast) -> str:
     # (a noisy reading, a cycle's peaks), say where the line is, so the numbers add up.
     if f.level is not None and slope > 0:
         by_reading = abs(f.threshold - f.current) / slope
-        if abs(by_reading - f.days_left) > max(1.0, 0.25 * f.days_left):
+        if abs(by_reading - f.days_left) > max(2.0, 0.25 * f.days_left):
             now = f"trend at {_num(f.level, uom)}{' left' if expires else ''} now, last reading {_num(f.current, uom)}"
     return f"{subject} will {goal} {when} ({'falling' if cap.falling else 'growing'} {rate}; {now})"
 

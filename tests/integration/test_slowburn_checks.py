@@ -39,6 +39,17 @@ def _certificate(path: Path, days: int, name: str) -> None:
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+_SMARTCTL = """#!/bin/sh
+case $1 in --scan) printf '/dev/sda -d sat # /dev/sda\\n/dev/sdb -d sat # /dev/sdb\\n'; exit 0 ;; esac
+for a in "$@"; do disk=$a; done
+echo "SMART overall-health self-assessment test result: PASSED"
+echo "ID# ATTRIBUTE_NAME          FLAG     VALUE WORST THRESH TYPE      UPDATED  WHEN_FAILED RAW_VALUE"
+if [ "$disk" = /dev/sdb ]; then r=8; p=1; else r=0; p=0; fi
+echo "  5 Reallocated_Sector_Ct   0x0033   100   100   010    Pre-fail  Always       -       $r"
+echo "197 Current_Pending_Sector  0x0012   100   100   000    Old_age   Always       -       $p"
+"""
+
+
 def _machine(root: Path) -> None:
     """A web and file server: nginx and postfix certificates, a degraded mirror, backups."""
     _certificate(root / "etc/ssl/shop.pem", 20, "shop.example")
@@ -64,7 +75,7 @@ def _machine(root: Path) -> None:
     (root / "var/log/syslog").write_bytes(b"y" * 300_000)
 
 
-def _run(sshd, workspace_dir: Path, root: Path) -> dict:
+def _run(sshd, workspace_dir: Path, root: Path, path: Path | None = None) -> dict:
     workspace_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(sshd.known_hosts_path, workspace_dir / "known_hosts")
     svc = Services(Workspace(workspace_dir))
@@ -73,6 +84,8 @@ def _run(sshd, workspace_dir: Path, root: Path) -> dict:
                                 key=str(sshd.client_key_path)))
         full = svc.bundles.get("linux-health")
         prefix = f"TECHDESK_ROOT={shlex.quote(str(root))}; export TECHDESK_ROOT\n"
+        if path is not None:  # tools of this machine first (a smartctl that answers like a real one)
+            prefix += f'PATH={shlex.quote(str(path))}:"$PATH"; export PATH\n'
         bundle = dataclasses.replace(full, checks=[dataclasses.replace(c, script=prefix + c.script)
                                                    for c in full.checks if c.id in CHECKS])
         report = asyncio.run(svc.runner.run(bundle, [svc.roster.get("srv1")]))
@@ -88,14 +101,19 @@ def test_slow_burn_checks_find_expiring_certificates_a_degraded_mirror_and_a_sta
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
     _machine(tmp_path / "root")
-    checks = _run(sshd, workspace_dir, tmp_path / "root")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "smartctl").write_text(_SMARTCTL)
+    (tools / "smartctl").chmod(0o755)
+    checks = _run(sshd, workspace_dir, tmp_path / "root", tools)
     certs = checks["tls_certs"]
     assert certs.status.value == "crit", certs.summary
     assert certs.summary == "3 certificate(s), soonest: mail expires in 5 days"
     assert {k: m.value for k, m in certs.metrics.items()} == {
         "mail_days_left": 5, "shop_days_left": 20, "www.example_days_left": 75}
     assert "/etc/ssl/shop.pem: 20 days left" in certs.output
-    assert capacity_for("tls_certs", "shop_days_left", "", crit=7.0).falling  # forecast as days left
+    assert certs.metrics["shop_days_left"].uom == "d"
+    assert capacity_for("tls_certs", "shop_days_left", "d", crit=7.0).falling  # forecast as days left
     raid = checks["raid"]
     assert raid.status.value == "crit" and "md0 [_U]" in raid.summary and raid.metrics["md_degraded"].value == 1
     backup = checks["backup"]
@@ -104,13 +122,14 @@ def test_slow_burn_checks_find_expiring_certificates_a_degraded_mirror_and_a_sta
     journal = checks["journal"]
     assert journal.status.value == "ok" and journal.metrics["var_log"].uom == "MB"
     assert journal.metrics["var_log"].value >= 0.2
-    smart = checks["smart"]  # no smartctl on a test machine, or no root: never a false alarm
-    assert smart.status.value in ("ok", "unknown") and smart.summary
+    smart = checks["smart"]
+    assert (smart.status.value, smart.summary) == ("warn", "2 disk(s): 8 reallocated, 1 pending sectors")
+    assert smart.metrics["sdb_reallocated"].value == 8 and smart.metrics["sda_pending"].value == 0
 
 
 def test_without_any_of_it_each_check_says_not_applicable(sshd, workspace_dir, tmp_path):
     (tmp_path / "empty").mkdir()
     checks = _run(sshd, workspace_dir, tmp_path / "empty")
-    for check_id in ("tls_certs", "raid", "backup", "journal"):
+    for check_id in ("tls_certs", "raid", "backup", "journal"):  # smartctl: whatever this machine has
         assert checks[check_id].status.value == "ok", (check_id, checks[check_id].summary)
         assert "not applicable" in checks[check_id].summary
