@@ -279,7 +279,8 @@ def main() -> None:
     ap.add_argument("--horizon", type=float, default=21.0)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--explain", metavar="SCENARIO",
-                    help="print techdesk's flags, with their sentence and basis, for 3 hosts of it")
+                    help="print techdesk's flags day by day, with sentence and basis, for 3 hosts of it "
+                         "(its misses, or its false alarms, first)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     rng = random.Random(args.seed)
@@ -293,7 +294,14 @@ def main() -> None:
         fleet.append((name, points, failed, capacity_for(*kind, "%", crit=CRIT)))
     built = time.perf_counter() - t0
     if args.explain:
-        explain([h for h in fleet if h[0] == args.explain][:3], args)
+        chosen = [h for h in fleet if h[0] == args.explain]
+        if args.explain in FAILING:  # the misses are the interesting ones
+            chosen = [h for h in chosen if lead_days(walk(techdesk, h[1], h[2], args.days, args.horizon, h[3]),
+                                                       h[2]) < 7] or chosen
+        else:  # and the false alarms
+            chosen = [h for h in chosen if any(f for d, f in walk(techdesk, h[1], h[2], args.days, args.horizon,
+                                                                   h[3]) if d >= 14)] or chosen
+        explain(chosen[:3], args)
         return
     n_fail = sum(1 for h in fleet if h[2] is not None)
     print(f"fleet: {len(fleet)} hosts ({n_fail} failing, {len(fleet) - n_fail} healthy), "

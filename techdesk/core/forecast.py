@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from math import sqrt
+from math import ceil, sqrt
 from operator import itemgetter, sub
 from typing import Any
 
@@ -56,7 +56,7 @@ class ForecastParams:
     history_days: float = 45.0  # how far back drops are remembered (cycles)
     min_points: int = 5
     min_span_days: float = 3.0
-    drop_frac: float = 0.4  # a drop > 40% of the history's range ...
+    drop_frac: float = 0.25  # a drop > 25% of the history's range ...
     min_drop: float = 2.0  # ... and > 2 units (points of %) is a cleanup
     max_points: int = 64  # longer histories are subsampled evenly
     max_pairs: int = 24
@@ -232,9 +232,11 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     if n - w < p.min_points:
         return _none(host, check, label, capacity, n - w, f"too few points: {n - w} in the last "
                      f"{p.window_days:g} days ({_need(p)})", points[-1][1] if points else None, now)
-    if n > p.max_points:  # subsample evenly, keeping the latest point
-        step = -(-n // p.max_points)
-        points = points[(n - 1) % step::step]
+    if n > p.max_points:  # the latest quarter kept whole (a new trend shows there first), the rest subsampled
+        keep = p.max_points // 4
+        head = n - keep
+        step = -(-head // (p.max_points - keep))
+        points = points[(head - 1) % step:head:step] + points[head:]
         n = len(points)
         w = bisect_left(points, cutoff, key=_TS)
     ts, ys = zip(*points, strict=False)
@@ -270,8 +272,11 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     r, squares = trend.rho(ts, u, fit[0], fit[1])
     gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
     if len(u) >= p.min_points + 3 and r > p.max_rho and squares > gain * len(u):
-        j = trend.latest_break(ts, u, min_tail=p.min_points, min_tail_days=p.min_tail_days,
-                               min_f=p.break_f, min_gain=gain)
+        j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
+        if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):
+            return _none(host, check, label, capacity, len(u) - j,
+                         f"only {len(u) - j} points since the trend changed on {_day(ts[j])} (need "
+                         f"{p.min_points} points over {p.min_tail_days:g} days)", current, now)
         if j:
             tail = trend.robust_line(ts[j:], u[j:], p.max_pairs)
             if tail is not None:
@@ -320,29 +325,39 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
 def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: float, ts, u,
             found: list[int], current: float) -> Forecast | None:
     """A series that dropped back at least twice is judged on its cycle: on the line
-    through its peaks (the value before each drop), not on the rise since the last
+    through its peaks (each cycle's highest reading), not on the rise since the last
     drop. None when the pattern is broken, and the caller fits the rise since the
     last drop: the next drop is overdue (``overdue`` x the longest cycle), or this
-    cycle's fitted level is above the highest peak by more than the peaks vary, than
+    cycle's fitted level and last reading are above the highest peak by more than the peaks vary, than
     ``min_drop`` and than half the way from that peak to the threshold."""
     lengths = [ts[b] - ts[a] for a, b in zip(found, found[1:], strict=False)]
     last = found[-1]
     if now - ts[last] > p.overdue * max(lengths):
         return None
-    peaks = [max(u[max(0, d - 2):d]) for d in found]
-    times = [ts[d - 1] for d in found]
+    # Each cycle's highest reading, and when (the first cycle may be cut by the history's start).
+    typical = trend.median(lengths)
+    peaks = [max(u[a:b]) for a, b in zip([0, *found[:-1]], found, strict=True)]
+    times = [ts[b - 1] for b in found]
     top = max(peaks)
     ct, cu = ts[last:], u[last:]
     fit = trend.robust_line(ct, cu, p.max_pairs) if len(cu) >= 3 else None
     limit = -capacity.threshold if capacity.falling else capacity.threshold
     margin = max(p.min_drop, top - min(peaks), (limit - top) / 2)
-    if fit is not None and fit[1] + fit[0] * now > top + margin:
+    if fit is not None and min(fit[1] + fit[0] * now, cu[-1]) > top + margin:  # line and reading
         return None
-    cycle = f"drops back every ~{trend.median(lengths) / DAY:.0f} days"
+    cycle = f"drops back every ~{typical / DAY:.0f} days"
     line = trend.peak_line(times, peaks, p.max_pairs)
     if line is not None and line[0] > 0:
         answer = _answer(host, check, label, capacity, p, now, current, times, peaks, line,
                          f"the peaks of {len(peaks)} cycles; {cycle}", unit="peaks")
+        if answer.days_left:
+            # A cycle crosses at its peak: the first peak due (every typical cycle from the
+            # last drop) at or after the line's crossing.
+            due = max(ts[last] + typical, now)
+            cross = now + answer.days_left * DAY
+            at = due + max(0, ceil((cross - due) / typical)) * typical
+            answer.days_left = (at - now) / DAY
+            answer.eta = datetime.fromtimestamp(at, UTC)
         if answer.days_left is not None:
             return answer
     shown = -top if capacity.falling else top

@@ -61,9 +61,10 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
 
     A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, unless the point
     before it jumped up as much (a spike) or the point after it jumps back as much (a
-    dip, a bad reading), and the median of the three points from ``i`` is half that
-    below the median of the three before (noise). A drop over several steps is
-    followed to its bottom.
+    dip, a bad reading; a drop at the last reading waits for the next to confirm it),
+    or unless the two points before it are both above the two from ``i`` and the median
+    of the three before half of ``step_level`` above the three from ``i`` (noise).
+    A drop over several steps is followed to its bottom.
     """
     level = step_level(diffs, drop)
     n, found, j = len(u), [], 0
@@ -72,8 +73,9 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
         if diffs[j] > level:
             i = j + 1
             spike = i >= 2 and u[i - 1] - u[i - 2] > level
-            dip = i + 1 < n and u[i + 1] - u[i] > level
-            lasting = median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2
+            dip = i + 1 >= n or u[i + 1] - u[i] > level  # the last reading: not yet confirmed
+            lasting = min(u[max(0, i - 2):i]) > max(u[i:i + 2]) and \
+                median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2
             if lasting and not spike and not dip:
                 while i + 1 < n and u[i] - u[i + 1] > drop / 2:
                     i += 1
@@ -136,13 +138,32 @@ def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
             best, at = two, j
     if not at or one - best < min_gain * n:
         return 0
-    if best > 0 and (one - best) / 2 / (best / (n - 4)) < min_f:
-        return 0
+    if best > 0:
+        # Correlated noise makes any split look good: discount F by the two lines' residual
+        # autocorrelation, as for the trend test (docs/proactive.md).
+        r = []
+        for i, j in ((0, at), (at, n)):
+            k = j - i
+            mx, my = (sx[j] - sx[i]) / k, (sy[j] - sy[i]) / k
+            vx = sxx[j] - sxx[i] - k * mx * mx
+            b = (sxy[j] - sxy[i] - k * mx * my) / vx if vx > 0 else 0.0
+            r += [y[q] - my - b * (x[q] - mx) for q in range(i, j)]
+        total = sum(map(mul, r, r))
+        rho = min(max(sum(map(mul, r, r[1:])) / total, 0.0), 0.9) if total > 0 else 0.0
+        if (one - best) / 2 / (best / (n - 4)) * (1 - rho) / (1 + rho) < min_f:
+            return 0
     return at
 
 
 def peak_line(times, peaks, max_pairs: int) -> tuple[float, float, float] | None:
-    """The robust line through the cycles' peaks (three at least)."""
+    """The robust line through the cycles' peaks (three at least). Its noise is the larger
+    of the robust σ and the residuals' root mean square: with a handful of peaks the
+    interquartile range alone can be nearly zero."""
     if len(peaks) < 3:
         return None
-    return robust_line(times, peaks, max_pairs)
+    fit = robust_line(times, peaks, max_pairs)
+    if fit is None:
+        return None
+    bs, a, sigma = fit
+    r = [y - bs * t - a for t, y in zip(times, peaks, strict=False)]
+    return bs, a, max(sigma, (sum(map(mul, r, r)) / (len(r) - 2)) ** 0.5)
