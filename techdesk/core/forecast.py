@@ -63,7 +63,7 @@ class ForecastParams:
     min_t: float = 3.0
     horizon_days: float = 365.0
     overdue: float = 1.5  # a cycle this many times its longest is broken
-    max_rho: float = 0.3  # residuals this correlated: look for a change point
+    max_rho: float = 0.5  # residuals this correlated: look for a change point
     break_f: float = 20.0  # a change point must explain this much more than noise
     min_tail_days: float = 2.0  # a new trend is believed after this many days
 
@@ -269,9 +269,9 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     fit = trend.robust_line(ts, u, p.max_pairs)
     if fit is None:
         return _none(host, check, label, capacity, len(u), "no time spread", current, now)
-    r, squares = trend.rho(ts, u, fit[0], fit[1])
+    r = trend.rho_from_steps(diffs[start:], fit[2])
     gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
-    if len(u) >= p.min_points + 3 and r > p.max_rho and squares > gain * len(u):
+    if len(u) >= p.min_points + 3 and r > p.max_rho and fit[2] * fit[2] > gain:
         j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
         if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):
             return _none(host, check, label, capacity, len(u) - j,
@@ -289,7 +289,7 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
             rho: float | None = None) -> Forecast:
     """The forecast from a line fitted to ``u`` (oriented) over ``ts``; ``note`` and the
     points say which data it rests on. ``reason`` given: no ETA whatever the line."""
-    bs, a, sigma = fit
+    bs, a, sigma = fit[:3]
     m = len(u)
     slope = bs * DAY
     span = (ts[-1] - ts[0]) / DAY
@@ -306,7 +306,7 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
     elif reason is None:
         # Correlated noise (a slow wander) has fewer independent readings than points.
         if rho is None:
-            rho = trend.rho(ts, u, bs, a)[0] if m > 4 else 0.0
+            rho = trend.rho(fit[3], a)[0] if m > 4 and fit[3] is not None else 0.0
         r = min(max(rho, 0.0), 0.9)
         tstat = rise * sqrt(m * (1 - r) / (1 + r) / 12.0) / sigma if sigma > 0 else rise * 1e300
         if tstat <= -p.min_t:
@@ -362,7 +362,7 @@ def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
             return answer
     shown = -top if capacity.falling else top
     return _answer(host, check, label, capacity, p, now, current, times, peaks,
-                   line if line is not None else (0.0, top, 0.0), f"the peaks of {len(peaks)} cycles",
+                   line if line is not None else (0.0, top, 0.0, None), f"the peaks of {len(peaks)} cycles",
                    f"cyclic: {cycle}, peaks up to {_num(shown, capacity.uom)}", unit="peaks")
 
 

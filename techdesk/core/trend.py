@@ -8,15 +8,16 @@ rules in words; the names below say which is which.
 
 from __future__ import annotations
 
-from itertools import accumulate
+from itertools import accumulate, compress, repeat
 from operator import mul, sub, truediv
 
 DAY = 86400.0
 
 
-def robust_line(ts, u, max_pairs: int) -> tuple[float, float, float] | None:
-    """(slope per second, intercept, noise σ) by Theil–Sen on the pairs half the series
-    apart (at most ``max_pairs``), their interquartile mean; None without a time spread."""
+def robust_line(ts, u, max_pairs: int) -> tuple[float, float, float, list[float]] | None:
+    """(slope per second, intercept, noise σ, detrended values) by Theil–Sen on the pairs
+    half the series apart (at most ``max_pairs``), their interquartile mean; None without
+    a time spread. The detrended values (u - slope t) are for ``rho``."""
     m = len(u)
     h = m // 2
     pairs = m - h
@@ -35,11 +36,12 @@ def robust_line(ts, u, max_pairs: int) -> tuple[float, float, float] | None:
     k = len(slopes)
     q = k // 4 if k >= 4 else (k - 1) // 2  # interquartile mean (median when k < 4)
     bs = sum(slopes[q:k - q]) / (k - 2 * q)
-    resid = sorted([y - bs * t for t, y in zip(ts, u, strict=False)])
+    detrended = list(map(sub, u, map(mul, ts, repeat(bs))))
+    resid = sorted(detrended)
     q = m // 4
     a = sum(resid[q:m - q]) / (m - 2 * q)
     sigma = (resid[(3 * m) // 4] - resid[m // 4]) / 1.349
-    return bs, a, sigma
+    return bs, a, sigma, detrended
 
 
 def median(values) -> float:
@@ -59,38 +61,47 @@ def step_level(diffs: list[float], drop: float) -> float:
 def drops(u, diffs: list[float], drop: float) -> list[int]:
     """Indices where a segment starts after a significant, lasting drop, oldest first.
 
-    A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, unless the point
+    A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, the two points before
+    it are both above the two from ``i``, and the median of the three before is half of
+    ``step_level`` above the three from ``i`` (noise is not a drop); not when the point
     before it jumped up as much (a spike) or the point after it jumps back as much (a
-    dip, a bad reading; a drop at the last reading waits for the next to confirm it),
-    or unless the two points before it are both above the two from ``i`` and the median
-    of the three before half of ``step_level`` above the three from ``i`` (noise).
+    dip, a bad reading: a drop at the last reading waits for the next to confirm it).
     A drop over several steps is followed to its bottom.
     """
     level = step_level(diffs, drop)
-    n, found, j = len(u), [], 0
-    k = len(diffs)
-    while j < k:
-        if diffs[j] > level:
-            i = j + 1
-            spike = i >= 2 and u[i - 1] - u[i - 2] > level
-            dip = i + 1 >= n or u[i + 1] - u[i] > level  # the last reading: not yet confirmed
-            lasting = min(u[max(0, i - 2):i]) > max(u[i:i + 2]) and \
-                median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2
-            if lasting and not spike and not dip:
-                while i + 1 < n and u[i] - u[i + 1] > drop / 2:
-                    i += 1
-                found.append(i)
-                j = i
-                continue
-        j += 1
+    n, found, after = len(u), [], -1
+    for j in compress(range(len(diffs)), map(level.__lt__, diffs)):
+        if j < after:  # inside a drop already followed
+            continue
+        i = j + 1
+        if i >= 2 and u[i - 1] - u[i - 2] > level or i + 1 >= n or u[i + 1] - u[i] > level:
+            continue  # a spike, the last reading, or a dip
+        if min(u[max(0, i - 2):i]) > max(u[i:i + 2]) and \
+                median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2:
+            while i + 1 < n and u[i] - u[i + 1] > drop / 2:
+                i += 1
+            found.append(i)
+            after = i
     return found
 
 
-def rho(ts, u, bs: float, a: float) -> tuple[float, float]:
-    """(lag-one autocorrelation, sum of squares) of the residuals: the first near 0 when
-    a line explains the data, near 1 when something (a step, a bend, a slow wave) is
-    left over."""
-    r = [y - bs * t - a for t, y in zip(ts, u, strict=False)]
+def rho_from_steps(steps: list[float], sigma: float) -> float:
+    """The residuals' lag-one autocorrelation, estimated cheaply from the spread of the
+    steps between neighbours (the line's slope is nearly constant per step): for
+    residuals of spread σ and correlation ρ the steps spread σ√(2(1-ρ))."""
+    if sigma <= 0 or len(steps) < 4:
+        return 0.0
+    d = sorted(steps)
+    k = len(d)
+    spread = (d[(3 * k) // 4] - d[k // 4]) / 1.349
+    return 1.0 - spread * spread / (2 * sigma * sigma)
+
+
+def rho(detrended: list[float], a: float) -> tuple[float, float]:
+    """(lag-one autocorrelation, sum of squares) of the residuals (``detrended`` - a):
+    the first near 0 when a line explains the data, near 1 when something (a step, a
+    bend, a slow wave) is left over."""
+    r = list(map(sub, detrended, repeat(a)))
     total = sum(map(mul, r, r))
     return (sum(map(mul, r, r[1:])) / total if total > 0 else 0.0), total
 
@@ -155,7 +166,7 @@ def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
     return at
 
 
-def peak_line(times, peaks, max_pairs: int) -> tuple[float, float, float] | None:
+def peak_line(times, peaks, max_pairs: int) -> tuple[float, float, float, list[float]] | None:
     """The robust line through the cycles' peaks (three at least). Its noise is the larger
     of the robust σ and the residuals' root mean square: with a handful of peaks the
     interquartile range alone can be nearly zero."""
@@ -164,6 +175,6 @@ def peak_line(times, peaks, max_pairs: int) -> tuple[float, float, float] | None
     fit = robust_line(times, peaks, max_pairs)
     if fit is None:
         return None
-    bs, a, sigma = fit
-    r = [y - bs * t - a for t, y in zip(times, peaks, strict=False)]
-    return bs, a, max(sigma, (sum(map(mul, r, r)) / (len(r) - 2)) ** 0.5)
+    bs, a, sigma, detrended = fit
+    r = [e - a for e in detrended]
+    return bs, a, max(sigma, (sum(map(mul, r, r)) / (len(r) - 2)) ** 0.5), detrended

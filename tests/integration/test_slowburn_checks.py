@@ -133,3 +133,33 @@ def test_without_any_of_it_each_check_says_not_applicable(sshd, workspace_dir, t
     for check_id in ("tls_certs", "raid", "backup", "journal"):  # smartctl: whatever this machine has
         assert checks[check_id].status.value == "ok", (check_id, checks[check_id].summary)
         assert "not applicable" in checks[check_id].summary
+
+
+def test_the_macos_backup_check_reads_configured_paths(sshd, workspace_dir, tmp_path):
+    """macos-health's backup check is POSIX sh too (Time Machine absent here): a stale and
+    a missing directory, run over the real sshd with the paths set as a copied bundle would."""
+    stale = tmp_path / "nas-backup"
+    stale.mkdir()
+    (stale / "photos.sparsebundle").write_bytes(b"x")
+    old = time.time() - 28 * 3600
+    os.utime(stale / "photos.sparsebundle", (old, old))
+    workspace_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sshd.known_hosts_path, workspace_dir / "known_hosts")
+    svc = Services(Workspace(workspace_dir))
+    try:
+        svc.roster.add(HostSpec(name="mac1", address=sshd.host, port=sshd.port, user=sshd.user,
+                                key=str(sshd.client_key_path)))
+        check = next(c for c in svc.bundles.get("macos-health").checks if c.id == "backup")
+        assert 'BACKUP_PATHS=""' in check.script
+        script = check.script.replace('BACKUP_PATHS=""', f'BACKUP_PATHS="{stale}"')
+        bundle = dataclasses.replace(svc.bundles.get("linux-quick"), checks=[dataclasses.replace(check, script=script)])
+        [result] = asyncio.run(svc.runner.run(bundle, [svc.roster.get("mac1")])).results
+        [backup] = result.checks
+        assert backup.status.value == "warn" and backup.summary.startswith(f"{stale} newest 28.0 h old")
+        assert backup.metrics[f"backup_{str(stale).replace('/', '_').lstrip('_')}_age"].value == 28.0
+        script = check.script.replace('BACKUP_PATHS=""', f'BACKUP_PATHS="{stale} {tmp_path}/gone"')
+        bundle = dataclasses.replace(bundle, checks=[dataclasses.replace(check, script=script)])
+        [result] = asyncio.run(svc.runner.run(bundle, [svc.roster.get("mac1")])).results
+        assert result.checks[0].status.value == "crit" and "missing:" in result.checks[0].summary
+    finally:
+        svc.close()
