@@ -239,13 +239,22 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
         points = points[(head - 1) % step:head:step] + points[head:]
         n = len(points)
         w = bisect_left(points, cutoff, key=_TS)
-    ts, ys = zip(*points, strict=False)
+    # Oriented so that up is toward the threshold; diffs: a step down is a positive diff.
+    # The readings before the window matter only for cycles, and a series that has not
+    # dropped within the window is in none (of up to window_days): those are left out.
+    ts, ys = zip(*points[w:], strict=False)
+    u = [-y for y in ys] if capacity.falling else ys
+    diffs = list(map(sub, u, u[1:]))
+    if w and diffs and max(diffs) > p.min_drop:
+        ts, ys = zip(*points, strict=False)
+        u = [-y for y in ys] if capacity.falling else ys
+        diffs = list(map(sub, u, u[1:]))
+    else:
+        n, w = n - w, 0
     current = ys[-1]
     if ts[-1] - ts[w] < p.min_span_days * DAY:
         return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
                      f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
-    u = [-y for y in ys] if capacity.falling else ys  # oriented so that up is toward the threshold
-    diffs = list(map(sub, u, u[1:]))  # a step down is a positive diff
     found: list[int] = []
     biggest = max(diffs)
     if biggest > p.min_drop:
@@ -269,9 +278,9 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     fit = trend.robust_line(ts, u, p.max_pairs)
     if fit is None:
         return _none(host, check, label, capacity, len(u), "no time spread", current, now)
-    r = trend.rho_from_steps(diffs[start:], fit[2])
     gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
-    if len(u) >= p.min_points + 3 and r > p.max_rho and fit[2] * fit[2] > gain:
+    r = trend.rho_from_steps(diffs[start:], fit[2]) if fit[2] * fit[2] > gain else None
+    if len(u) >= p.min_points + 3 and r is not None and r > p.max_rho:
         j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
         if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):
             return _none(host, check, label, capacity, len(u) - j,
@@ -304,11 +313,13 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
     if sign * current >= limit:  # already there
         days, reason = 0.0, None
     elif reason is None:
-        # Correlated noise (a slow wander) has fewer independent readings than points.
-        if rho is None:
-            rho = trend.rho(fit[3], a)[0] if m > 4 and fit[3] is not None else 0.0
-        r = min(max(rho, 0.0), 0.9)
-        tstat = rise * sqrt(m * (1 - r) / (1 + r) / 12.0) / sigma if sigma > 0 else rise * 1e300
+        tstat = rise * sqrt(m / 12.0) / sigma if sigma > 0 else rise * 1e300
+        if abs(tstat) >= p.min_t and sigma > 0:
+            # Correlated noise (a slow wander) has fewer independent readings than points.
+            if rho is None:
+                rho = trend.rho(fit[3], a)[0] if m > 4 and fit[3] is not None else 0.0
+            r = min(max(rho, 0.0), 0.9)
+            tstat *= sqrt((1 - r) / (1 + r))
         if tstat <= -p.min_t:
             reason = f"{'rising' if capacity.falling else 'falling'}: moving away from {threshold:g}"
         elif slope <= 0 or tstat < p.min_t:

@@ -65,7 +65,8 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
     it are both above the two from ``i``, and the median of the three before is half of
     ``step_level`` above the three from ``i`` (noise is not a drop); not when the point
     before it jumped up as much (a spike) or the point after it jumps back as much (a
-    dip, a bad reading: a drop at the last reading waits for the next to confirm it).
+    dip, a bad reading). A drop at the last reading counts at once: a cleanup that was
+    just done ends the forecast on the next check, not a day later.
     A drop over several steps is followed to its bottom.
     """
     level = step_level(diffs, drop)
@@ -74,8 +75,8 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
         if j < after:  # inside a drop already followed
             continue
         i = j + 1
-        if i >= 2 and u[i - 1] - u[i - 2] > level or i + 1 >= n or u[i + 1] - u[i] > level:
-            continue  # a spike, the last reading, or a dip
+        if i >= 2 and u[i - 1] - u[i - 2] > level or i + 1 < n and u[i + 1] - u[i] > level:
+            continue  # a spike or a dip
         if min(u[max(0, i - 2):i]) > max(u[i:i + 2]) and \
                 median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2:
             while i + 1 < n and u[i] - u[i + 1] > drop / 2:
