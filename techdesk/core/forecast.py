@@ -56,7 +56,7 @@ class ForecastParams:
     history_days: float = 45.0  # how far back drops are remembered (cycles)
     min_points: int = 5
     min_span_days: float = 3.0
-    drop_frac: float = 0.25  # a drop > 25% of the history's range ...
+    drop_frac: float = 0.25  # a drop > 25% of the window's range ...
     min_drop: float = 2.0  # ... and > 2 units (points of %) is a cleanup
     max_points: int = 64  # longer histories are subsampled evenly
     max_pairs: int = 24
@@ -258,7 +258,7 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     found: list[int] = []
     biggest = max(diffs)
     if biggest > p.min_drop:
-        drop = max(p.drop_frac * (max(u) - min(u)), p.min_drop)
+        drop = max(p.drop_frac * (max(u[w:]) - min(u[w:])), p.min_drop)
         if biggest > drop:
             found = trend.drops(u, diffs, drop)
     note, start = "", w

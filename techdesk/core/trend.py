@@ -64,8 +64,8 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
     A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, the two points before
     it are both above the two from ``i``, and the median of the three before is half of
     ``step_level`` above the three from ``i`` (noise is not a drop); not when the point
-    before it jumped up as much (a spike) or the point after it jumps back as much (a
-    dip, a bad reading). A drop at the last reading counts at once: a cleanup that was
+    before it jumped up as much and it falls back from there (a spike), nor when the
+    point after it climbs back more than half of it (a dip, a bad reading). A drop at the last reading counts at once: a cleanup that was
     just done ends the forecast on the next check, not a day later.
     A drop over several steps is followed to its bottom.
     """
@@ -75,8 +75,11 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
         if j < after:  # inside a drop already followed
             continue
         i = j + 1
-        if i >= 2 and u[i - 1] - u[i - 2] > level or i + 1 < n and u[i + 1] - u[i] > level:
-            continue  # a spike or a dip
+        fall = u[i - 1] - u[i]
+        if i >= 2 and u[i - 1] - u[i - 2] > level and u[i] - u[i - 2] < (u[i - 1] - u[i - 2]) / 2:
+            continue  # a spike: up as much just before, and back down
+        if i + 1 < n and u[i + 1] - u[i] > max(level, fall / 2):
+            continue  # a dip: back up by more than half of it right after
         if min(u[max(0, i - 2):i]) > max(u[i:i + 2]) and \
                 median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2:
             while i + 1 < n and u[i] - u[i + 1] > drop / 2:
