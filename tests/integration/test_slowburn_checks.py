@@ -75,13 +75,19 @@ def _machine(root: Path) -> None:
     (root / "var/log/syslog").write_bytes(b"y" * 300_000)
 
 
-def _run(sshd, workspace_dir: Path, root: Path, path: Path | None = None) -> dict:
+def _services(sshd, workspace_dir: Path, host: str) -> Services:
+    """A workspace whose roster names the test sshd as ``host``, its key pinned."""
     workspace_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(sshd.known_hosts_path, workspace_dir / "known_hosts")
     svc = Services(Workspace(workspace_dir))
+    svc.roster.add(HostSpec(name=host, address=sshd.host, port=sshd.port, user=sshd.user,
+                            key=str(sshd.client_key_path)))
+    return svc
+
+
+def _run(sshd, workspace_dir: Path, root: Path, path: Path | None = None) -> dict:
+    svc = _services(sshd, workspace_dir, "srv1")
     try:
-        svc.roster.add(HostSpec(name="srv1", address=sshd.host, port=sshd.port, user=sshd.user,
-                                key=str(sshd.client_key_path)))
         full = svc.bundles.get("linux-health")
         prefix = f"TECHDESK_ROOT={shlex.quote(str(root))}; export TECHDESK_ROOT\n"
         if path is not None:  # tools of this machine first (a smartctl that answers like a real one)
@@ -143,12 +149,8 @@ def test_the_macos_backup_check_reads_configured_paths(sshd, workspace_dir, tmp_
     (stale / "photos.sparsebundle").write_bytes(b"x")
     old = time.time() - 28 * 3600
     os.utime(stale / "photos.sparsebundle", (old, old))
-    workspace_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(sshd.known_hosts_path, workspace_dir / "known_hosts")
-    svc = Services(Workspace(workspace_dir))
+    svc = _services(sshd, workspace_dir, "mac1")
     try:
-        svc.roster.add(HostSpec(name="mac1", address=sshd.host, port=sshd.port, user=sshd.user,
-                                key=str(sshd.client_key_path)))
         check = next(c for c in svc.bundles.get("macos-health").checks if c.id == "backup")
         assert 'BACKUP_PATHS=""' in check.script
         script = check.script.replace('BACKUP_PATHS=""', f'BACKUP_PATHS="{stale}"')
