@@ -12,7 +12,7 @@ import asyncio
 import functools
 import getpass
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 from techdesk.cli import UsageError
 from techdesk.cli.output import HostProgress, print_json, table, warn
@@ -89,6 +89,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--days", type=float, default=None, metavar="N",
                    help="forecasts crossing within N days are findings (default: settings, 14)")
+    p.add_argument("--at", metavar="TIME", type=_at_time, default=None,
+                   help="the fleet as of TIME (ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00; "
+                        "no zone: local time); only data up to TIME is read")
     p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("alerts", help="open alerts (--all: resolved ones too)")
@@ -233,8 +236,23 @@ def _print_sweep(result: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- health
+def _at_time(text: str) -> datetime:
+    """``--at``: an ISO 8601 date or time; without a zone, the local time."""
+    import argparse
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (expected ISO 8601, e.g. 2026-03-01T09:00)") \
+            from None
+    return (when.astimezone() if when.tzinfo is None else when).astimezone(UTC)
+
+
 def cmd_health(svc: Services, args) -> int:
-    report = svc.monitor.health(within_days=args.days)
+    at = getattr(args, "at", None)
+    report = svc.monitor.health(now=at, within_days=args.days)
+    if at is not None and not args.json:
+        print(f"As of {_short(report['now'])} (only data up to then)")
     if args.json:
         print_json(report)
         return 0
@@ -254,6 +272,8 @@ def cmd_health(svc: Services, args) -> int:
         print(f"\nForecasts (crossing within {report['within_days']:g} days):")
         for f in report["forecasts"]:
             print(f"  {f['host']}: {f['summary']}")
+            if f.get("basis"):
+                print(f"      based on {f['basis']}")
     if report["stale"]:
         print(f"\nStale (no successful run for {report['stale_after_hours']} h):")
         print(table([[s["host"], s["client"], _short(s["last_success"]) or "never", s["failures"],

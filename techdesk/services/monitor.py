@@ -369,7 +369,7 @@ class MonitorService(HealthMixin):
             if result["runs"]:  # refit the swept hosts' forecasts now, off the event loop
                 try:
                     await asyncio.get_running_loop().run_in_executor(
-                        None, self._refresh_in_worker, now, self._capacity_specs())
+                        None, self._refresh_in_worker, self._now(None), self._capacity_specs())
                 except Exception as exc:  # noqa: BLE001 - health() refits them later anyway
                     log.warning("forecast refresh after the sweep failed: %s", exc)
         finally:

@@ -65,7 +65,8 @@ SecretPrompt = Callable[[str, str], Awaitable[str | None]]
 
 class RunService:
     def __init__(self, conn, roster, trust: TrustStore, technician: str, device: str,
-                 connections: ConnectionPool | None = None) -> None:
+                 connections: ConnectionPool | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.conn = conn
         # Warm connections shared with fixes/exec; without one, each run connects afresh.
         self.connections = connections or ConnectionPool(idle_s=0)
@@ -73,6 +74,8 @@ class RunService:
         self.trust = trust
         self.technician = technician
         self.device = device
+        # Where runs and their metrics get their times: injectable, so history can be replayed.
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def resolve_targets(self, names: list[str]) -> list[Host]:
         hosts, seen = [], set()
@@ -94,7 +97,7 @@ class RunService:
         cancel = cancel or threading.Event()
         emit = on_event or (lambda event: None)
         run_id = uuid.uuid4().hex[:12]
-        started = datetime.now(UTC).isoformat(timespec="seconds")
+        started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
         runs_repo.create_run(self.conn, run_id, bundle.name, bundle.version, self.technician, started, trigger)
         report = RunReport(run_id=run_id, bundle=bundle.name, started=started)
         # One nonce per run: a check's output cannot forge another check's frame.
@@ -141,7 +144,7 @@ class RunService:
 
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
-                host_started = datetime.now(UTC).isoformat(timespec="seconds")
+                host_started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
                 if error is None and not cancel.is_set():
                     emit(RunEvent("host-started", host=host.name))
                     result = await loop.run_in_executor(
