@@ -324,6 +324,26 @@ MIGRATIONS: list[str] = [
         INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', OLD.uid);
     END;
     """,
+    # 6: trust (docs/sync-format.md "Trust model"). trash: the last body of each deleted
+    # note, visit and host, restorable. schedule_approvals: the exact version of a
+    # schedule a technician enabled on this device (a teammate's schedule runs only
+    # then). A secret's endpoint is kept with it in the keyring, not here.
+    """
+    CREATE TABLE trash (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        deleted_by TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE schedule_approvals (
+        uid TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        approved_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
