@@ -32,6 +32,7 @@ from techdesk.sync.format import (
     SharedFolderError,
     merge_revision,
 )
+from techdesk.sync.format.folder import forget_seen
 
 PUBLISH_BATCH = 100
 
@@ -151,7 +152,7 @@ class SyncService:
         if init:
             yield self.init_folder, (folder,)
         seen = syncstate.load_seen(self.conn)
-        scan = yield folder.scan, (seen,)  # raises SharedFolderError before anything changes
+        scan = yield folder.scan, (seen, full)  # raises SharedFolderError before anything changes
         report = self._commit(folder, scan, seen, full, allow_deletes)
         yield from self._publish_steps(folder, report)
         return self._finish(report, folder, started)
@@ -180,7 +181,7 @@ class SyncService:
             batch = Batch(self.conn, self.technician, self.device, allow_deletes=allow_deletes)
             batch.run(scan.revisions, full=full)
             # Refused revisions are read (and reported) again by the next sync.
-            syncstate.save_seen(self.conn, seen, scan.seen - {r.relpath for r in batch.refused})
+            syncstate.save_seen(self.conn, seen, forget_seen(scan.seen, {r.relpath for r in batch.refused}))
             syncstate.set_meta(self.conn, "last_sync", _now())
         return SyncReport(pulled=batch.pulled, applied=batch.applied, renamed=batch.ctx.renamed,
                           merged_by_name=batch.ctx.aliased, not_sent=batch.not_sent, republished=republished,

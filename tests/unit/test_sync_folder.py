@@ -644,3 +644,29 @@ def test_only_own_stale_temp_files_are_removed(tmp_path):
     assert result.revisions == [rev] and result.skipped == []
     assert not old_mine.exists()
     assert new_mine.exists() and old_other.exists() and old_foreign.exists()
+
+
+def test_unchanged_record_directories_are_not_listed_again(tmp_path):
+    folder = SharedFolder(tmp_path)
+    folder.open(create=True)
+    a = rev_of("n1", body={"text": "a"})
+    folder.write(a)
+    record_dir = tmp_path / "notes" / "n1"
+    old = time.time_ns() - 3600 * 10**9
+    os.utime(record_dir, ns=(old, old))
+    first = folder.scan()
+    assert [r.rev for r in first.revisions] == [a.rev]
+    assert f"notes/n1\t{old}" in first.seen  # settled: remembered
+
+    b = rev_of("n1", body={"text": "b"}, parents=[a.rev], time=T1)
+    folder.write(b)  # a new file changes the directory's mtime: listed again
+    second = folder.scan(first.seen)
+    assert [r.rev for r in second.revisions] == [b.rev]
+    assert not any(t.startswith("notes/n1\t") for t in second.seen)  # just changed: not settled yet
+
+    c = rev_of("n1", body={"text": "c"}, parents=[b.rev], time=T2)
+    folder.write(c)
+    os.utime(record_dir, ns=(old, old))  # as if c had landed within the remembered mtime tick
+    quiet = folder.scan(first.seen | {p for p in second.seen if "\t" not in p})
+    assert quiet.revisions == [] and f"notes/n1\t{old}" in quiet.seen
+    assert [r.rev for r in folder.scan(quiet.seen, relist=True).revisions] == [c.rev]  # sync --full
