@@ -183,3 +183,25 @@ def test_synced_text_is_cleaned_like_remote_output(team):
     dump = json.dumps(bob.dump(), ensure_ascii=False)
     assert "\x1b" not in dump and "\u202e" not in dump and "\x9b" not in dump
     assert bob.json("sync")[1]["pushed"] == 0  # cleaning is not a local change to send back
+
+
+# ---------------------------------------------------------------------------- rule 7
+def test_a_stored_run_can_always_be_published(team):
+    ann, bob = team
+    ann("hosts", "add", "web1", "--address", "10.0.0.1")
+    svc = ann.services()
+    runs_repo.create_run(svc.conn, "huge", "linux-health", 1, "ann", "2024-05-01T09:00:00+00:00")
+    first_line = "disk /dev/sda1 " + "é" * 60_000  # a check whose first output line is enormous
+    checks = [CheckResult(f"c{i}", f"check {i}", Status.WARN, first_line, 1, 0.1, output=first_line * 2)
+              for i in range(300)]
+    runs_repo.save_host_result(svc.conn, "huge", HostResult("web1", checks, duration_s=1.0),
+                               "2024-05-01T09:00:01+00:00")
+    runs_repo.finish_run(svc.conn, "huge")
+    stored = svc.conn.execute("SELECT MAX(length(CAST(summary AS BLOB))) FROM check_results").fetchone()[0]
+    svc.close()
+    code, report = ann.json("sync")
+    assert (code, report["not_sent"]) == (0, []) and report["pushed"] == 2
+    assert stored <= 4096  # summaries are capped where results are stored
+    assert bob("sync")[0] == 0
+    history = bob.json("history", "web1")[1]
+    assert "huge" in json.dumps(history)
