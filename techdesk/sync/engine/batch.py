@@ -122,7 +122,8 @@ class Batch:
             return
         plan = self._hold_deletions(kind, plan)
         # Synced text is untrusted text: cleaned like remote output before it is stored.
-        clean = {rid: trust.clean(head.body) for rid, head, _ in plan if not head.deleted}
+        clean = {rid: trust.clean(head.body) if trust.needs_cleaning(head.text) else head.body
+                 for rid, head, _ in plan if not head.deleted}
         if kind == "host":
             valid = []
             for item in plan:

@@ -61,13 +61,14 @@ def add_seen(conn: sqlite3.Connection, tokens: Iterable[str]) -> None:
 class Head:
     """A head revision as stored: enough to apply it, show it and merge it."""
 
-    __slots__ = ("rev", "kind", "id", "parents", "author", "device", "time", "deleted", "content", "body")
+    __slots__ = ("rev", "kind", "id", "parents", "author", "device", "time", "deleted", "content", "body", "text")
 
     def __init__(self, row) -> None:
         (self.rev, self.kind, self.id, parents, self.author, self.device, self.time, deleted,
          self.content, body) = row
         self.parents = json.loads(parents)
         self.deleted = bool(deleted)
+        self.text = body or "{}"  # the body's canonical JSON
         self.body = json.loads(body) if body is not None else {}
 
     def as_revision(self) -> Revision:

@@ -27,6 +27,8 @@ MASS_DELETE_SHARE = 0.2
 # What clean_text would change (ESC, CR and other controls, bidi): most text needs nothing.
 _NEEDS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
+_ESCAPED = ("\\u00", "\\u007f", "\\b", "\\f", "\\r", "\x7f")
+
 _TIMES = {  # body keys holding times, per kind (the flat kinds' come from store/fields.py)
     **{kind: tuple(f.key for f in spec.fields if f.type.startswith("time")) for kind, spec in fields.FLAT.items()},
     "host": ("created", "updated"), "client": ("updated",), "site": ("updated",),
@@ -92,6 +94,16 @@ def screen(incoming: list[Revision], device: str, own_revs: set[str],
         else:
             accepted.append(rev)
     return accepted, refused
+
+
+def needs_cleaning(json_text: str) -> bool:
+    """Whether a body, given as its canonical JSON, may hold something clean() removes.
+    In that JSON a C0 control is an escape (\\u00XX, \\b, \\f, \\r); DEL, C1 and bidi
+    controls are themselves. Pure ASCII (known in O(1)) needs a few substring searches
+    only; a false alarm (a literal backslash) costs a clean() that changes nothing."""
+    if json_text.isascii():
+        return any(s in json_text for s in _ESCAPED)
+    return any(s in json_text for s in _ESCAPED) or _NEEDS.search(json_text) is not None
 
 
 def clean(value):

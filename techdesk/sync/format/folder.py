@@ -247,7 +247,19 @@ class SharedFolder:
             return
         except OSError as exc:
             raise self._error(f"is not usable ({kind_rel}: {exc.strerror})") from None
+        dirs, seen, by_dir = state.dirs, state.seen, state.by_dir
         for entry in entries:
+            rel = f"{kind_rel}/{entry.name}"
+            token = dirs.get(rel)
+            if token is not None:  # a record directory listed before: unchanged?
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # vanished since the listing
+                if token == f"{rel}\t{st.st_mtime_ns}" and stat.S_ISDIR(st.st_mode) and not atomic.is_link(st):
+                    seen.add(token)
+                    seen.update(by_dir.get(rel, ()))
+                    continue
             verdict, detail = names.classify_record_dir(entry.name)
             if verdict == names.IGNORED:
                 continue
@@ -262,16 +274,12 @@ class SharedFolder:
                 self._scan_dir(kind, entry, rel, state)
 
     def _scan_dir(self, kind: str, entry: os.DirEntry, rel: str, state: _ScanState) -> None:
-        """A record directory: skipped when unchanged since a settled listing, else listed."""
+        """A record directory: listed, and remembered as unchanged if the listing settles."""
         try:
             mtime = entry.stat(follow_symlinks=False).st_mtime_ns
         except OSError:
             return  # vanished since the listing
         token = f"{rel}\t{mtime}"
-        if state.dirs.get(rel) == token:
-            state.seen.add(token)
-            state.seen.update(state.by_dir.get(rel, ()))
-            return
         listed_at = time.time_ns()
         skipped_before = len(state.skipped)
         self._scan_record(kind, entry.name, rel, entry.path, state)
