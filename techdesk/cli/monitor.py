@@ -379,12 +379,14 @@ def cmd_notify(svc: Services, args) -> int:
     s = ws.settings
     changed = False
     if args.webhook is not None:
-        if args.webhook:
-            try:
-                notify.check_webhook_url(args.webhook)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-        s.webhook_url, changed = args.webhook or None, True
+        try:
+            notify.set_webhook(s, args.webhook)  # the URL (with its token) goes to the keyring
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        changed = True
+    elif s.webhook_url and not notify.is_stored_in_keyring(s):
+        notify.set_webhook(s, s.webhook_url)  # an older workspace: move it out of the settings file
+        changed = True
     for name in ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_from", "smtp_to"):
         value = getattr(args, name)
         if value is not None:
