@@ -13,6 +13,7 @@ from techdesk.core.findings import CheckResult, HostResult
 from techdesk.core.severity import Status
 from techdesk.store import runs as runs_repo
 from techdesk.sync import SharedFolder, make_revision
+from techdesk.sync.engine.records import KIND_ORDER
 
 from .test_sync_service import Device, folder_heads
 
@@ -30,7 +31,7 @@ def forge(shared, kind, record_id, body, *, parents=(), deleted=False, author="m
           time=None):
     """Write one valid revision into the shared folder, as any writer could."""
     rev = make_revision(kind, record_id, body, list(parents), author, device, deleted=deleted, time=time)
-    SharedFolder(shared).write(rev)
+    SharedFolder(shared, kinds=KIND_ORDER).write(rev)
     return rev
 
 
@@ -205,3 +206,62 @@ def test_a_stored_run_can_always_be_published(team):
     assert bob("sync")[0] == 0
     history = bob.json("history", "web1")[1]
     assert "huge" in json.dumps(history)
+
+
+# ---------------------------------------------------------------------------- rule 6
+def test_a_synced_schedule_stays_inactive_until_enabled_here(team):
+    ann, bob = team
+    ann("hosts", "add", "web1", "--address", "10.0.0.1")  # data only: nothing here connects to it
+    ann("sync")
+    bob("sync")
+    body = {"bundle": "linux-quick", "target": "all", "interval_s": 60, "windows": [], "enabled": True,
+            "created": "2024-01-01T00:00:00+00:00", "updated": "2024-01-01T00:00:00+00:00"}
+    first = forge(bob.shared, "schedule", "9" * 32, body)
+    assert bob("sync")[0] == 0
+    [listed] = bob.json("schedule", "list")[1]
+    assert listed["enabled"] and not listed["enabled_here"] and listed["next_due"] is None
+
+    def due():
+        svc = bob.services()
+        try:
+            return [(s["id"], hosts) for s, hosts in svc.monitor.due()]
+        finally:
+            svc.close()
+
+    assert due() == []
+    code, _, err = bob("schedule", "enable", "9999")
+    assert code == 64 and "--yes" in err and due() == []  # every host every minute: say so
+    assert bob("schedule", "enable", "9999", "--yes")[0] == 0
+    assert due() == [("9" * 32, ["web1"])]
+    assert bob.json("sync")[1]["pushed"] == 0  # enabling here is this device's business
+
+    # The peer changes what it does: inactive here again until enabled again.
+    forge(bob.shared, "schedule", "9" * 32, dict(body, target="host:web1", interval_s=3600), parents=[first.rev])
+    assert bob("sync")[0] == 0
+    assert due() == [] and not bob.json("schedule", "list")[1][0]["enabled_here"]
+
+
+def test_a_busy_schedule_on_every_host_needs_a_confirmation_here_too(team):
+    ann, _ = team
+    ann("hosts", "add", "web1", "--address", "10.0.0.1")
+    code, _, err = ann("schedule", "add", "linux-quick", "--all", "--every", "5m")
+    assert code == 64 and "every 15m" in err and "--yes" in err
+    assert ann.json("schedule", "list")[1] == []
+    assert ann("schedule", "add", "linux-quick", "--all", "--every", "5m", "--yes")[0] == 0
+    assert ann("schedule", "add", "linux-quick", "--host", "web1", "--every", "5m")[0] == 0  # one host: fine
+    assert all(s["enabled_here"] for s in ann.json("schedule", "list")[1])
+
+
+def test_schedules_made_before_the_upgrade_keep_running(tmp_path):
+    from techdesk.store import approvals
+    from techdesk.store import monitor as repo
+    from techdesk.store.db import _split, open_database
+    from techdesk.store.migrations import MIGRATIONS
+
+    db = open_database(tmp_path / "techdesk.db")
+    repo.insert_schedule(db, "u1", "linux-quick", "all", 3600, "Sun 02:00-04:00 UTC", "2024-01-01T00:00:00+00:00")
+    db.execute("DELETE FROM schedule_approvals")  # as before the migration
+    [migration] = [m for m in MIGRATIONS if "INSERT INTO schedule_approvals" in m]
+    db.execute(next(s for s in _split(migration) if s.startswith("INSERT INTO schedule_approvals")))
+    [row] = repo.list_schedules(db)
+    assert approvals.is_approved(row, approvals.approved(db))
