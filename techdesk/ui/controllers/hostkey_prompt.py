@@ -67,3 +67,28 @@ class SecretPrompter:
                 except SecretsError as exc:
                     self.window.statusBar().showMessage(str(exc), 8000)
             return value
+
+
+class EndpointPrompter:
+    """Asks before a stored secret goes to a host's new endpoint; one dialog at a time."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self._lock = asyncio.Lock()
+        self.last_dialog = None
+
+    async def __call__(self, change) -> bool:
+        from techdesk.ui.dialogs.trust_dialogs import EndpointChangedDialog
+
+        async with self._lock:
+            future: asyncio.Future = asyncio.get_running_loop().create_future()
+            dialog = EndpointChangedDialog(change, self.window)
+            dialog.finished.connect(lambda code: future.done() or future.set_result(code))
+            self.last_dialog = dialog
+            dialog.open()
+            try:
+                code = await future
+            finally:
+                self.last_dialog = None
+                dialog.deleteLater()
+            return code == EndpointChangedDialog.DialogCode.Accepted
