@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from techdesk.core.findings import CheckResult, HostResult
 from techdesk.core.severity import Status
 from techdesk.store import runs as runs_repo
@@ -16,15 +14,6 @@ from techdesk.sync import SharedFolder, make_revision
 from techdesk.sync.engine.records import KIND_ORDER
 
 from .test_sync_service import Device, folder_heads
-
-
-@pytest.fixture
-def team(tmp_path, capsys, monkeypatch):
-    shared = tmp_path / "shared"
-    ann = Device(tmp_path / "ann", shared, "ann", capsys, monkeypatch)
-    bob = Device(tmp_path / "bob", shared, "bob", capsys, monkeypatch)
-    assert ann("sync", "--init")[0] == 0
-    return ann, bob
 
 
 def forge(shared, kind, record_id, body, *, parents=(), deleted=False, author="mallory", device="mallory-pc",

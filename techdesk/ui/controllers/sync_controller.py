@@ -87,7 +87,9 @@ class SyncController(QObject):
             report = task.result()
             self.window.statusBar().showMessage(
                 f"Synced: {report.pushed} sent, {report.pulled} received"
-                + (f", {len(report.skipped)} bad files skipped" if report.skipped else ""), 6000)
+                + (f", {len(report.skipped)} bad files skipped" if report.skipped else "")
+                + (f", {len(report.suspicious)} SUSPICIOUS (claiming this device)" if report.suspicious else ""),
+                6000)
             self.synced.emit(report)
             if report.held:
                 self.confirm_deletions(report.held)
