@@ -179,5 +179,5 @@ def endpoint_of(chain: list) -> str:
     """Where a host's secret would be sent: its hop as user@address:port, then each jump
     host it goes through (innermost first). `chain` is outermost first, ending with the
     host (RosterService.jump_chain); anything with address, port and user will do."""
-    hops = [f"{h.user or ''}@{h.address}:{h.port}" for h in reversed(chain)]
+    hops = [f"{h.user}@{h.address}:{h.port}" if h.user else f"{h.address}:{h.port}" for h in reversed(chain)]
     return " via ".join(hops)

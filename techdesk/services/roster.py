@@ -166,6 +166,7 @@ class RosterService:
     def endpoint(self, name: str) -> str:
         """Where the host's stored secrets may be sent (techdesk.secrets): user, address,
         port and jump route."""
+        self.get(name)  # an unknown host: one clear line
         return endpoint_of(self.jump_chain(name))
 
     def endpoint_changes(self, name: str) -> list[tuple[str, str]]:
