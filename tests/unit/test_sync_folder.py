@@ -670,3 +670,18 @@ def test_unchanged_record_directories_are_not_listed_again(tmp_path):
     quiet = folder.scan(first.seen | {p for p in second.seen if "\t" not in p})
     assert quiet.revisions == [] and f"notes/n1\t{old}" in quiet.seen
     assert [r.rev for r in folder.scan(quiet.seen, relist=True).revisions] == [c.rev]  # sync --full
+
+
+def test_a_file_hashed_over_its_own_bytes_is_still_fully_checked():
+    """The fast hash path (file bytes without "rev") accepts nothing the long way refuses."""
+    good = rev_of("n1", body={"text": "é ☃"})
+    assert revision_from_bytes(good.to_bytes()) == good
+    for text in ('"\\ud800"', '"\\uD800"'):  # a lone surrogate, escaped: valid JSON, not valid text
+        doc = good.to_bytes()[:-1].replace(b'"text":"\xc3\xa9 \xe2\x98\x83"', b'"text":' + text.encode())
+        without = doc.replace(b',"rev":"' + good.rev.encode() + b'"', b"")
+        rev = hashlib.sha256(without).hexdigest()
+        forged = doc.replace(good.rev.encode(), rev.encode()) + b"\n"
+        with pytest.raises(InvalidRevision):
+            revision_from_bytes(forged)
+    spaced = json.dumps(good.to_dict(), sort_keys=True).encode() + b"\n"  # not canonical: the long way
+    assert revision_from_bytes(spaced) == good
