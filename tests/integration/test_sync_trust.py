@@ -254,3 +254,19 @@ def test_schedules_made_before_the_upgrade_keep_running(tmp_path):
     db.execute(next(s for s in _split(migration) if s.startswith("INSERT INTO schedule_approvals")))
     [row] = repo.list_schedules(db)
     assert approvals.is_approved(row, approvals.approved(db))
+
+
+def test_a_note_that_does_not_fit_is_skipped_and_the_others_apply(team):
+    ann, bob = team
+    ann("sync")
+    good = {"title": "ok", "body": "", "author": "m", "created": "2024-01-01T00:00:00+00:00",
+            "updated": "2024-01-01T00:00:00+00:00", "status": "open", "host": None, "client": "Acme", "site": None,
+            "followups": [], "runs": [], "visit": None}
+    forge(bob.shared, "note", "1" * 32, good)
+    bad = forge(bob.shared, "note", "2" * 32, dict(good, title=["not", "text"]))
+    forge(bob.shared, "note", "3" * 32, dict(good, title="also ok"))
+    code, report = bob.json("sync")
+    assert code == 0 and report["applied"] == 2
+    assert [s["reason"] for s in report["skipped"] if s["path"] == bad.relpath] == [
+        "cannot apply: title must be a string"]
+    assert sorted(n["title"] for n in bob.json("notes", "list")[1]) == ["also ok", "ok"]

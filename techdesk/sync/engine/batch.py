@@ -35,6 +35,7 @@ class Batch:
         self.suspicious: list[dict] = []  # claim this device's id, written elsewhere
         self.held: dict[str, list[str]] = {}  # kind -> ids whose deletion waits for --allow-deletes
         self.not_sent: list[dict] = []  # local records that cannot be pushed
+        self.parsed: dict[str, Revision] = {}  # the revisions this batch read, by rev
 
     def run(self, incoming: list[Revision], full: bool = False) -> None:
         own = syncstate.known_revs(self.conn, [r.rev for r in incoming if r.device == self.device])
@@ -46,6 +47,7 @@ class Batch:
                 self.suspicious.append({"path": rev.relpath, "kind": rev.kind, "id": rev.id,
                                         "author": rev.author, "time": rev.time})
         new = syncstate.add_revisions(self.conn, incoming, published=True)
+        self.parsed = {r.rev: r for r in new}
         self.pulled = len(new)
         touched: dict[str, set[str]] = defaultdict(set)
         for rev in new:
@@ -68,7 +70,7 @@ class Batch:
     def process(self, kind: str, ids: list[str]) -> None:
         conn = self.conn
         states = syncstate.states_of(conn, kind, ids)
-        heads = syncstate.heads_of(conn, kind, ids)
+        heads = syncstate.heads_of(conn, kind, ids, self.parsed)
         local = records.read_bodies(conn, kind, ids)
         out: dict[str, State] = {}
         plan: list[tuple[str, Head, list[str]]] = []  # (id, head to apply, revs it stands for)
@@ -139,7 +141,18 @@ class Batch:
         doomed = records.read_bodies(self.conn, kind, [rid for rid, head, _ in plan if head.deleted]) \
             if kind in trash.KINDS else {}
         settled: dict[str, tuple[list[str], str | None]] = {}  # id -> (base, alias)
+        # Notes and visits: every body checked, then written in one statement.
+        bulk = records.apply_many(self.ctx, kind, {rid: clean[rid] for rid, head, _ in plan if not head.deleted}) \
+            if kind in records.BULK else None
         for rid, head, revs in plan:
+            if bulk is not None and not head.deleted:
+                if rid in bulk:
+                    self._problem(kind, rid, head, bulk[rid])
+                    out.pop(rid, None)
+                else:
+                    self.applied += 1
+                    settled[rid] = (revs, None)
+                continue
             self.ctx.author = trust.clean(head.author)
             self.conn.execute("SAVEPOINT sync_apply")
             try:

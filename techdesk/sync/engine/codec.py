@@ -182,6 +182,14 @@ def write_flat(ctx: Context, kind: Kind, record_id: str, values: dict[Field, obj
                          (record_id, *row))
 
 
+def write_flat_many(ctx: Context, kind: Kind, items: list[tuple[str, dict[Field, object]]]) -> None:
+    """Many rows of a kind keyed by its own text primary key, in one statement."""
+    assert kind.id_column == "id", "only tables keyed by their own text id are written in bulk"
+    marks = ",".join("?" * len(kind.columns))
+    ctx.conn.executemany(f"INSERT OR REPLACE INTO {kind.table} ({', '.join(kind.columns)}) VALUES ({marks})",
+                         [(rid, *(to_column(f, v) for f, v in values.items())) for rid, values in items])
+
+
 def delete_flat(ctx: Context, kind: Kind, record_id: str) -> bool:
     ctx.conn.execute(f"DELETE FROM {kind.table} WHERE {kind.id_column} = ?", (record_id,))
     return True

@@ -8,13 +8,22 @@ hosts they name.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 from techdesk.core.schedule import MAX_INTERVAL, MIN_INTERVAL, ScheduleError, Target, Window
 from techdesk.store import fields
 
 from . import roster, runs
-from .codec import BodyError, Context, check_flat, delete_flat, read_flat, write_flat
+from .codec import (
+    BodyError,
+    Context,
+    check_flat,
+    delete_flat,
+    read_flat,
+    write_flat,
+    write_flat_many,
+)
 
 KIND_ORDER = ("client", "site", "host", "note", "visit", "run", "schedule")
 
@@ -67,6 +76,31 @@ HANDLERS = {
     "run": (runs.read_runs, runs.apply_run, runs.remove_run),
     "schedule": (_read_s, _apply_s, _remove_schedule),
 }
+
+
+# Kinds applied many records at a time (a first sync brings thousands of notes).
+BULK = {"note": fields.NOTE, "visit": fields.VISIT}
+
+
+def apply_many(ctx: Context, kind: str, bodies: dict[str, dict]) -> dict[str, str] | None:
+    """Upsert many records of a BULK kind: {id: why} for those whose body does not fit
+    (the rest written in one statement), or None when the database refused the batch
+    (nothing written: apply them one by one)."""
+    spec, good, bad = BULK[kind], [], {}
+    for rid, body in bodies.items():
+        try:
+            good.append((rid, check_flat(spec, body)))
+        except BodyError as exc:
+            bad[rid] = str(exc)
+    ctx.conn.execute("SAVEPOINT sync_bulk")
+    try:
+        write_flat_many(ctx, spec, good)
+    except sqlite3.IntegrityError:
+        ctx.conn.execute("ROLLBACK TO sync_bulk")
+        ctx.conn.execute("RELEASE sync_bulk")
+        return None
+    ctx.conn.execute("RELEASE sync_bulk")
+    return bad
 
 
 def read_bodies(conn, kind: str, ids) -> dict[str, dict]:

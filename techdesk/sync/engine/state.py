@@ -63,13 +63,16 @@ class Head:
 
     __slots__ = ("rev", "kind", "id", "parents", "author", "device", "time", "deleted", "content", "body", "text")
 
-    def __init__(self, row) -> None:
+    def __init__(self, row, parsed: Revision | None = None) -> None:
         (self.rev, self.kind, self.id, parents, self.author, self.device, self.time, deleted,
          self.content, body) = row
-        self.parents = json.loads(parents)
         self.deleted = bool(deleted)
         self.text = body or "{}"  # the body's canonical JSON
-        self.body = json.loads(body) if body is not None else {}
+        if parsed is not None:  # just read from the folder: no need to parse it again
+            self.parents, self.body = parsed.parents, parsed.body
+        else:
+            self.parents = json.loads(parents)
+            self.body = json.loads(body) if body is not None else {}
 
     def as_revision(self) -> Revision:
         return Revision(kind=self.kind, id=self.id, rev=self.rev, parents=self.parents,
@@ -116,14 +119,17 @@ def add_revisions(conn: sqlite3.Connection, revisions: list[Revision], published
     return list(fresh.values())
 
 
-def heads_of(conn: sqlite3.Connection, kind: str, ids: list[str]) -> dict[str, list[Head]]:
-    """Heads per record, oldest first (time, then rev), as `techdesk.sync.heads` orders them."""
+def heads_of(conn: sqlite3.Connection, kind: str, ids: list[str],
+             parsed: dict[str, Revision] | None = None) -> dict[str, list[Head]]:
+    """Heads per record, oldest first (time, then rev), as `techdesk.sync.heads` orders them.
+    `parsed`: revisions at hand by rev (their bodies are not parsed again)."""
     out: dict[str, list[Head]] = {}
+    parsed = parsed or {}
     for part in chunks(ids):
         marks = ",".join("?" * len(part))
         for row in conn.execute(f"SELECT {_HEAD_COLS} FROM sync_revs WHERE kind = ? AND head = 1"
                                 f" AND id IN ({marks}) ORDER BY time, rev", [kind, *part]):
-            out.setdefault(row[2], []).append(Head(row))
+            out.setdefault(row[2], []).append(Head(row, parsed.get(row[0])))
     return out
 
 
