@@ -99,10 +99,16 @@ def add_revisions(conn: sqlite3.Connection, revisions: list[Revision], published
     by_record: dict[tuple[str, str], list[Revision]] = {}
     for rev in fresh.values():
         by_record.setdefault((rev.kind, rev.id), []).append(rev)
+    known: dict[tuple[str, str], list] = {}  # the revisions stored before, per record
+    for kind in {k for k, _ in by_record}:
+        for part in chunks([rid for k, rid in by_record if k == kind]):
+            marks = ",".join("?" * len(part))
+            for row in conn.execute(f"SELECT id, rev, parents, head FROM sync_revs WHERE kind = ?"
+                                    f" AND id IN ({marks})", [kind, *part]):
+                known.setdefault((kind, row[0]), []).append(row[1:])
     rows, superseded = [], []
     for (kind, record_id), new in by_record.items():
-        existing = conn.execute("SELECT rev, parents, head FROM sync_revs WHERE kind = ? AND id = ?",
-                                (kind, record_id)).fetchall()
+        existing = known.get((kind, record_id), [])
         named = {p for r in new for p in r.parents}
         named_before = {p for row in existing for p in json.loads(row[1])}
         superseded += [(row[0],) for row in existing if row[2] and row[0] in named]
