@@ -88,6 +88,8 @@ def test_a_moved_host_asks_before_its_password_is_sent(qloop, qtbot, tmp_path, i
         assert answers == []
         assert services.roster.endpoint_changes(host) == []  # remembered: no question next time
         window.close()
+        window.deleteLater()  # its timers must not outlive the store closed below
+        qtbot.wait(10)
     finally:
         services.close()
         env.close()
