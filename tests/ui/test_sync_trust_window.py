@@ -3,8 +3,8 @@ host that moved asks before its stored password is sent."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtWidgets import QApplication, QLabel
 
 from techdesk.cli import main as cli_main
 from techdesk.core.roster import HostSpec
@@ -53,6 +53,7 @@ def test_a_moved_host_asks_before_its_password_is_sent(qloop, qtbot, tmp_path, i
 
     env = DemoEnvironment.create(tmp_path / "demo")
     services = Services(Workspace(env.workspace_path))
+    window = None
     try:
         host, other = "praxis-empfang", next(h.name for h in services.roster.hosts() if h.name != "praxis-empfang")
         client = services.roster.get(host).spec.client
@@ -62,8 +63,7 @@ def test_a_moved_host_asks_before_its_password_is_sent(qloop, qtbot, tmp_path, i
         set_secret("password", host, "demo", endpoint=services.roster.endpoint(host))
         moved = services.roster.get(other)
         services.roster.edit(host, address=moved.address, port=moved.port)  # as a synced edit would
-        window = MainWindow(services)
-        qtbot.addWidget(window)
+        window = MainWindow(services)  # deleted below, before its store is closed (its timers)
         answers = ["refuse", "send"]
         shots = []
 
@@ -87,9 +87,10 @@ def test_a_moved_host_asks_before_its_password_is_sent(qloop, qtbot, tmp_path, i
         assert window.runs.last_report.results[0].error is None
         assert answers == []
         assert services.roster.endpoint_changes(host) == []  # remembered: no question next time
-        window.close()
-        window.deleteLater()  # its timers must not outlive the store closed below
-        qtbot.wait(10)
     finally:
+        if window is not None:
+            window.close()
+            window.deleteLater()
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         services.close()
         env.close()
