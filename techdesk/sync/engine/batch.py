@@ -144,10 +144,11 @@ class Batch:
         # Notes and visits: every body checked, then written in one statement.
         bulk = records.apply_many(self.ctx, kind, {rid: clean[rid] for rid, head, _ in plan if not head.deleted}) \
             if kind in records.BULK else None
+        bad, exact = bulk if bulk is not None else ({}, set())
         for rid, head, revs in plan:
             if bulk is not None and not head.deleted:
-                if rid in bulk:
-                    self._problem(kind, rid, head, bulk[rid])
+                if rid in bad:
+                    self._problem(kind, rid, head, bad[rid])
                     out.pop(rid, None)
                 else:
                     self.applied += 1
@@ -176,12 +177,17 @@ class Batch:
             unpark(self.ctx, {uid: name for uid, name in parked.items() if uid not in settled})
             fix_jumps(self.ctx, {rid: clean[rid] for rid, head, _ in plan if rid in settled and not head.deleted},
                       {uid: name for uid, name in parked.items() if uid in settled})
-        bodies = records.read_bodies(self.conn, kind, [rid for rid, (_, alias) in settled.items() if not alias])
         applied = {rid: head for rid, head, _ in plan}
+        # The local rows read back (a row written exactly as its head's body is not).
+        exact = {rid for rid in exact if clean[rid] is applied[rid].body}
+        bodies = records.read_bodies(self.conn, kind, [rid for rid, (_, alias) in settled.items()
+                                                       if not alias and rid not in exact])
         for rid, (revs, alias) in settled.items():
             body, head = bodies.get(rid), applied[rid]
             forked = len({h.content for h in heads.get(rid, [])}) > 1
-            if alias or body is None:
+            if rid in exact:
+                sha = head.content
+            elif alias or body is None:
                 sha = None
             else:  # the local row read back: usually exactly the body applied
                 sha = head.content if not head.deleted and body == head.body else content_sha(False, body)

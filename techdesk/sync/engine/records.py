@@ -82,16 +82,20 @@ HANDLERS = {
 BULK = {"note": fields.NOTE, "visit": fields.VISIT}
 
 
-def apply_many(ctx: Context, kind: str, bodies: dict[str, dict]) -> dict[str, str] | None:
-    """Upsert many records of a BULK kind: {id: why} for those whose body does not fit
-    (the rest written in one statement), or None when the database refused the batch
-    (nothing written: apply them one by one)."""
-    spec, good, bad = BULK[kind], [], {}
+def apply_many(ctx: Context, kind: str, bodies: dict[str, dict]) -> tuple[dict[str, str], set[str]] | None:
+    """Upsert many records of a BULK kind in one statement. Returns ({id: why} for the
+    bodies that do not fit, the ids whose row now reads back exactly as their body), or
+    None when the database refused the batch (nothing written: apply them one by one)."""
+    spec, good, bad, exact = BULK[kind], [], {}, set()
     for rid, body in bodies.items():
         try:
-            good.append((rid, check_flat(spec, body)))
+            values = check_flat(spec, body)
         except BodyError as exc:
             bad[rid] = str(exc)
+            continue
+        good.append((rid, values))
+        if len(body) == len(values) and all(body.get(f.key) == v for f, v in values.items()):
+            exact.add(rid)
     ctx.conn.execute("SAVEPOINT sync_bulk")
     try:
         write_flat_many(ctx, spec, good)
@@ -100,7 +104,7 @@ def apply_many(ctx: Context, kind: str, bodies: dict[str, dict]) -> dict[str, st
         ctx.conn.execute("RELEASE sync_bulk")
         return None
     ctx.conn.execute("RELEASE sync_bulk")
-    return bad
+    return bad, exact
 
 
 def read_bodies(conn, kind: str, ids) -> dict[str, dict]:
