@@ -40,7 +40,7 @@ COMMANDS = {
     "report": "reports", "brief": "reports",
     "exec": "actions", "fix": "actions",
     "clients": "hosts", "runs": "diagnostics",
-    "sync": "sync", "conflicts": "sync",
+    "sync": "sync", "conflicts": "sync", "trash": "sync", "restore": "sync",
     "schedule": "monitor", "sweep": "monitor", "health": "monitor", "alerts": "monitor",
     "notify": "monitor",
     "demo": "demo", "selftest": "demo",

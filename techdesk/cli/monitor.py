@@ -47,6 +47,8 @@ def register(sub) -> None:
     p.add_argument("--window", action="append", default=[], metavar="WINDOW",
                    help="maintenance window, e.g. 'Sun 02:00-04:00 Europe/Berlin' (runs held) or "
                         "'Mon-Fri 22:00-02:00 UTC alerts' (alerts held); repeatable")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm a schedule on all hosts more often than every 15 minutes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_add)
     p = ss.add_parser("list", help="list schedules")
@@ -56,8 +58,12 @@ def register(sub) -> None:
     p.add_argument("id")
     p.set_defaults(func=cmd_schedule_remove)
     for name, enabled in (("enable", True), ("disable", False)):
-        p = ss.add_parser(name, help=f"{name} a schedule")
+        p = ss.add_parser(name, help=f"{name} a schedule" + (
+            " (also how a schedule from a teammate, or changed by one, becomes active here)" if enabled else ""))
         p.add_argument("id")
+        if enabled:
+            p.add_argument("--yes", action="store_true",
+                           help="confirm a schedule on all hosts more often than every 15 minutes")
         p.set_defaults(func=cmd_schedule_enable, enabled=enabled)
     p = ss.add_parser("install", help=f"the OS timer that runs `techdesk sweep` every {SWEEP_EVERY_MIN} minutes")
     p.add_argument("--print", action="store_true", dest="print_only",
@@ -135,7 +141,8 @@ def _target(args) -> str:
 
 @_usage
 def cmd_schedule_add(svc: Services, args) -> int:
-    schedule = svc.monitor.add_schedule(args.bundle, _target(args), args.every, "; ".join(args.window) or None)
+    schedule = svc.monitor.add_schedule(args.bundle, _target(args), args.every, "; ".join(args.window) or None,
+                                        confirmed=args.yes)
     if schedule["hosts"] == 0:
         warn(f"no host matches {schedule['target']} yet: the schedule runs once hosts do")
     if args.json:
@@ -156,7 +163,8 @@ def cmd_schedule_list(svc: Services, args) -> int:
         print("no schedules (add one with `techdesk schedule add BUNDLE --all --every 6h`)")
         return 0
     print(table([[s["id"][:8], s["bundle"], s["target"], s["every"], s["hosts"],
-                  "yes" if s["enabled"] else "no", _short(s["last_run"]), _short(s["next_due"]),
+                  ("yes" if s["enabled_here"] else "not here (`schedule enable ID`)") if s["enabled"] else "no",
+                  _short(s["last_run"]), _short(s["next_due"]),
                   "; ".join(s["windows"])] for s in schedules],
                 ["ID", "BUNDLE", "TARGET", "EVERY", "HOSTS", "ENABLED", "LAST RUN", "NEXT DUE", "WINDOWS"]))
     return 0
@@ -171,7 +179,7 @@ def cmd_schedule_remove(svc: Services, args) -> int:
 
 @_usage
 def cmd_schedule_enable(svc: Services, args) -> int:
-    s = svc.monitor.enable_schedule(args.id, args.enabled)
+    s = svc.monitor.enable_schedule(args.id, args.enabled, confirmed=getattr(args, "yes", False))
     print(f"schedule {s['id'][:8]} ({s['bundle']} on {s['target']}) {'enabled' if s['enabled'] else 'disabled'}")
     return 0
 

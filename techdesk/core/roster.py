@@ -173,3 +173,11 @@ def parse_port(value) -> int:
     if not 1 <= port <= 65535:
         raise RosterError(f"port {port} is out of range 1-65535")
     return port
+
+
+def endpoint_of(chain: list) -> str:
+    """Where a host's secret would be sent: its hop as user@address:port, then each jump
+    host it goes through (innermost first). `chain` is outermost first, ending with the
+    host (RosterService.jump_chain); anything with address, port and user will do."""
+    hops = [f"{h.user}@{h.address}:{h.port}" if h.user else f"{h.address}:{h.port}" for h in reversed(chain)]
+    return " via ".join(hops)

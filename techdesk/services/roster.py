@@ -10,6 +10,7 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
+from techdesk import secrets as keyring_secrets
 from techdesk.core.roster import (
     Client,
     Defaults,
@@ -17,6 +18,7 @@ from techdesk.core.roster import (
     HostSpec,
     RosterError,
     Site,
+    endpoint_of,
     parse_port,
     validate_spec,
 )
@@ -213,6 +215,21 @@ class RosterService:
             chain.append(host)
             current = host.jump
         return list(reversed(chain))
+
+    def endpoint(self, name: str) -> str:
+        """Where the host's stored secrets may be sent (techdesk.secrets): user, address,
+        port and jump route."""
+        self.get(name)  # an unknown host: one clear line
+        return endpoint_of(self.jump_chain(name))
+
+    def endpoint_changes(self, name: str) -> list[tuple[str, str]]:
+        """[(secret kind, endpoint it was stored for)] where the host has moved since."""
+        return keyring_secrets.changed_endpoints(name, self.endpoint(name))
+
+    def confirm_endpoint(self, name: str) -> tuple[str, list[str]]:
+        """Accept the host's current endpoint for its stored secrets: (endpoint, kinds)."""
+        endpoint = self.endpoint(name)
+        return endpoint, keyring_secrets.confirm_endpoint(name, endpoint)
 
     def _check_jumps(self, names: list[str]) -> None:
         for name in names:

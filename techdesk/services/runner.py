@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 
 from techdesk import secrets as keyring_secrets
 from techdesk.core.findings import CheckResult, HostError, HostResult
-from techdesk.core.roster import Host, RosterError
+from techdesk.core.roster import Host, RosterError, endpoint_of
 from techdesk.diagnostics.bundle import Bundle
 from techdesk.diagnostics.compile import compile_script
 from techdesk.diagnostics.frames import FrameParser
 from techdesk.ssh.connect import Target, Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
-from techdesk.ssh.knownhosts import TrustStore, fingerprint
+from techdesk.ssh.knownhosts import RouteTrust, TrustStore, fingerprint, pin_name
 from techdesk.ssh.pool import ConnectionPool
 from techdesk.store import audit
 from techdesk.store import runs as runs_repo
@@ -61,6 +61,8 @@ class RunReport:
 HostKeyPrompt = Callable[[Target, object], Awaitable[bool | str]]
 # Asked when the keyring has no password/passphrase: (kind, host) -> secret or None.
 SecretPrompt = Callable[[str, str], Awaitable[str | None]]
+# Asked when a stored secret's host changed endpoint: True sends it (and remembers the new one).
+EndpointPrompt = Callable[[keyring_secrets.EndpointChanged], Awaitable[bool]]
 
 
 class RunService:
@@ -89,7 +91,7 @@ class RunService:
 
     async def run(self, bundle: Bundle, hosts: list[Host], *, concurrency: int = DEFAULT_CONCURRENCY,
                   accept_new_hostkeys: bool = False, hostkey_prompt: HostKeyPrompt | None = None,
-                  secret_prompt: SecretPrompt | None = None,
+                  secret_prompt: SecretPrompt | None = None, endpoint_prompt: EndpointPrompt | None = None,
                   on_event: Callable[[RunEvent], None] | None = None,
                   cancel: threading.Event | None = None, trigger: str = "manual",
                   timeouts: Timeouts | None = None) -> RunReport:
@@ -105,10 +107,16 @@ class RunService:
         compiled = compile_script(bundle, nonce)
         # Jump chains are resolved up front, on the loop thread (the store is not thread-safe).
         plans: list[tuple[Host, list[Target] | None, HostError | None]] = []
+        endpoints: dict[str, str] = {}  # host name -> where its secret may go (techdesk.secrets)
+        routes: dict[str, RouteTrust] = {}  # host name -> host keys pinned per route
         for host in hosts:
             try:
-                chain = [_target(h) for h in self.roster.jump_chain(host.name)]
+                hops = self.roster.jump_chain(host.name)
+                chain = [_target(h) for h in hops]
                 plans.append((host, chain, None))
+                endpoints.update((h.name, endpoint_of(hops[:i + 1])) for i, h in enumerate(hops))
+                routes[host.name] = self.trust.route({(h.address, h.port): pin_name(
+                    [(j.address, j.port) for j in hops[:i + 1]]) for i, h in enumerate(hops)})
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
 
@@ -136,10 +144,21 @@ class RunService:
                 return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
 
         def lookup_secret(kind: str, host_name: str) -> str | None:
-            # Runs in a worker: keyring first, then (in the window) ask the technician.
-            value = keyring_secrets.get_secret(kind, host_name)
+            # Runs in a worker: keyring first (released only to the endpoint it belongs to),
+            # then (in the window) ask the technician.
+            endpoint = endpoints.get(host_name)
+            try:
+                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+            except keyring_secrets.EndpointChanged as exc:
+                if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
+                        endpoint_prompt(exc), loop).result():
+                    raise SshError("auth", str(exc), target=host_name) from None
+                keyring_secrets.confirm_endpoint(host_name, exc.now)
+                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
             if value is None and secret_prompt is not None and not cancel.is_set():
                 value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
+                if value is not None and endpoint is not None:
+                    keyring_secrets.bind(kind, host_name, endpoint)
             return value
 
         async def one(host: Host, chain, error: HostError | None) -> None:
@@ -148,8 +167,8 @@ class RunService:
                 if error is None and not cancel.is_set():
                     emit(RunEvent("host-started", host=host.name))
                     result = await loop.run_in_executor(
-                        pool, _run_host, self.connections, host.name, chain, self.trust, compiled, nonce,
-                        bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
+                        pool, _run_host, self.connections, host.name, chain, routes[host.name], compiled,
+                        nonce, bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
                         lookup_secret)
                 else:
                     result = HostResult(host=host.name, error=error or HostError("protocol", "cancelled"))
@@ -196,7 +215,8 @@ def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
 
 
-def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore, compiled,
+def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore | RouteTrust,
+              compiled,
               nonce: str, bundle: Bundle, accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
               on_hostkey, lookup_secret) -> HostResult:
     """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""

@@ -339,6 +339,30 @@ MIGRATIONS: list[str] = [
         created TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 8: trust (docs/sync-format.md "Trust model"). trash: the last body of each deleted
+    # note, visit and host, restorable. schedule_approvals: the exact version of a
+    # schedule a technician enabled on this device (a teammate's schedule runs only
+    # then: the schedules that exist when upgrading keep running). A secret's endpoint
+    # is kept with it in the keyring, not here.
+    """
+    CREATE TABLE trash (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        deleted_by TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE schedule_approvals (
+        uid TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        approved_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO schedule_approvals (uid, version, approved_at)
+        SELECT uid, bundle || char(31) || target || char(31) || interval_s || char(31) || windows,
+               strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM schedules;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
