@@ -42,7 +42,7 @@ def main() -> int:
         ws_path = tmp / "ws"
         svc = ssh_roster(server, ws_path, args.hosts)
         bundle = svc.bundles.get(args.bundle)
-        script = compile_script(bundle, "0" * 32).text.encode()
+        script = compile_script(bundle, "0" * 32, converse=False).text.encode()
         ssh = server.ssh_argv() + ["sh -s"]
         script_file = tmp / "script.sh"
         script_file.write_bytes(script)

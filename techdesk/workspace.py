@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import logging
 import os
 import tempfile
 import uuid
@@ -110,6 +111,10 @@ class Workspace:
     def bundles_dir(self) -> Path:
         return self.path / "bundles"
 
+    @property
+    def log_path(self) -> Path:
+        return self.path / "logs" / "techdesk.log"
+
     # -- settings ------------------------------------------------------------
     def _load_settings(self) -> Settings:
         if not self.settings_path.exists():
@@ -141,3 +146,20 @@ class Workspace:
         from techdesk.store.db import open_database
 
         return open_database(self.db_path)
+
+
+def log_to_file(path: Path) -> logging.Handler | None:
+    """Send techdesk's log to ``path`` (the window and the CLI both keep logs/techdesk.log).
+    Returns the handler (remove and close it when done), None if the file cannot be
+    opened: a read-only workspace must still give its one-line error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("techdesk")
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    return handler

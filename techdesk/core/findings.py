@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from techdesk.core.severity import Status, worst
 
-ERROR_KINDS = ("unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol")
+# "tampered": the client machine sent frames it could not have sent honestly (diagnostics/frames.py)
+ERROR_KINDS = ("unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol",
+               "tampered")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from techdesk.core.roster import (
     HostSpec,
     RosterError,
     Site,
+    check_text,
     parse_port,
     validate_spec,
 )
@@ -89,6 +90,9 @@ class RosterService:
         """Connection defaults (user, port, jump, key) for a client or a site."""
         if values.get("port") not in (None, ""):
             values["port"] = parse_port(values["port"])
+        for what, value in (("client", client), ("site", site),
+                            *((k, v) for k, v in values.items() if isinstance(v, str))):
+            check_text(what, value)
         holder = next((s for s in self.sites(client) if s.name == site), None) if site else \
             next((c for c in self.clients() if c.name == client), None)
         current = holder.defaults if holder else Defaults()

@@ -23,7 +23,7 @@ from techdesk.core.findings import CheckResult, HostError, HostResult
 from techdesk.core.roster import Host, RosterError
 from techdesk.diagnostics.bundle import Bundle
 from techdesk.diagnostics.compile import compile_script
-from techdesk.diagnostics.frames import FrameParser
+from techdesk.diagnostics.frames import FrameParser, ScriptFeed, untrusted
 from techdesk.ssh.connect import Target, Timeouts, connect
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.ssh.knownhosts import TrustStore, fingerprint
@@ -93,7 +93,7 @@ class RunService:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         runs_repo.create_run(self.conn, run_id, bundle.name, bundle.version, self.technician, started, trigger)
         report = RunReport(run_id=run_id, bundle=bundle.name, started=started)
-        # One nonce per run: a check's output cannot forge another check's frame.
+        # One mark per run, one token per check and host (compile.py, frames.py).
         nonce = pysecrets.token_hex(16)
         compiled = compile_script(bundle, nonce)
         # Jump chains are resolved up front, on the loop thread (the store is not thread-safe).
@@ -190,7 +190,8 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
               on_hostkey, lookup_secret) -> HostResult:
     """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""
     t0 = time.monotonic()
-    parser = FrameParser(nonce, bundle.checks)
+    compiled = compiled.for_host()
+    parser = FrameParser(compiled, bundle.checks)
     result = HostResult(host=name)
 
     def on_output(chunk: bytes) -> None:
@@ -204,7 +205,7 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
         with connect(chain, trust, secrets=lookup_secret, accept_new=accept_new,
                      timeouts=timeouts, on_hostkey_event=on_hostkey) as conn:
             before_send(name)
-            conn.run(compiled.command, compiled.text.encode("utf-8"), on_output,
+            conn.run(compiled.command, ScriptFeed(compiled, parser), on_output,
                      deadline=time.monotonic() + RUN_LIMIT_S, cancel=cancel)
         result.checks.extend(parser.finish(None))
     except Cancelled:
@@ -216,5 +217,9 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
         result.error = HostError(exc.kind, exc.message)
     except Exception as exc:  # never let one host's bug stop the others
         result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
+    if parser.tampered:  # never silently: every result of this host is suspect
+        result.checks = [untrusted(c, "the run was tampered with") for c in result.checks]
+        result.error = HostError("tampered", f"results not trusted: the client machine sent "
+                                 f"{parser.tampered}")
     result.duration_s = time.monotonic() - t0
     return result

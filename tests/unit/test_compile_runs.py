@@ -125,6 +125,7 @@ def test_tricky_checks_run_safely(shell):
     env = res["env"]
     assert env.status is Status.OK and env.summary == "environment"
     assert run.nonce not in env.output and "PATH=" in env.output
+    assert not any(token in env.output for token in run.script.tokens)
     # fds 3/4/5 (real stdout, exit-code channel, script) are closed for the check.
     assert b"bypass" not in run.raw
 
