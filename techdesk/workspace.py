@@ -89,9 +89,10 @@ class Workspace:
         self.path = Path(path).expanduser() if path else default_workspace_path()
         self._shared_override = shared or os.environ.get("TECHDESK_SHARED") or None
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise WorkspaceError(f"cannot create workspace {self.path}: {exc.strerror}") from None
+        _private(self.path, 0o700)  # roster, history, audit: this user's only
         self.settings = self._load_settings()
 
     # -- paths ---------------------------------------------------------------
@@ -145,6 +146,10 @@ class Workspace:
         """Open (and migrate) the local store."""
         from techdesk.store.db import open_database
 
+        if os.name == "posix":  # SQLite gives its -wal/-shm files the database's mode
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            _private(self.db_path, 0o600)
         return open_database(self.db_path)
 
 
@@ -163,3 +168,14 @@ def log_to_file(path: Path) -> logging.Handler | None:
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
     return handler
+
+
+def _private(path: Path, mode: int) -> None:
+    """Tighten ``path`` to ``mode`` on POSIX (never loosen; a file we cannot chmod, e.g.
+    someone else's, is left alone: opening it then fails or works on its own terms)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        current = path.stat().st_mode & 0o777
+        if current & ~mode:
+            os.chmod(path, current & mode)
