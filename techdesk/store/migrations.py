@@ -238,6 +238,21 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE TABLE monitor_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # audit anchor: how many entries and which was last, written with every entry in
+    # the same transaction; deleting audit rows does not update it (store/audit.py)
+    """
+    CREATE TABLE audit_anchor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        entries INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_hash TEXT NOT NULL
+    );
+    INSERT INTO audit_anchor (id, entries, last_seq, last_hash)
+        SELECT 1, COUNT(*), COALESCE(MAX(seq), 0),
+               COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1),
+                        '0000000000000000000000000000000000000000000000000000000000000000')
+        FROM audit;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
