@@ -199,14 +199,15 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
             result.checks.append(check)
             emit(RunEvent("check", host=name, check=check))
 
+    deadline = t0 + RUN_LIMIT_S  # connecting and authenticating count too
     try:
         if cancel.is_set():
             raise Cancelled("cancelled")
         with connect(chain, trust, secrets=lookup_secret, accept_new=accept_new,
-                     timeouts=timeouts, on_hostkey_event=on_hostkey) as conn:
+                     timeouts=timeouts, on_hostkey_event=on_hostkey, deadline=deadline) as conn:
             before_send(name)
             conn.run(compiled.command, ScriptFeed(compiled, parser), on_output,
-                     deadline=time.monotonic() + RUN_LIMIT_S, cancel=cancel)
+                     deadline=deadline, cancel=cancel)
         result.checks.extend(parser.finish(None))
     except Cancelled:
         result.checks.extend(parser.finish("cancelled") if result.checks else [])
