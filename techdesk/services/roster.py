@@ -132,9 +132,14 @@ class RosterService:
 
     def import_file(self, path: Path, fmt: str, client: str | None = None, site: str | None = None,
                     update: bool = False) -> dict:
+        return self.import_hosts(self.read_file(path, fmt), client=client, site=site, update=update)
+
+    @staticmethod
+    def read_file(path: Path, fmt: str) -> list[HostSpec]:
+        """Parse an import file; touches no store, so the window runs it off the GUI thread."""
         from techdesk.roster_io import parse_file
 
-        return self.import_hosts(parse_file(Path(path), fmt), client=client, site=site, update=update)
+        return parse_file(Path(path), fmt)
 
     def export(self, fmt: str) -> str:
         from techdesk.roster_io import export_ansible_ini, export_csv
