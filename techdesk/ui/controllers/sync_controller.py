@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QPushButton
 
 from techdesk.sync import SharedFolderError
+from techdesk.ui.plain import plain_tip
 
 AUTO_SYNC_MS = 5 * 60 * 1000
 
@@ -45,7 +46,7 @@ class SyncController(QObject):
         else:
             text, tip = "✓ Synced", f"{status['folder']}\nlast sync {status['last_sync'] or 'never'}"
         self.button.setText(text)
-        self.button.setToolTip(tip)
+        self.button.setToolTip(plain_tip(tip))
 
     def _clicked(self) -> None:
         if self.services.sync.status()["conflicts"]:

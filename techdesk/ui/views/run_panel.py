@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 
 MAX_OUTPUT_LINES = 5000
 CHECK_ROLE = Qt.ItemDataRole.UserRole + 10
@@ -137,7 +138,7 @@ class RunPanel(QWidget):
                                  f"{check.duration_s:.2f}s"])
         child.setIcon(1, status_icon(check.status.value))
         child.setData(0, CHECK_ROLE, check.output)
-        child.setToolTip(2, check.summary)
+        child.setToolTip(2, plain_tip(check.summary))
         parent.addChild(child)
 
     def host_done(self, result) -> None:
@@ -149,7 +150,7 @@ class RunPanel(QWidget):
         item.setText(1, STATUS_LABELS[status])
         if result.error:
             item.setText(2, f"{_ERROR_TEXT.get(result.error.kind, result.error.kind)}: {result.error.message}")
-            item.setToolTip(2, result.error.message)
+            item.setToolTip(2, plain_tip(result.error.message))
             item.setData(0, CHECK_ROLE, result.error.message)
         else:
             worst = [c for c in result.checks if c.status.value in ("crit", "warn", "unknown")]
