@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import threading
 import time
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from techdesk.services import runner
 from techdesk.services.context import Services
 from techdesk.workspace import Workspace
+from tests.integration.hostile_servers import FakeServer
 from tests.integration.test_run import _add, _pin
 
 pytestmark = pytest.mark.sshd
@@ -66,35 +65,18 @@ def test_bad_key_path_is_refused_at_once(cli, sshd, workspace_dir, tmp_path, mak
 def test_connect_counts_against_the_run_limit(workspace_dir, monkeypatch):
     """A server that accepts and says nothing: with the default timeouts (10 s for the
     greeting, 20 s for the handshake), the run's 2 s limit still ends it."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(5)
-    held = []
-    stop = threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    threading.Thread(target=accept, daemon=True).start()
+    listener = FakeServer()
     monkeypatch.setattr(runner, "RUN_LIMIT_S", 2.0)
     svc = Services(Workspace(workspace_dir))
     try:
         from techdesk.core.roster import HostSpec
 
-        svc.roster.add(HostSpec(name="mute", address="127.0.0.1", port=listener.getsockname()[1]))
+        svc.roster.add(HostSpec(name="mute", address="127.0.0.1", port=listener.port))
         t0 = time.monotonic()
         report = asyncio.run(svc.runner.run(svc.bundles.get("linux-quick"), [svc.roster.get("mute")]))
         took = time.monotonic() - t0
         assert report.results[0].error.kind == "timeout", report.results[0].error
         assert took < 6, took
     finally:
-        stop.set()
         svc.close()
         listener.close()
-        for s in held:
-            s.close()

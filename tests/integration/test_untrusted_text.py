@@ -6,13 +6,12 @@ and `notes list`, in text and JSON."""
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
-import threading
 
 import pytest
 
 from techdesk.ssh.errors import SshError
+from tests.integration.hostile_servers import FakeServer
 from tests.integration.test_run import _add, _bundle, _pin
 
 pytestmark = pytest.mark.sshd
@@ -29,42 +28,12 @@ def _assert_clean(*texts: str) -> None:
         assert not bad, f"{bad!r} reached the terminal in {text!r}"
 
 
-class _EvilServer:
-    """A machine on 127.0.0.1 that answers SSH with a hostile version line."""
-
-    def __init__(self, greeting: bytes) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.greeting = greeting
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                conn.sendall(self.greeting)
-                conn.settimeout(2)
-                conn.recv(4096)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.mark.parametrize("greeting", [
     (EVIL.encode() + b"\r\n") * 100,               # paramiko quotes it: "Indecipherable ..."
     b"SSH-\x1b[31mred\x1b]0;t\x07\xc2\x9b2J\xe2\x80\xae-x\r\n",  # "Incompatible version (...)"
 ])
 def test_hostile_ssh_banner_is_cleaned_everywhere(cli, workspace_dir, greeting):
-    server = _EvilServer(greeting)
+    server = FakeServer(greeting)
     try:
         code, _, err = cli("hosts", "add", "evil", "--address", "127.0.0.1", "--port", str(server.port))
         assert code == 0, err
