@@ -37,7 +37,7 @@ HELD_NOTE = ("\n[techdesk: a process the check left running held its output open
 def untrusted(result: CheckResult, why: str) -> CheckResult:
     """The same result, UNKNOWN: it came from a run that was tampered with."""
     return dataclasses.replace(result, status=Status.UNKNOWN,
-                               summary=f"not trusted ({why}); it said: {result.summary}")
+                               summary=f"not trusted ({why}): {result.summary}")
 
 
 class FrameParser:

@@ -219,7 +219,7 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
     except Exception as exc:  # never let one host's bug stop the others
         result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
     if parser.tampered:  # never silently: every result of this host is suspect
-        result.checks = [untrusted(c, "the run was tampered with") for c in result.checks]
+        result.checks = [untrusted(c, "tampered run") for c in result.checks]
         result.error = HostError("tampered", f"results not trusted: the client machine sent "
                                  f"{parser.tampered}")
     result.duration_s = time.monotonic() - t0

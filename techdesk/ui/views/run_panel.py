@@ -172,5 +172,5 @@ _ERROR_TEXT = {
     "hostkey-unknown": "Host key not trusted yet",
     "hostkey-changed": "HOST KEY CHANGED — refused",
     "protocol": "Error",
-    "tampered": "TAMPERED — results not trusted",
+    "tampered": "TAMPERED",
 }
