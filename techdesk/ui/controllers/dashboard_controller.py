@@ -31,6 +31,9 @@ class DashboardController(QObject):
         self.view.show_health(monitor.health(), len(monitor.schedules()))
 
     def _tick(self) -> None:
+        # A closed window (its services may be closed too) sweeps nothing.
+        if not self.window.isVisible():
+            return
         # Only when something is due: the sweep lock keeps cron and the window apart.
         if self.services.monitor.due():
             self.sweep_now()
