@@ -14,6 +14,8 @@ from techdesk.roster_io import RosterFormatError, parse_ansible, parse_file
 
 
 def refused(fn, *args):
+    """Refused with one line; (message, seconds, peak bytes). Bounds are loose: the point
+    is "at once" against "never ends", on a loaded machine (tracemalloc slows it too)."""
     tracemalloc.start()
     t0 = time.monotonic()
     try:
@@ -36,7 +38,7 @@ def test_huge_ansible_range_is_refused_before_expansion(line):
     message, took, peak = refused(parse_ansible, f"# inventory\n[web]\n{line} ansible_user=x\n",
                                   "inv.ini")
     assert message.startswith("inv.ini:3: bad host range") and "too many hosts" in message
-    assert took < 5 and peak < 2_000_000, (took, peak)
+    assert took < 20 and peak < 2_000_000, (took, peak)
 
 
 def test_many_ranges_together_are_capped():
@@ -57,7 +59,7 @@ def _laughs(levels: int = 9, width: int = 9) -> str:
 def test_yaml_alias_bomb_is_refused_quickly():
     message, took, peak = refused(parse_ansible, _laughs(), "inv.yml")
     assert message.startswith("inv.yml:") and "alias bomb" in message
-    assert took < 5 and peak < 50_000_000, (took, peak)  # before: exponential, never ended
+    assert took < 20 and peak < 50_000_000, (took, peak)  # before: exponential, never ended
 
 
 @pytest.mark.timeout(30)
@@ -66,7 +68,7 @@ def test_too_many_yaml_aliases_are_refused():
     text = f"x: &v {{ansible_user: u}}\nall:\n  hosts:\n{refs}\n"
     message, took, _ = refused(parse_ansible, text, "inv.yml")
     assert message.startswith("inv.yml:1004:") and "more than 1000 YAML aliases" in message
-    assert took < 5
+    assert took < 20
 
 
 def test_a_few_aliases_still_work():
