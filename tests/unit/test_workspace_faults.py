@@ -91,3 +91,40 @@ def test_internal_error_is_one_line_with_the_log(cli, workspace_dir, monkeypatch
     line = _one_error_line(err)
     assert code == 70 and "multi line" in line and "\x1b" not in line
     assert "RuntimeError" in (workspace_dir / "logs" / "techdesk.log").read_text()
+
+
+def _read_only(path) -> bool:
+    """Make ``path`` read-only even for root (chattr +i); False if this system can't."""
+    if os.geteuid() != 0:
+        os.chmod(path, 0o400)
+        return True
+    import shutil
+    import subprocess
+
+    if not shutil.which("chattr"):
+        return False
+    return subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("command", [("hosts", "add", "b", "--address", "127.0.0.1"), ("hosts", "list")])
+def test_read_only_database_is_one_line_exit_1(cli, workspace_dir, command):
+    import subprocess
+
+    assert cli("hosts", "add", "a", "--address", "127.0.0.1")[0] == 0
+    db = workspace_dir / "techdesk.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = DELETE")  # no -wal/-shm left to write through
+    conn.close()
+    if not _read_only(db):
+        pytest.skip("cannot make a file read-only here")
+    try:
+        before = db.read_bytes()
+        code, _, err = cli(*command)
+        line = _one_error_line(err)
+        assert code == 1 and "techdesk.db" in line and "readonly" in line.replace("-", ""), line
+        assert db.read_bytes() == before
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(db)], check=False)
+        else:
+            os.chmod(db, 0o600)
