@@ -20,3 +20,14 @@ def plain_tip(text: str | None) -> str:
     if not text:
         return ""
     return "<p style='white-space:pre-wrap'>" + html.escape(clean_text(text)) + "</p>"
+
+
+def warn(parent, title: str, text: str) -> None:
+    """QMessageBox.warning, but the text is shown literally (errors quote names and
+    lines from imported or synced files)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Warning, title, clean_text(text), parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import threading
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from tests.unit.test_import_bombs import _laughs
@@ -57,7 +57,13 @@ def test_alias_bomb_from_the_window_is_one_line(services, qloop, window, qtbot, 
     bomb = tmp_path / "bomb.yml"
     bomb.write_text(_laughs(), encoding="utf-8")
     shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append((title, text)))
+
+    def exec_(box):  # the technician reads the box; it must show the text literally
+        shown.append((box.windowTitle(), box.text()))
+        assert box.textFormat() == Qt.TextFormat.PlainText
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
     result = qloop.run_until_complete(window.roster.import_file(bomb, "ansible"))
     assert result is None and services.roster.hosts() == []
     [(title, text)] = shown

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog
 
 from techdesk.core.roster import RosterError
 from techdesk.ui.dialogs.host_dialog import HostDialog
+from techdesk.ui.plain import warn
 
 
 class RosterController(QObject):
@@ -116,7 +117,7 @@ class RosterController(QObject):
             return None
         except RosterError as exc:
             progress.reset()
-            QMessageBox.warning(self.window, "Nothing was imported", str(exc))
+            warn(self.window, "Nothing was imported", str(exc))
             return None
         finally:
             progress.reset()
