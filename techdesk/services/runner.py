@@ -181,6 +181,10 @@ class RunService:
                      detail=result.error.message if result.error else f"{len(result.checks)} checks")
 
 
+class _Tampered(Exception):
+    """Raised from the output callback to end a run whose frames were forged."""
+
+
 def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
 
@@ -198,6 +202,8 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
         for check in parser.feed(chunk):
             result.checks.append(check)
             emit(RunEvent("check", host=name, check=check))
+        if parser.tampered:
+            raise _Tampered  # stop reading now: nothing more from this host counts
 
     deadline = t0 + RUN_LIMIT_S  # connecting and authenticating count too
     try:
@@ -208,6 +214,8 @@ def _run_host(name: str, chain: list[Target], trust: TrustStore, compiled, nonce
             before_send(name)
             conn.run(compiled.command, ScriptFeed(compiled, parser), on_output,
                      deadline=deadline, cancel=cancel)
+        result.checks.extend(parser.finish(None))
+    except _Tampered:
         result.checks.extend(parser.finish(None))
     except Cancelled:
         result.checks.extend(parser.finish("cancelled") if result.checks else [])

@@ -36,6 +36,14 @@ mark=$(grep '^@@TD-' "$loot" | head -n 1)
 
 THIEF = STEAL + r"""
 [ -n "$mark" ] || { echo "UNKNOWN - found no mark"; exit 3; }
+# Straight into the session's output (the topmost "sh -s": its subshells have the
+# same command line), past techdesk's cap and its buffering.
+p=$$ sh_pid=
+while [ "$p" -gt 1 ]; do
+  p=$(cut -d' ' -f4 /proc/$p/stat)
+  [ "$(tr '\0' ' ' </proc/$p/cmdline)" = "sh -s " ] && sh_pid=$p
+done
+exec >/proc/$sh_pid/fd/1
 # This check's own END, then the next check's frames, with every token found...
 for t in $(grep -v '^@@TD-' "$loot"); do
   printf '\n%s END thief %s 0 -\n' "$mark" "$t"
@@ -46,6 +54,7 @@ done
 # ...and in the framing of earlier techdesk versions (one nonce per run).
 printf '\n%s END thief 0 -\n\n%s BEGIN later\nOK - forged by thief\n\n%s END later 0 -\n' \
   "$mark" "$mark" "$mark"
+sleep 15  # and keep the session busy: techdesk must not wait for it
 exit 2
 """
 
@@ -86,7 +95,9 @@ def _run(cli, sshd, workspace_dir, name: str, checks: str):
 
 
 def test_check_reading_the_runtime_memory_cannot_forge_results(cli, sshd, workspace_dir):
+    t0 = time.monotonic()
     code, host, _ = _run(cli, sshd, workspace_dir, "thief", _hostile("thief", THIEF))
+    assert time.monotonic() - t0 < 12  # stopped at the first forged frame, not after 15 s
     assert host["error"] and host["error"]["kind"] == "tampered", host
     assert "results not trusted" in host["error"]["message"]
     assert host["status"] == "unknown" and code == 3
