@@ -162,7 +162,17 @@ def validate_spec(spec: HostSpec) -> HostSpec:
     if spec.jump is not None and spec.jump == spec.name:
         raise RosterError(f"host {spec.name!r} cannot be its own jump host")
     spec.tags = sorted({t.strip() for t in spec.tags if t and t.strip()})
+    for what, value in (("client", spec.client), ("site", spec.site), ("user", spec.user),
+                        ("jump host", spec.jump), *(("tag", t) for t in spec.tags)):
+        check_text(f"host {spec.name!r}: {what}", value)
     return spec
+
+
+def check_text(what: str, value: str | None) -> None:
+    """Refuse a name with a control character (ESC starts terminal sequences). Bidi
+    marks are legitimate in right-to-left names: every output cleans them instead."""
+    if value is not None and _CONTROL.search(value):
+        raise RosterError(f"{what} {value!r} contains a control character")
 
 
 def parse_port(value) -> int:

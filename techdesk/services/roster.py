@@ -18,6 +18,7 @@ from techdesk.core.roster import (
     HostSpec,
     RosterError,
     Site,
+    check_text,
     endpoint_of,
     parse_port,
     validate_spec,
@@ -102,6 +103,9 @@ class RosterService:
         """Connection defaults (user, port, jump, key) for a client or a site."""
         if values.get("port") not in (None, ""):
             values["port"] = parse_port(values["port"])
+        for what, value in (("client", client), ("site", site),
+                            *((k, v) for k, v in values.items() if isinstance(v, str))):
+            check_text(what, value)
         holder = next((s for s in self.sites(client) if s.name == site), None) if site else \
             next((c for c in self.clients() if c.name == client), None)
         current = holder.defaults if holder else Defaults()
@@ -183,9 +187,14 @@ class RosterService:
 
     def import_file(self, path: Path, fmt: str, client: str | None = None, site: str | None = None,
                     update: bool = False) -> dict:
+        return self.import_hosts(self.read_file(path, fmt), client=client, site=site, update=update)
+
+    @staticmethod
+    def read_file(path: Path, fmt: str) -> list[HostSpec]:
+        """Parse an import file; touches no store, so the window runs it off the GUI thread."""
         from techdesk.roster_io import parse_file
 
-        return self.import_hosts(parse_file(Path(path), fmt), client=client, site=site, update=update)
+        return parse_file(Path(path), fmt)
 
     def export(self, fmt: str) -> str:
         from techdesk.roster_io import export_ansible_ini, export_csv

@@ -23,7 +23,7 @@ from techdesk.core.findings import CheckResult, HostError, HostResult
 from techdesk.core.roster import Host, RosterError, endpoint_of
 from techdesk.diagnostics.bundle import Bundle
 from techdesk.diagnostics.compile import compile_script
-from techdesk.diagnostics.frames import FrameParser
+from techdesk.diagnostics.frames import FrameParser, ScriptFeed, untrusted
 from techdesk.ssh.connect import Target, Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.ssh.knownhosts import RouteTrust, TrustStore, fingerprint, pin_name
@@ -102,7 +102,7 @@ class RunService:
         started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
         runs_repo.create_run(self.conn, run_id, bundle.name, bundle.version, self.technician, started, trigger)
         report = RunReport(run_id=run_id, bundle=bundle.name, started=started)
-        # One nonce per run: a check's output cannot forge another check's frame.
+        # One mark per run, one token per check and host (compile.py, frames.py).
         nonce = pysecrets.token_hex(16)
         compiled = compile_script(bundle, nonce)
         # Jump chains are resolved up front, on the loop thread (the store is not thread-safe).
@@ -211,6 +211,10 @@ class RunService:
                      detail=result.error.message if result.error else f"{len(result.checks)} checks")
 
 
+class _Tampered(Exception):
+    """Raised from the output callback to end a run whose frames were forged."""
+
+
 def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
 
@@ -221,21 +225,27 @@ def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust
               on_hostkey, lookup_secret) -> HostResult:
     """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""
     t0 = time.monotonic()
-    parser = FrameParser(nonce, bundle.checks)
+    compiled = compiled.for_host()
+    parser = FrameParser(compiled, bundle.checks)
     result = HostResult(host=name)
 
     def on_output(chunk: bytes) -> None:
         for check in parser.feed(chunk):
             result.checks.append(check)
             emit(RunEvent("check", host=name, check=check))
+        if parser.tampered:
+            raise _Tampered  # stop reading now: nothing more from this host counts
 
+    deadline = t0 + RUN_LIMIT_S  # connecting and authenticating count too
     try:
         if cancel.is_set():
             raise Cancelled("cancelled")
-        connections.run(chain, trust, compiled.command, compiled.text.encode("utf-8"), on_output,
-                        deadline=time.monotonic() + RUN_LIMIT_S, cancel=cancel,
-                        before_send=lambda: before_send(name), secrets=lookup_secret,
-                        accept_new=accept_new, timeouts=timeouts, on_hostkey_event=on_hostkey)
+        connections.run(chain, trust, compiled.command, ScriptFeed(compiled, parser), on_output,
+                        deadline=deadline, cancel=cancel, before_send=lambda: before_send(name),
+                        secrets=lookup_secret, accept_new=accept_new, timeouts=timeouts,
+                        on_hostkey_event=on_hostkey, connect_deadline=deadline)
+        result.checks.extend(parser.finish(None))
+    except _Tampered:
         result.checks.extend(parser.finish(None))
     except Cancelled:
         result.checks.extend(parser.finish("cancelled") if result.checks else [])
@@ -246,5 +256,9 @@ def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust
         result.error = HostError(exc.kind, exc.message)
     except Exception as exc:  # never let one host's bug stop the others
         result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
+    if parser.tampered:  # never silently: every result of this host is suspect
+        result.checks = [untrusted(c, "tampered run") for c in result.checks]
+        result.error = HostError("tampered", f"results not trusted: the client machine sent "
+                                 f"{parser.tampered}")
     result.duration_s = time.monotonic() - t0
     return result

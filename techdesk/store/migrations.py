@@ -363,6 +363,21 @@ MIGRATIONS: list[str] = [
         SELECT uid, bundle || char(31) || target || char(31) || interval_s || char(31) || windows,
                strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM schedules;
     """,
+    # 9: audit anchor: how many entries and which was last, written with every entry in
+    # the same transaction; deleting audit rows does not update it (store/audit.py)
+    """
+    CREATE TABLE audit_anchor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        entries INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_hash TEXT NOT NULL
+    );
+    INSERT INTO audit_anchor (id, entries, last_seq, last_hash)
+        SELECT 1, COUNT(*), COALESCE(MAX(seq), 0),
+               COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1),
+                        '0000000000000000000000000000000000000000000000000000000000000000')
+        FROM audit;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMenu, QPushButton
 
 from techdesk.sync import SharedFolderError
+from techdesk.ui.plain import plain_tip
 
 AUTO_SYNC_MS = 5 * 60 * 1000
 
@@ -49,7 +50,7 @@ class SyncController(QObject):
         else:
             text, tip = "✓ Synced", f"{status['folder']}\nlast sync {status['last_sync'] or 'never'}"
         self.button.setText(text)
-        self.button.setToolTip(tip)
+        self.button.setToolTip(plain_tip(tip))
 
     def _clicked(self) -> None:
         status = self.services.sync.status()
