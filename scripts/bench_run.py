@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Benchmark `techdesk run` against OpenSSH's own client, on a real local sshd.
+"""Benchmark techdesk runs against OpenSSH's own client, on a real local sshd, in one run.
 
-Prints absolute wall times and the ratio techdesk / OpenSSH, measured in the same run:
-  1. one host, linux-health:   techdesk vs `ssh host sh -s < compiled-script`
-  2. N roster hosts (one sshd under N names) at concurrency C:
-                               techdesk vs `xargs -P C` of that same ssh command
-techdesk is measured twice: in-process through the service API (what the window
-does) and as a `techdesk run` process (what a scheduler does, Python start-up included).
+Prints median wall times and the ratio techdesk / OpenSSH measured side by side:
+  1. cold, one host:   techdesk (service API, and the `techdesk run` CLI process)
+                       vs `ssh host sh -s < compiled-script`
+  2. warm, one host:   techdesk's second run on its warm pooled connection
+                       vs `ssh -o ControlMaster=auto -o ControlPersist=60` reusing a master
+  3. N hosts (one sshd under N names) at concurrency C, cold, for each fleet bundle:
+                       techdesk (service API) vs `xargs -P C` of that same ssh command
+  4. client CPU seconds per host over the runs of 3: techdesk's process vs the ssh
+     processes (xargs' children: ssh plus the `sh -c` that feeds it the script)
 
 Usage: .venv/bin/python scripts/bench_run.py [--hosts 50] [--concurrency 10] [--repeat 5]
+       [--bundles linux-health,linux-quick]
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchlib import host_names, median_time, openssh_xargs, print_rows, ssh_roster
@@ -28,12 +34,33 @@ from techdesk.diagnostics.compile import compile_script
 from tests.fixtures.sshd import SshdServer
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def master_argv(server, control_path: Path) -> list[str]:
+    """ssh_argv() with connection sharing on (ssh takes the FIRST value of an option)."""
+    argv = server.ssh_argv()
+    out, skip = [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "-o" and argv[i + 1].startswith(("ControlMaster=", "ControlPath=")):
+            skip = True
+            continue
+        out.append(arg)
+    return out[:-1] + ["-o", "ControlMaster=auto", "-o", "ControlPersist=60",
+                       "-o", f"ControlPath={control_path}", out[-1]]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hosts", type=int, default=50)
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--bundle", default="linux-health")
+    ap.add_argument("--bundles", default="linux-health,linux-quick")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="td-bench-"))
@@ -41,60 +68,85 @@ def main() -> int:
     try:
         ws_path = tmp / "ws"
         svc = ssh_roster(server, ws_path, args.hosts)
-        bundle = svc.bundles.get(args.bundle)
-        script = compile_script(bundle, "0" * 32).text.encode()
-        ssh = server.ssh_argv() + ["sh -s"]
-        script_file = tmp / "script.sh"
-        script_file.write_bytes(script)
+        pool = svc.connections
+        rows: list = []
+        cpu_rows: list = []
+        one_host = svc.roster.get("h000")
 
-        def openssh_one():
-            subprocess.run(ssh, input=script, stdout=subprocess.DEVNULL, check=False)
+        def scripts(bundle_name: str) -> tuple:
+            bundle = svc.bundles.get(bundle_name)
+            path = tmp / f"{bundle_name}.sh"
+            path.write_bytes(compile_script(bundle, "0" * 32, converse=False).text.encode())
+            return bundle, path
 
-        def techdesk_one_inprocess():
-            report = asyncio.run(svc.runner.run(bundle, [svc.roster.get("h000")]))
-            assert report.results[0].error is None, report.results[0].error
-
-        env = dict(os.environ, TECHDESK_WORKSPACE=str(ws_path))
-        techdesk_cli = [sys.executable, "-m", "techdesk", "run", args.bundle, "--json"]
-
-        def techdesk_one_cli():
-            subprocess.run(techdesk_cli + ["h000"], env=env, stdout=subprocess.DEVNULL, check=False)
-
-        # xargs runs the same ssh command once per host name, C at a time.
-        names = "\n".join(host_names(args.hosts)).encode()
-        xargs = openssh_xargs(server, script_file, args.concurrency)
-
-        def openssh_many():
-            subprocess.run(xargs, input=names, check=True)
-
-        hosts = svc.roster.hosts()
-
-        def techdesk_many_inprocess():
-            report = asyncio.run(svc.runner.run(bundle, hosts, concurrency=args.concurrency))
+        def techdesk_run(bundle, hosts, concurrency=10):
+            report = asyncio.run(svc.runner.run(bundle, hosts, concurrency=concurrency))
             failed = [r for r in report.results if r.error]
             assert not failed, failed[0].error
 
-        def techdesk_many_cli():
-            subprocess.run(techdesk_cli + ["--all", "--concurrency", str(args.concurrency)], env=env,
-                           stdout=subprocess.DEVNULL, check=False)
+        def openssh(argv, script: Path):
+            with open(script, "rb") as fh:
+                subprocess.run(argv + ["sh -s"], stdin=fh, stdout=subprocess.DEVNULL, check=True)
 
-        openssh_one()  # warm caches
-        techdesk_one_inprocess()
-        rows = []
-        base = median_time(openssh_one, args.repeat)
-        rows.append(("1 host, " + args.bundle, "OpenSSH ssh sh -s", base, None))
-        t = median_time(techdesk_one_inprocess, args.repeat)
-        rows.append(("", "techdesk (service API)", t, t / base))
-        t = median_time(techdesk_one_cli, args.repeat)
-        rows.append(("", "techdesk run (CLI process)", t, t / base))
-        base = median_time(openssh_many, max(1, args.repeat // 2))
-        label = f"{args.hosts} hosts, -P{args.concurrency}"
-        rows.append((label, "OpenSSH xargs -P ssh", base, None))
-        t = median_time(techdesk_many_inprocess, max(1, args.repeat // 2))
-        rows.append(("", "techdesk (service API)", t, t / base))
-        t = median_time(techdesk_many_cli, max(1, args.repeat // 2))
-        rows.append(("", "techdesk run (CLI process)", t, t / base))
-        print_rows(rows, width=28)
+        def one_host_cases(name: str, rows: list) -> None:
+            bundle, script = scripts(name)
+            ssh = server.ssh_argv()
+            # 1. cold: every techdesk run connects (idle 0 = no warm connection)
+            pool.idle_s = 0
+            openssh(ssh, script)
+            techdesk_run(bundle, [one_host])
+            cold_ssh = median_time(lambda: openssh(ssh, script), args.repeat)
+            rows.append((f"1 host, {name}, cold", "OpenSSH ssh sh -s", cold_ssh, None))
+            t = median_time(lambda: techdesk_run(bundle, [one_host]), args.repeat)
+            rows.append(("", "techdesk (service API)", t, t / cold_ssh))
+            if name == args.bundles.split(",")[0]:
+                env = dict(os.environ, TECHDESK_WORKSPACE=str(ws_path))
+                cli = [sys.executable, "-m", "techdesk", "run", name, "--json", "h000"]
+                t = median_time(lambda: subprocess.run(cli, env=env, stdout=subprocess.DEVNULL,
+                                                       check=False), args.repeat)
+                rows.append(("", "techdesk run (CLI process)", t, t / cold_ssh))
+            # 2. warm: OpenSSH reusing a ControlMaster; techdesk reusing its pooled connection
+            mux = master_argv(server, tmp / "cm.sock")
+            openssh(mux, script)  # starts the master (ControlPersist keeps it)
+            base = median_time(lambda: openssh(mux, script), args.repeat)
+            subprocess.run(mux[:-1] + ["-O", "exit", mux[-1]], capture_output=True, check=False)
+            rows.append((f"1 host, {name}, warm", "OpenSSH ControlMaster", base, None))
+            pool.idle_s = 300
+            opened = pool.opened
+            techdesk_run(bundle, [one_host])  # makes the warm connection
+            t = median_time(lambda: techdesk_run(bundle, [one_host]), args.repeat)
+            assert pool.opened == opened + 1, "warm runs must not connect again"
+            rows.append(("", "techdesk (warm pool)", t, t / base))
+            rows.append(("", "  same, vs a cold ssh", t, t / cold_ssh))
+            pool.close_all()
+            pool.idle_s = 0
+
+        def fleet_cases(name: str, repeat: int, rows: list, cpu_rows: list) -> None:
+            # 3 + 4. fleets, cold, with client CPU per host
+            bundle, script = scripts(name)
+            xargs = openssh_xargs(server, script, args.concurrency)
+            c0 = children_cpu()
+            base = median_time(lambda: subprocess.run(xargs, input=names, check=True), repeat)
+            ssh_cpu = (children_cpu() - c0) / (repeat * args.hosts)
+            rows.append((f"{args.hosts} hosts P{args.concurrency}, {name}", "OpenSSH xargs -P ssh",
+                         base, None))
+            c0 = time.process_time()
+            t = median_time(lambda: techdesk_run(bundle, hosts, args.concurrency), repeat)
+            td_cpu = (time.process_time() - c0) / (repeat * args.hosts)
+            rows.append(("", "techdesk (service API)", t, t / base))
+            cpu_rows.append((f"CPU s/host, {name}", "OpenSSH ssh (+ sh -c)", ssh_cpu, None))
+            cpu_rows.append(("", "techdesk process", td_cpu, td_cpu / ssh_cpu))
+
+        names = "\n".join(host_names(args.hosts)).encode()
+        hosts = svc.roster.hosts()
+        for name in args.bundles.split(","):
+            one_host_cases(name, rows)
+        fleet_repeat = max(1, args.repeat // 2)
+        for name in args.bundles.split(","):
+            fleet_cases(name, fleet_repeat, rows, cpu_rows)
+        print_rows(rows, width=28, case_width=34)
+        print()
+        print_rows(cpu_rows, width=28, case_width=34)
         svc.close()
     finally:
         server.stop()

@@ -53,8 +53,10 @@ def openssh_xargs(server, script_file: Path, concurrency: int) -> list[str]:
             f"{ssh} < {shlex.quote(str(script_file))} > /dev/null"]
 
 
-def print_rows(rows: list[tuple[str, str, float, float | None]], width: int = 30) -> None:
+def print_rows(rows: list[tuple[str, str, float, float | None]], width: int = 30,
+               case_width: int = 24) -> None:
     """(case, client, median seconds, ratio to the baseline or None for the baseline itself)."""
-    print(f"{'case':24} {'client':{width}} {'median s':>9} {'ratio':>7}")
+    print(f"{'case':{case_width}} {'client':{width}} {'median s':>9} {'ratio':>7}")
     for case, who, secs, ratio in rows:
-        print(f"{case:24} {who:{width}} {secs:9.3f} {'' if ratio is None else f'{ratio:6.2f}x':>7}")
+        print(f"{case:{case_width}} {who:{width}} {secs:9.3f} "
+              f"{'' if ratio is None else f'{ratio:6.2f}x':>7}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render the application icon to files: techdesk/resources/icons/.
+"""Render the application icon to files: resources/icons/.
 
 The icon is the one the window already paints (techdesk.ui.icons.app_icon), so the
 desktop build and the running window show the same mark. Writes:
@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
 
     from techdesk.ui.icons import app_icon
 
-    out = Path(argv[0]) if argv else ROOT / "techdesk" / "resources" / "icons"
+    out = Path(argv[0]) if argv else ROOT / "resources" / "icons"
     out.mkdir(parents=True, exist_ok=True)
     app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 (QPixmap needs it)
     icon = app_icon()

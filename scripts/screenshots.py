@@ -13,39 +13,21 @@ Usage: .venv/bin/python scripts/screenshots.py [OUT_DIR]
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if "DISPLAY" not in os.environ:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from shotlib import ROOT, demo_window
+
+from techdesk.services.context import Services
+from techdesk.ui.main_window import MainWindow
+from techdesk.workspace import Workspace
 
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images"
-    out.mkdir(parents=True, exist_ok=True)
-    import qasync
-    from PySide6.QtWidgets import QApplication
-
-    from techdesk.demo.workspace import DemoEnvironment
-    from techdesk.services.context import Services
-    from techdesk.ui.main_window import MainWindow
-    from techdesk.workspace import Workspace
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    env = DemoEnvironment.create()
-    services = Services(Workspace(env.workspace_path))
-    try:
-        window = MainWindow(services)
+    with demo_window(out, (1280, 800)) as shots:
+        window, services, loop, settle = shots.window, shots.services, shots.loop, shots.settle
         window.set_theme("light", save=False)
-        window.resize(1280, 800)
-        window.show()
-
-        def settle(ms: int = 150) -> None:
-            loop.run_until_complete(asyncio.sleep(ms / 1000))
 
         def shot(name: str, win=None, dialog=None) -> None:
             settle()
@@ -110,27 +92,48 @@ def main() -> int:
         window.tabs.setCurrentWidget(window.host_page)
         shot("dark-host-page")
         window.set_theme("light", save=False)
-        window.close()
+        window.tabs.setCurrentWidget(window.briefing_view)  # opening the tab fills it
+        window.briefing_view.client_box.setCurrentText("Acme Logistics")
+        shot("briefing")
+        fix_flow(window, services, out, settle)
 
-        # First run on an empty workspace.
-        import tempfile
+    # First run on an empty workspace.
+    import tempfile
 
-        with tempfile.TemporaryDirectory() as empty:
-            fresh = Services(Workspace(Path(empty) / "ws"))
-            try:
-                first = MainWindow(fresh)
-                first.resize(1280, 800)
-                first.show()
-                settle(300)
-                shot("first-run", first, first.first_run_dialog)
-                first.first_run_dialog.done(0)
-                first.close()
-            finally:
-                fresh.close()
-    finally:
-        services.close()
-        env.close()
+    with tempfile.TemporaryDirectory() as empty:
+        fresh = Services(Workspace(Path(empty) / "ws"))
+        try:
+            first = MainWindow(fresh)
+            first.resize(1280, 800)
+            first.show()
+            settle(300)
+            shot("first-run", first, first.first_run_dialog)
+            first.first_run_dialog.done(0)
+            first.close()
+        finally:
+            fresh.close()
     return 0
+
+
+def fix_flow(window, services, out: Path, settle) -> None:
+    """During a visit at Acme: Fix… on acme-web01's failed nginx, then the visit report."""
+    from techdesk.ui.dialogs.fix_dialog import FixDialog
+
+    visit = services.visits.start("Acme Logistics", "HQ")
+    window.visits.refresh()
+    asyncio.get_event_loop().run_until_complete(window.runs.start("linux-health", ["acme-web01"]))
+    window.show_host("acme-web01")
+    window.fix_finding("acme-web01", "failed_units")
+    dialog = next(w for w in window.findChildren(FixDialog))
+    settle()
+    dialog.grab().save(str(out / "fix-dialog.png"))
+    dialog.run_button.click()
+    asyncio.get_event_loop().run_until_complete(dialog.task)
+    settle()
+    dialog.grab().save(str(out / "fix-dialog-done.png"))
+    dialog.close()
+    pdf = services.reports.visit(visit.id, out / "visit-report-fix.pdf")
+    print(out / "fix-dialog.png", out / "fix-dialog-done.png", pdf, sep="\n")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures.keyring_backend import MemoryKeyring
 
-pytest_plugins = ["tests.fixtures.sshd"]
+pytest_plugins = ["tests.fixtures.sshd", "tests.fixtures.webhook"]
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

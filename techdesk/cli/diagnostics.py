@@ -45,6 +45,20 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_history)
 
+    runs = sub.add_parser("runs", help="a past run as text; two runs of a host compared")
+    rs = runs.add_subparsers(dest="runs_cmd", required=True, metavar="COMMAND")
+    p = rs.add_parser("show", help="a whole run as text: every host, check, summary and output")
+    p.add_argument("run_id", metavar="RUN")
+    p.add_argument("--host", action="append", metavar="HOST", help="only this host (repeatable)")
+    p.set_defaults(func=cmd_runs_show)
+    p = rs.add_parser("compare", help="what changed on a host between two runs (OLD then NEW)")
+    p.add_argument("host")
+    p.add_argument("older", metavar="OLD")
+    p.add_argument("newer", metavar="NEW")
+    p.add_argument("--all", action="store_true", help="list unchanged checks too")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_runs_compare)
+
     p = sub.add_parser("audit", help="the audit log of commands sent to client machines, verified")
     p.add_argument("--host")
     p.add_argument("--limit", type=int)
@@ -105,9 +119,19 @@ def cmd_run(svc: Services, args) -> int:
         raise UsageError("--concurrency must be at least 1")
     show = args.progress or sys.stderr.isatty()
     progress = HostProgress(len(hosts)) if show else None
-    report = asyncio.run(svc.runner.run(
-        bundle, hosts, concurrency=concurrency, accept_new_hostkeys=args.accept_new_hostkeys,
-        on_event=progress.event if progress else None, any_os=args.any_os))
+
+    async def run_and_record():
+        report = await svc.runner.run(bundle, hosts, concurrency=concurrency,
+                                      accept_new_hostkeys=args.accept_new_hostkeys,
+                                      on_event=progress.event if progress else None,
+                                      any_os=args.any_os)
+        # A run by hand feeds alert state like a sweep's (and sends new alerts the same way).
+        recorded = await svc.monitor.record_run(report)
+        for error in recorded["errors"]:
+            warn(error)
+        return report
+
+    report = asyncio.run(run_and_record())
     if args.json:
         print_json(report.as_json())
     else:
@@ -171,3 +195,26 @@ def cmd_audit(svc: Services, args) -> int:
     return 0 if not problems else 1
 
 
+
+
+def cmd_runs_show(svc: Services, args) -> int:
+    from techdesk.services.run_views import run_text
+
+    sys.stdout.write(run_text(svc.history, args.run_id, args.host))
+    return 0
+
+
+def cmd_runs_compare(svc: Services, args) -> int:
+    from techdesk.services.run_views import compare
+
+    changes = compare(svc.history, args.host, args.older, args.newer)
+    if args.json:
+        print_json([c.as_json() for c in changes])
+        return 0
+    shown = [c for c in changes if args.all or c.change != "same"]
+    if not shown:
+        print("nothing changed")
+        return 0
+    print(table([[c.change.upper(), c.check, (c.before or "-").upper(), (c.after or "-").upper(), c.after_summary]
+                 for c in shown], ["CHANGE", "CHECK", "BEFORE", "AFTER", "NOW"]))
+    return 0

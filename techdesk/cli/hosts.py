@@ -59,6 +59,11 @@ def register(sub) -> None:
     p.add_argument("name")
     p.set_defaults(func=cmd_remove)
 
+    p = hs.add_parser("confirm", help="accept a host's changed address, port, user or jump route for its "
+                                      "stored password or passphrase")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_confirm)
+
     p = hs.add_parser("import", help="import hosts (all or nothing)")
     p.add_argument("file", type=Path)
     p.add_argument("--format", required=True, choices=("ssh-config", "csv", "ansible"))
@@ -82,6 +87,21 @@ def register(sub) -> None:
     p.add_argument("--jump", metavar="HOST")
     p.add_argument("--key")
     p.set_defaults(func=cmd_defaults)
+
+    clients = sub.add_parser("clients", help="rename or remove a client or site")
+    cs = clients.add_subparsers(dest="clients_cmd", required=True, metavar="COMMAND")
+    p = cs.add_parser("rename", help="rename a client (or --site of it); notes, visits, schedules follow")
+    p.add_argument("client")
+    p.add_argument("new_name")
+    p.add_argument("--site")
+    p.set_defaults(func=cmd_clients_rename)
+    p = cs.add_parser("remove", help="remove a client (or --site of it) with its hosts, or --keep-hosts")
+    p.add_argument("client")
+    p.add_argument("--site")
+    p.add_argument("--keep-hosts", action="store_true", help="keep the hosts, without that client or site")
+    p.add_argument("--yes", action="store_true", help="do it (without --yes: only list what would go)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_clients_remove)
 
 
 def _spec_from_args(args) -> HostSpec:
@@ -153,6 +173,17 @@ def cmd_remove(svc: Services, args) -> int:
     return 0
 
 
+def cmd_confirm(svc: Services, args) -> int:
+    changes = svc.roster.endpoint_changes(args.name)
+    endpoint, kinds = svc.roster.confirm_endpoint(args.name)
+    if not kinds:
+        print(f"{args.name}: nothing to confirm (its stored secrets already belong to {endpoint})")
+        return 0
+    for kind, was in changes:
+        print(f"{args.name}: the stored {kind} now belongs to {endpoint} (was {was})")
+    return 0
+
+
 def cmd_import(svc: Services, args) -> int:
     result = svc.roster.import_file(args.file, args.format, client=args.client, site=args.site,
                                     update=args.update)
@@ -177,4 +208,28 @@ def cmd_defaults(svc: Services, args) -> int:
     svc.roster.set_defaults(args.client, args.site, user=args.user, port=args.port, jump=args.jump,
                             key=args.key)
     print(f"defaults set for {args.client}{' / ' + args.site if args.site else ''}")
+    return 0
+
+
+def cmd_clients_rename(svc: Services, args) -> int:
+    svc.roster.rename(args.client, args.new_name, args.site)
+    print(f"renamed {'site ' + args.site + ' of ' + args.client if args.site else args.client} to "
+          f"{args.new_name.strip()}")
+    return 0
+
+
+def cmd_clients_remove(svc: Services, args) -> int:
+    what = f"site {args.site} of {args.client}" if args.site else f"client {args.client}"
+    if not args.yes:
+        hosts = svc.roster.hosts_of(args.client, args.site)
+        fate = "kept" if args.keep_hosts else "removed"
+        print(f"{what} holds {len(hosts)} host(s), which would be {fate}: {', '.join(hosts) or 'none'}")
+        print("nothing changed: add --yes to remove it")
+        return 1
+    done = svc.roster.remove_holder(args.client, args.site, keep_hosts=args.keep_hosts)
+    if args.json:
+        print_json(done)
+    else:
+        print(f"removed {what}; {len(done['hosts'])} host(s) {'kept' if done['kept'] else 'removed'}"
+              + (f", {len(done['schedules'])} schedule(s) removed" if done["schedules"] else ""))
     return 0

@@ -11,22 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import getpass
-import hashlib
-import os
-import plistlib
-import shlex
-import shutil
-import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from techdesk.cli import UsageError
 from techdesk.cli.output import HostProgress, print_json, table, warn
 from techdesk.core.schedule import ScheduleError
 from techdesk.services.context import Services
-
-SWEEP_EVERY_MIN = 5
+from techdesk.services.os_scheduler import SWEEP_EVERY_MIN
 
 
 def _usage(func):
@@ -55,6 +47,8 @@ def register(sub) -> None:
     p.add_argument("--window", action="append", default=[], metavar="WINDOW",
                    help="maintenance window, e.g. 'Sun 02:00-04:00 Europe/Berlin' (runs held) or "
                         "'Mon-Fri 22:00-02:00 UTC alerts' (alerts held); repeatable")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm a schedule on all hosts more often than every 15 minutes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_add)
     p = ss.add_parser("list", help="list schedules")
@@ -64,14 +58,32 @@ def register(sub) -> None:
     p.add_argument("id")
     p.set_defaults(func=cmd_schedule_remove)
     for name, enabled in (("enable", True), ("disable", False)):
-        p = ss.add_parser(name, help=f"{name} a schedule")
+        p = ss.add_parser(name, help=f"{name} a schedule" + (
+            " (also how a schedule from a teammate, or changed by one, becomes active here)" if enabled else ""))
         p.add_argument("id")
+        if enabled:
+            p.add_argument("--yes", action="store_true",
+                           help="confirm a schedule on all hosts more often than every 15 minutes")
         p.set_defaults(func=cmd_schedule_enable, enabled=enabled)
     p = ss.add_parser("install", help=f"the OS timer that runs `techdesk sweep` every {SWEEP_EVERY_MIN} minutes")
     p.add_argument("--print", action="store_true", dest="print_only",
                    help="only print the entry (never writes anything)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_install)
+
+    p = ss.add_parser("care-report", help="write a client's care report into a folder at the end of each month")
+    cs = p.add_subparsers(dest="care_cmd", required=True, metavar="COMMAND")
+    c = cs.add_parser("add", help="the sweep after each month's end writes care-CLIENT-YYYY-MM.pdf into DIR")
+    c.add_argument("--client", required=True)
+    c.add_argument("--to", required=True, dest="folder", metavar="DIR", help="for example SHARED/reports")
+    c.add_argument("--format", choices=("pdf", "html"), default="pdf")
+    c.set_defaults(func=cmd_care_schedule_add)
+    c = cs.add_parser("list", help="clients whose care report is written each month")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_care_schedule_list)
+    c = cs.add_parser("remove", help="stop writing a client's monthly care report")
+    c.add_argument("--client", required=True)
+    c.set_defaults(func=cmd_care_schedule_remove)
 
     p = sub.add_parser("sweep", help="run every schedule that is due, then exit (for cron and timers)")
     p.add_argument("--json", action="store_true")
@@ -83,12 +95,22 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--days", type=float, default=None, metavar="N",
                    help="forecasts crossing within N days are findings (default: settings, 14)")
+    p.add_argument("--at", metavar="TIME", type=_at_time, default=None,
+                   help="the fleet as of TIME (ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00; "
+                        "no zone: local time); only data up to TIME is read")
     p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("alerts", help="open alerts (--all: resolved ones too)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--all", action="store_true")
     p.add_argument("--limit", type=int, default=500, metavar="N", help="with --all: the last N events")
+    p.add_argument("--snoozed", action="store_true", help="list snoozed open alerts too")
+    act = p.add_mutually_exclusive_group()
+    act.add_argument("--ack", nargs=2, metavar=("HOST", "CHECK"), help="acknowledge an open alert")
+    act.add_argument("--snooze", nargs=2, metavar=("HOST", "CHECK"),
+                     help="hide an open alert for --for INTERVAL (back at once if it gets worse)")
+    act.add_argument("--wake", nargs=2, metavar=("HOST", "CHECK"), help="end a snooze now")
+    p.add_argument("--for", dest="snooze_for", default="4h", metavar="INTERVAL", help="with --snooze: 1h, 4h, 1d …")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("notify", help="where alerts are sent: a webhook, e-mail (SMTP); --test")
@@ -119,7 +141,8 @@ def _target(args) -> str:
 
 @_usage
 def cmd_schedule_add(svc: Services, args) -> int:
-    schedule = svc.monitor.add_schedule(args.bundle, _target(args), args.every, "; ".join(args.window) or None)
+    schedule = svc.monitor.add_schedule(args.bundle, _target(args), args.every, "; ".join(args.window) or None,
+                                        confirmed=args.yes)
     if schedule["hosts"] == 0:
         warn(f"no host matches {schedule['target']} yet: the schedule runs once hosts do")
     if args.json:
@@ -140,7 +163,8 @@ def cmd_schedule_list(svc: Services, args) -> int:
         print("no schedules (add one with `techdesk schedule add BUNDLE --all --every 6h`)")
         return 0
     print(table([[s["id"][:8], s["bundle"], s["target"], s["every"], s["hosts"],
-                  "yes" if s["enabled"] else "no", _short(s["last_run"]), _short(s["next_due"]),
+                  ("yes" if s["enabled_here"] else "not here (`schedule enable ID`)") if s["enabled"] else "no",
+                  _short(s["last_run"]), _short(s["next_due"]),
                   "; ".join(s["windows"])] for s in schedules],
                 ["ID", "BUNDLE", "TARGET", "EVERY", "HOSTS", "ENABLED", "LAST RUN", "NEXT DUE", "WINDOWS"]))
     return 0
@@ -155,7 +179,7 @@ def cmd_schedule_remove(svc: Services, args) -> int:
 
 @_usage
 def cmd_schedule_enable(svc: Services, args) -> int:
-    s = svc.monitor.enable_schedule(args.id, args.enabled)
+    s = svc.monitor.enable_schedule(args.id, args.enabled, confirmed=getattr(args, "yes", False))
     print(f"schedule {s['id'][:8]} ({s['bundle']} on {s['target']}) {'enabled' if s['enabled'] else 'disabled'}")
     return 0
 
@@ -167,112 +191,17 @@ def _short(iso: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------- install
-def sweep_command(workspace: Path) -> list[str]:
-    """The command an OS scheduler runs: this techdesk, this workspace, `sweep`."""
-    if getattr(sys, "frozen", False):  # a packaged build: the executable is techdesk itself
-        return [sys.executable, "--workspace", str(workspace), "sweep"]
-    exe = Path(sys.executable)
-    if os.name == "nt" and (exe.parent / "pythonw.exe").exists():
-        exe = exe.parent / "pythonw.exe"  # no console window every five minutes
-    return [str(exe), "-m", "techdesk", "--workspace", str(workspace), "sweep"]
-
-
-def detect_system() -> str:
-    if sys.platform == "win32":
-        return "windows"
-    if sys.platform == "darwin":
-        return "launchd"
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or (f"/run/user/{os.getuid()}" if hasattr(os, "getuid") else "")
-    if shutil.which("systemctl") and runtime and Path(runtime, "systemd").is_dir():
-        return "systemd"
-    return "cron"
-
-
-def _systemd_quote(arg: str) -> str:
-    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$") + '"'
-
-
-def install_plan(system: str, workspace: Path, command: list[str] | None = None) -> dict:
-    """What `schedule install` writes or prints for ``system`` (systemd, cron, launchd,
-    windows): {"system", "files": {path: text}, "commands": [str], "entry": str, "note"}."""
-    workspace = Path(workspace)
-    command = command or sweep_command(workspace)
-    tag = hashlib.sha256(str(workspace.absolute()).encode("utf-8")).hexdigest()[:8]
-    log = workspace / "logs" / "sweep.log"
-    every = SWEEP_EVERY_MIN
-    if system == "systemd":
-        name = f"techdesk-sweep-{tag}"
-        config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "systemd" / "user"
-        service = (f"[Unit]\nDescription=techdesk sweep: scheduled diagnostics for {workspace}\n\n"
-                   f"[Service]\nType=oneshot\nExecStart={' '.join(_systemd_quote(a) for a in command)}\n")
-        timer = (f"[Unit]\nDescription=Run techdesk sweep every {every} minutes ({workspace})\n\n"
-                 f"[Timer]\nOnBootSec=2min\nOnUnitActiveSec={every}min\nAccuracySec=30s\n\n"
-                 f"[Install]\nWantedBy=timers.target\n")
-        files = {str(config / f"{name}.service"): service, str(config / f"{name}.timer"): timer}
-        return {"system": system, "files": files, "entry": timer,
-                "commands": [f"systemctl --user daemon-reload && systemctl --user enable --now {name}.timer"],
-                "note": "user timers run while you are logged in; to keep them running after logout: "
-                        "loginctl enable-linger $USER. Output goes to the journal: "
-                        f"journalctl --user -u {name}.service"}
-    if system == "launchd":
-        label = f"com.techdesk.sweep.{tag}"
-        path = Path.home() / "Library" / "LaunchAgents" / f"{label}.plist"
-        plist = plistlib.dumps({"Label": label, "ProgramArguments": command, "StartInterval": every * 60,
-                                "RunAtLoad": True, "StandardOutPath": str(log),
-                                "StandardErrorPath": str(log)}).decode("utf-8")
-        return {"system": system, "files": {str(path): plist}, "entry": plist,
-                "commands": [f"launchctl bootstrap gui/$(id -u) {shlex.quote(str(path))}"],
-                "note": "it starts by itself at your next login; the command starts it now"}
-    if system == "windows":
-        inner = subprocess.list2cmdline(command)
-        task = f"techdesk sweep {tag}"
-        entry = (f'schtasks /Create /F /SC MINUTE /MO {every} /TN "{task}" /TR "'
-                 + inner.replace('"', '\\"') + '"')
-        return {"system": system, "files": {}, "entry": entry, "commands": [entry],
-                "note": "run this in a Command Prompt as yourself (not as administrator); remove it with "
-                        f'schtasks /Delete /TN "{task}"'}
-    line = f"*/{every} * * * * {shlex.join(command)} >> {shlex.quote(str(log))} 2>&1"
-    line = line.replace("%", "\\%")  # a bare % ends the command in a crontab
-    return {"system": "cron", "files": {}, "entry": line, "commands": [],
-            "note": "add this line with `crontab -e` (techdesk does not edit your crontab)"}
-
-
 def cmd_schedule_install(svc: Services, args) -> int:
-    ws = svc.workspace.path.absolute()
-    plan = install_plan(detect_system(), ws)
-    written, unchanged = [], []
-    if not args.print_only and plan["files"]:
-        (ws / "logs").mkdir(parents=True, exist_ok=True)
-        for path, text in plan["files"].items():
-            target = Path(path)
-            if target.exists() and target.read_text(encoding="utf-8") == text:
-                unchanged.append(path)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            from techdesk.workspace import atomic_write_text
+    from techdesk.services import os_scheduler
 
-            atomic_write_text(target, text, mode=0o644)
-            written.append(path)
-    installed = bool(written or unchanged)
+    result = os_scheduler.install(svc.workspace.path, print_only=args.print_only)
     if args.json:
-        print_json({**plan, "written": written, "unchanged": unchanged, "installed": installed})
+        print_json(result.as_json())
         return 0
-    if installed:
-        for path in written:
-            print(f"wrote {path}")
-        for path in unchanged:
-            print(f"already installed: {path}")
-        if plan["commands"]:
-            print("to start it now:\n  " + "\n  ".join(plan["commands"]))
-    else:
-        if plan["files"]:
-            for path, text in plan["files"].items():
-                print(f"# {path}\n{text}")
-            if plan["commands"]:
-                print("then:\n  " + "\n  ".join(plan["commands"]))
-        else:
-            print(plan["entry"])
-    print(f"({plan['system']}: {plan['note']})", file=sys.stdout if installed else sys.stderr)
+    *body, note = result.describe().split("\n")
+    if body:
+        print("\n".join(body))
+    print(note, file=sys.stdout if result.installed else sys.stderr)
     return 0
 
 
@@ -315,8 +244,23 @@ def _print_sweep(result: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- health
+def _at_time(text: str) -> datetime:
+    """``--at``: an ISO 8601 date or time; without a zone, the local time."""
+    import argparse
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (expected ISO 8601, e.g. 2026-03-01T09:00)") \
+            from None
+    return (when.astimezone() if when.tzinfo is None else when).astimezone(UTC)
+
+
 def cmd_health(svc: Services, args) -> int:
-    report = svc.monitor.health(within_days=args.days)
+    at = getattr(args, "at", None)
+    report = svc.monitor.health(now=at, within_days=args.days)
+    if at is not None and not args.json:
+        print(f"As of {_short(report['now'])} (only data up to then)")
     if args.json:
         print_json(report)
         return 0
@@ -336,6 +280,8 @@ def cmd_health(svc: Services, args) -> int:
         print(f"\nForecasts (crossing within {report['within_days']:g} days):")
         for f in report["forecasts"]:
             print(f"  {f['host']}: {f['summary']}")
+            if f.get("basis"):
+                print(f"      based on {f['basis']}")
     if report["stale"]:
         print(f"\nStale (no successful run for {report['stale_after_hours']} h):")
         print(table([[s["host"], s["client"], _short(s["last_success"]) or "never", s["failures"],
@@ -348,22 +294,42 @@ def cmd_health(svc: Services, args) -> int:
 
 
 # ---------------------------------------------------------------------------- alerts
+@_usage
 def cmd_alerts(svc: Services, args) -> int:
-    alerts = svc.monitor.alerts(open_only=not args.all, limit=args.limit if args.all else None)
+    from techdesk.services.monitor import AlertError
+
+    mon = svc.monitor
+    try:
+        if args.ack or args.snooze or args.wake:
+            host, check = args.ack or args.snooze or args.wake
+            alert = mon.acknowledge(host, check) if args.ack else \
+                mon.snooze(host, check, args.snooze_for if args.snooze else None)
+            if args.json:
+                print_json(alert)
+            else:
+                print(f"{host} {check}: " + ("acknowledged by " + alert["acked_by"] if args.ack else
+                                            f"snoozed until {_short(alert['snoozed_until'])}" if args.snooze
+                                            else "awake"))
+            return 0
+    except AlertError as exc:
+        raise UsageError(str(exc)) from None
+    alerts = mon.alerts(open_only=not args.all, limit=args.limit if args.all else None,
+                        include_snoozed=args.snoozed)
     if args.json:
         print_json(alerts)
         return 0
     if not alerts:
         print("no open alerts" if not args.all else "no alerts")
         return 0
-    _alerts_table(alerts, show_state=args.all)
+    _alerts_table(alerts, show_state=args.all or args.snoozed or any(a.get("acked_by") for a in alerts))
     return 0
 
 
 def _alerts_table(alerts: list[dict], show_state: bool) -> None:
     rows = []
     for a in alerts:
-        state = ("open" if a["announced"] else "held") if a["open"] else "resolved"
+        state = ("snoozed" if a.get("snoozed_until") else "acked" if a.get("acked_by") else
+                 "open" if a["announced"] else "held") if a["open"] else "resolved"
         row = [a["severity"].upper(), a["host"], a["check"], _short(a["opened_at"]),
                a["message"] or a["summary"]]
         rows.append(([state] if show_state else []) + row)
@@ -372,58 +338,67 @@ def _alerts_table(alerts: list[dict], show_state: bool) -> None:
 
 # ---------------------------------------------------------------------------- notify
 def cmd_notify(svc: Services, args) -> int:
-    from techdesk.secrets import set_secret
-    from techdesk.services import notify
+    from techdesk.services.notify_setup import NotifyError
 
-    ws = svc.workspace
-    s = ws.settings
-    changed = False
-    if args.webhook is not None:
-        if args.webhook:
-            try:
-                notify.check_webhook_url(args.webhook)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-        s.webhook_url, changed = args.webhook or None, True
-    for name in ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_from", "smtp_to"):
-        value = getattr(args, name)
-        if value is not None:
-            if name == "smtp_port" and not 1 <= value <= 65535:
-                raise UsageError("--smtp-port must be 1 to 65535")
-            setattr(s, name, value if value != "" else None)
-            changed = True
-    if changed:
-        ws.save_settings()
-        svc.settings_changed()
-    if args.smtp_password:
-        if not s.smtp_host:
-            raise UsageError("set --smtp-host first: the password is stored for that server")
-        value = getpass.getpass(f"SMTP password for {s.smtp_host}: ") if sys.stdin.isatty() \
-            else sys.stdin.readline().rstrip("\r\n")
-        set_secret("smtp", s.smtp_host, value)
-        print(f"SMTP password for {s.smtp_host} stored in the system keyring")
-    config = {"channels": notify.channels(s), "webhook_url": s.webhook_url, "smtp_host": s.smtp_host,
-              "smtp_port": s.smtp_port, "smtp_security": s.smtp_security, "smtp_user": s.smtp_user,
-              "smtp_from": s.smtp_from, "smtp_to": s.smtp_to}
+    setup = svc.notify_setup
+    values = {"webhook_url": args.webhook}
+    values.update({name: getattr(args, name) for name in
+                   ("smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_from", "smtp_to")})
+    try:
+        setup.configure(**{k: v for k, v in values.items() if v is not None})
+        if args.smtp_password:
+            host = svc.workspace.settings.smtp_host
+            if not host:
+                raise NotifyError("set --smtp-host first: the password is stored for that server")
+            value = getpass.getpass(f"SMTP password for {host}: ") if sys.stdin.isatty() \
+                else sys.stdin.readline().rstrip("\r\n")
+            setup.store_password(value)
+            print(f"SMTP password for {host} stored in the system keyring")
+        config = setup.config()
+        delivery = setup.send_test() if args.test else None
+    except NotifyError as exc:
+        raise UsageError(str(exc)) from None
     code = 0
-    if args.test:
-        if not config["channels"]:
-            raise UsageError("no channel is configured: give --webhook URL or --smtp-host/--smtp-from/--smtp-to")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        event = {"seq": 0, "event": "opened", "host": "techdesk-test", "check": "test", "kind": "check",
-                 "severity": "warn", "message": "techdesk-test: a test alert from `techdesk notify --test`",
-                 "at": now, "opened_at": now, "notified": False}
-        delivery = notify.send(s, [event], s.device_id, ws.technician)
+    if delivery is not None:
         config["test"] = {"channels": delivery.channels, "errors": delivery.errors}
         code = 0 if delivery.delivered else 1
     if args.json:
         print_json(config)
     else:
-        print(f"webhook: {config['webhook_url'] or 'off'}")
-        print("e-mail: " + (f"{s.smtp_host}:{s.smtp_port} ({s.smtp_security}) from {s.smtp_from or '?'} to "
-                            f"{s.smtp_to or '?'}" + (f", login {s.smtp_user}" if s.smtp_user else "")
-                            if s.smtp_host else "off"))
-        if args.test:
-            print("test: " + ("sent through " + ", ".join(config["test"]["channels"]) if code == 0
-                              else "FAILED: " + "; ".join(config["test"]["errors"])))
+        c = config
+        print(f"webhook: {c['webhook_url'] or 'off'}")
+        print("e-mail: " + (f"{c['smtp_host']}:{c['smtp_port']} ({c['smtp_security']}) from {c['smtp_from'] or '?'} "
+                            f"to {c['smtp_to'] or '?'}" + (f", login {c['smtp_user']}" if c['smtp_user'] else "")
+                            if c["smtp_host"] else "off"))
+        if delivery is not None:
+            print("test: " + ("sent through " + ", ".join(delivery.channels) if code == 0
+                              else "FAILED: " + "; ".join(delivery.errors)))
     return code
+
+
+def cmd_care_schedule_add(svc: Services, args) -> int:
+    from techdesk.services import care_schedule
+
+    s = care_schedule.add(svc, args.client, args.folder, args.format)
+    print(f"care report of {s['client']} written to {s['folder']} after each month's end (by `techdesk sweep`)")
+    return 0
+
+
+def cmd_care_schedule_list(svc: Services, args) -> int:
+    from techdesk.services import care_schedule
+
+    rows = care_schedule.schedules(svc)
+    if args.json:
+        print_json(rows)
+    else:
+        print(table([[r["client"], r["format"], r["folder"], r["last_period"] or "—"] for r in rows],
+                    ["CLIENT", "FORMAT", "FOLDER", "LAST WRITTEN"]))
+    return 0
+
+
+def cmd_care_schedule_remove(svc: Services, args) -> int:
+    from techdesk.services import care_schedule
+
+    care_schedule.remove(svc, args.client)
+    print(f"no more monthly care reports for {args.client}")
+    return 0

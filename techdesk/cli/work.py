@@ -23,6 +23,7 @@ def register(sub) -> None:
     _body_options(p)
     p.add_argument("--run", action="append", dest="runs", metavar="RUN_ID", help="attach a run's findings")
     p.add_argument("--followup", action="append", dest="followups", metavar="TEXT", help="a follow-up item")
+    p.add_argument("--pin", action="store_true", help='pin as "know before you go" (shown in the visit briefing)')
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_notes_add)
 
@@ -45,6 +46,9 @@ def register(sub) -> None:
     p.add_argument("--run", action="append", dest="runs", metavar="RUN_ID", help="attach a run's findings")
     p.add_argument("--followup", action="append", dest="followups", metavar="TEXT", help="add a follow-up")
     p.add_argument("--done", action="append", type=int, metavar="N", help="mark follow-up N (1-based) done")
+    pin = p.add_mutually_exclusive_group()
+    pin.add_argument("--pin", dest="pinned", action="store_const", const=True, help='pin as "know before you go"')
+    pin.add_argument("--unpin", dest="pinned", action="store_const", const=False, help="remove the pin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_notes_edit)
 
@@ -96,7 +100,7 @@ def _body(args) -> str | None:
 
 def cmd_notes_add(svc: Services, args) -> int:
     note = svc.notes.add(args.title, _body(args) or "", host=args.host, client=args.client, site=args.site,
-                         runs=args.runs, followups=args.followups)
+                         runs=args.runs, followups=args.followups, pinned=args.pin)
     if args.json:
         print_json(note.as_json())
     else:
@@ -144,9 +148,11 @@ def cmd_notes_edit(svc: Services, args) -> int:
             if not 1 <= n <= len(followups):
                 raise UsageError(f"the note has no follow-up {n}")
             followups[n - 1] = Followup(followups[n - 1].text, True)
-    if all(v is None for v in (args.title, args.body, args.body_file, args.status, followups, args.runs)):
+    if all(v is None for v in (args.title, args.body, args.body_file, args.status, followups, args.runs,
+                               args.pinned)):
         raise UsageError("nothing to change: give at least one option")
-    note = svc.notes.edit(note.id, title=args.title, body=_body(args), status=args.status, followups=followups)
+    note = svc.notes.edit(note.id, title=args.title, body=_body(args), status=args.status, followups=followups,
+                          pinned=args.pinned)
     for run_id in args.runs or []:
         note = svc.notes.attach_run(note.id, run_id)
     if args.json:

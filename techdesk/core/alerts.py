@@ -64,6 +64,11 @@ class AlertState:
     notified: Status | None = None  # severity last announced; None: nothing open announced
     summary: str = ""
     title: str = ""
+    # A technician's hand on an open alert (docs/proactive.md "Acknowledge and snooze"):
+    # both end when the alert resolves or gets worse.
+    acked_by: str = ""
+    acked_at: datetime | None = None
+    snoozed_until: datetime | None = None
 
     @property
     def open(self) -> bool:
@@ -79,18 +84,45 @@ class AlertState:
                 "severity": self.severity.value if self.severity else None,
                 "opened_at": self.opened_at.isoformat() if self.opened_at else None,
                 "notified": self.notified.value if self.notified else None,
-                "summary": self.summary, "title": self.title}
+                "summary": self.summary, "title": self.title, "acked_by": self.acked_by,
+                "acked_at": _iso(self.acked_at), "snoozed_until": _iso(self.snoozed_until)}
 
     @classmethod
     def from_json(cls, data: Mapping) -> AlertState:
         def status(value):
             return Status(value) if value else None
-        opened = data.get("opened_at")
+        def when(key):
+            value = data.get(key)
+            return datetime.fromisoformat(value) if value else None
         return cls(data["host"], data["check"], int(data.get("failing", 0)),
                    int(data.get("critical", 0)), int(data.get("passing", 0)),
-                   status(data.get("severity")),
-                   datetime.fromisoformat(opened) if opened else None,
-                   status(data.get("notified")), data.get("summary", ""), data.get("title", ""))
+                   status(data.get("severity")), when("opened_at"),
+                   status(data.get("notified")), data.get("summary", ""), data.get("title", ""),
+                   data.get("acked_by") or "", when("acked_at"), when("snoozed_until"))
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def acknowledge(state: AlertState, by: str, now: datetime) -> AlertState:
+    """Someone is on it: shown as acknowledged until it resolves or gets worse."""
+    if not state.open:
+        raise ValueError(f"no open alert for {state.host} {state.check}")
+    return replace(state, acked_by=by, acked_at=now)
+
+
+def snooze(state: AlertState, until: datetime | None) -> AlertState:
+    """Out of the open list until ``until`` (None: back now), or until it gets worse."""
+    if not state.open and until is not None:
+        raise ValueError(f"no open alert for {state.host} {state.check}")
+    return replace(state, snoozed_until=until)
+
+
+_HAND_OFF = {"acked_by": "", "acked_at": None, "snoozed_until": None}
 
 
 @dataclass(frozen=True)
@@ -172,7 +204,7 @@ def evaluate(state: AlertState | None, observation: Observation, config: AlertCo
         passing = s.passing + 1
         if s.open and passing >= config.resolve_after:
             s = replace(s, failing=0, critical=0, passing=passing, severity=None, summary=summary,
-                        title=title)
+                        title=title, **_HAND_OFF)
         else:
             s = replace(s, failing=0, critical=0, passing=passing, summary=summary, title=title)
     if obs.in_maintenance:
@@ -196,6 +228,8 @@ def _announce(s: AlertState, outcome: str, now: datetime) -> tuple[AlertState, l
     message = _message(event, s, now)
     if event == "resolved":
         s = replace(s, notified=None, opened_at=None)
+    elif event == "escalated":  # worse than what was acknowledged or snoozed: fresh eyes
+        s = replace(s, notified=s.severity, **_HAND_OFF)
     else:
         s = replace(s, notified=s.severity)
     return s, [AlertEvent(event, s.host, s.check, s.kind, s.severity or Status.OK, message, now,

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from techdesk.core.severity import Status, worst
 
-ERROR_KINDS = ("unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol")
+# Why a host gave no results: the one list (the SSH layer raises these, results store
+# them, the window and reports word them). Kept here, free of paramiko, so the CLI can
+# name them without loading the SSH stack. "tampered": the client machine sent frames it
+# could not have sent honestly (diagnostics/frames.py).
+ErrorKind = Literal["unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol",
+                    "tampered"]
+ERROR_KINDS: tuple[str, ...] = get_args(ErrorKind)
 
 
 @dataclass

@@ -300,22 +300,48 @@ def retry_delay(consecutive_failures: int, base: timedelta, first: timedelta = R
     return min(base, first * 2 ** min(consecutive_failures - 1, 30))
 
 
+def _own_due(schedule: Schedule, last_run: datetime | None, now: datetime, failures: int) -> datetime:
+    return now if last_run is None else _utc(last_run) + retry_delay(failures, schedule.interval)
+
+
 def next_due(schedule: Schedule, last_run: datetime | None, now: datetime,
-             failures: int = 0) -> datetime:
+             failures: int = 0, retry_at: datetime | None = None) -> datetime:
     """When the schedule (for one host: its ``last_run`` and ``failures``) is due next.
 
     ``last_run + interval`` (or the backoff delay after failures); never run: now.
-    A time inside a run-holding window moves to the window's end. An overdue
-    time is returned as it is (in the past), unless now is inside a window.
+    ``retry_at``: the host's own next try after failed runs (of any schedule), which
+    comes first when later. A time inside a run-holding window moves to the window's
+    end. An overdue time is returned as it is (in the past), unless now is inside a
+    window. ``due_state`` says why a host is not due; both follow the same rules.
     """
     now = _utc(now)
-    due = now if last_run is None else _utc(last_run) + retry_delay(failures, schedule.interval)
+    due = _own_due(schedule, last_run, now, failures)
+    if retry_at is not None:
+        due = max(due, _utc(retry_at))
     end = maintenance_end(schedule.windows, max(due, now), runs=True)
     return end if end is not None else due
 
 
-def is_due(schedule: Schedule, last_run: datetime | None, now: datetime, failures: int = 0) -> bool:
-    return schedule.enabled and next_due(schedule, last_run, now, failures) <= _utc(now)
+def due_state(schedule: Schedule, last_run: datetime | None, now: datetime, failures: int = 0,
+              retry_at: datetime | None = None) -> str:
+    """Why a schedule does or does not run a host at ``now`` (the rules of ``next_due``):
+    "due"; "disabled"; "waiting" for its interval (or its backoff after failures);
+    "held" by a run-holding maintenance window; "backing-off": the host's ``retry_at``."""
+    now = _utc(now)
+    if not schedule.enabled:
+        return "disabled"
+    if _own_due(schedule, last_run, now, failures) > now:
+        return "waiting"
+    if maintenance_end(schedule.windows, now, runs=True) is not None:
+        return "held"
+    if retry_at is not None and _utc(retry_at) > now:
+        return "backing-off"
+    return "due"
+
+
+def is_due(schedule: Schedule, last_run: datetime | None, now: datetime, failures: int = 0,
+           retry_at: datetime | None = None) -> bool:
+    return due_state(schedule, last_run, now, failures, retry_at) == "due"
 
 
 def is_stale(last_success: datetime | None, now: datetime,

@@ -48,6 +48,7 @@ class Note:
     runs: list[AttachedRun] = field(default_factory=list)
     visit_id: str | None = None
     conflict: bool = False
+    pinned: bool = False  # "know before you go": first in the visit briefing
 
     def as_json(self) -> dict:
         return {
@@ -56,6 +57,7 @@ class Note:
             "host": self.host, "client": self.client, "site": self.site,
             "followups": [f.__dict__ for f in self.followups],
             "runs": [r.__dict__ for r in self.runs], "visit": self.visit_id, "conflict": self.conflict,
+            "pinned": self.pinned,
         }
 
 

@@ -20,7 +20,6 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 
 import paramiko
@@ -32,6 +31,7 @@ from techdesk.core.severity import Status
 from techdesk.core.work import billable
 from techdesk.demo import personas
 from techdesk.demo.server import DemoError, DemoServer, new_ed25519_key
+from techdesk.resources import resource
 
 TECHNICIAN = "Demo Technician"
 SEED_DAYS = 30
@@ -135,7 +135,7 @@ def _prepare_hosts(demo: Path, user: str) -> dict[str, dict[str, str] | None]:
     """The stub folder, each host's fake files, and each host's environment."""
     bin_dir = demo / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    stub = resources.files("techdesk").joinpath("resources", "demo", "stub.sh").read_bytes()
+    stub = resource("demo", "stub.sh").read_bytes()
     for name in personas.STUB_COMMANDS:
         target = bin_dir / name
         target.write_bytes(stub)
@@ -215,6 +215,7 @@ def _seed(services, ports: dict[str, int]) -> None:
                 result = _host_result(h, days_ago - 0.08, rng, bundle.checks)
             results.append((i * 0.4, result))
         _store_run(conn, bundle, started, "schedule", results)
+        _record_alerts(conn, [r for _, r in results], started)
 
     # The visit a week ago: the technician checked the file and DB servers by hand.
     visit_start = midnight - timedelta(days=7, hours=-9, minutes=-12)
@@ -251,6 +252,7 @@ def _seed(services, ports: dict[str, int]) -> None:
     for minutes, note in ((40, note_fs), (55, note_db)):
         note.created = note.updated = _iso(visit_start + timedelta(minutes=minutes))
         work_repo.save_note(conn, note)
+    _seed_care_story(services, bundle, rngs, midnight)
     note_pc = notes.add(
         "New reception PC set up", "Replaced the old reception PC. Printer and the practice "
         "software's client installed; backup of the old disk is in the practice safe.",
@@ -259,3 +261,60 @@ def _seed(services, ports: dict[str, int]) -> None:
     note_pc.created = note_pc.updated = _iso(midnight - timedelta(days=12, hours=-15))
     work_repo.save_note(conn, note_pc)
 
+
+
+def _record_alerts(conn, results: list[HostResult], when: datetime) -> None:
+    """Alerts from a seeded sweep, by the same rules as a real one (core/alerts.py)."""
+    from techdesk.core import alerts
+    from techdesk.store import monitor as repo
+
+    states = repo.alert_states(conn, [r.host for r in results])
+    observed = [o for r in results for o in alerts.observations(r)]
+    new, events = alerts.evaluate_all(states, observed, alerts.AlertConfig(), when)
+    repo.save_alerts(conn, {k: v for k, v in new.items() if states.get(k) != v}, events, _iso(when))
+
+
+def _seed_care_story(services, bundle, rngs, midnight: datetime) -> None:
+    """What the care report and the briefing show: a visit LOG_CLEANUP_DAYS_AGO days ago
+    where /var/log of acme-web01 (filling for ten days, a warning, about a day from full)
+    was cleaned up — a fix note keeping the run before and after — and notes pinned
+    "know before you go"."""
+    from techdesk.store import work as work_repo
+
+    conn = services.conn
+    web = personas.host("acme-web01")
+    start = midnight - timedelta(days=15, hours=-9)  # the cleanup is at LOG_CLEANUP_DAYS_AGO, 9:45
+    runs = {}
+    for minutes, when in ((12, "before"), (48, "after")):
+        at = start + timedelta(minutes=minutes)
+        result = _host_result(web, (midnight - at) / timedelta(days=1), rngs[web.name], bundle.checks)
+        runs[when] = _store_run(conn, bundle, at, "manual", [(0.0, result)])
+    visit = services.visits.start("Acme Logistics", "HQ")
+    fix = services.notes.add(
+        "Cleaned up /var/log on acme-web01",
+        "nginx had been left at `debug` log level since the last certificate change: /var/log grew "
+        "by ~0.5 GB a day and would have been full within a day, stopping the web shop.\n\n"
+        "- Set `error_log` back to `warn`, compressed and rotated the old logs\n"
+        "- logrotate now keeps 14 days, compressed",
+        host=web.name, runs=[runs["before"], runs["after"]], visit_id=visit.id)
+    visit = services.visits.stop(visit.id, summary="Web server log volume cleaned up before it filled; "
+                                                   "backups and UPS checked.")
+    visit.started, visit.stopped = _iso(start), _iso(start + timedelta(minutes=75))
+    visit.billable_minutes = billable(visit.minutes_on_site(), services.workspace.settings.billing_round_minutes)
+    visit.runs, visit.hosts = list(runs.values()), [web.name]
+    for item in visit.checklist:
+        item.done = True
+    work_repo.save_visit(conn, visit)
+    fix.created = fix.updated = _iso(start + timedelta(minutes=45))
+    fix.status = "resolved"
+    work_repo.save_note(conn, fix)
+    for title, body, target, days_ago in (
+            ("Server room: key and alarm", "The server room key is with Ms. Brandt at reception. "
+             "Alarm code is in the team's password manager (entry *Acme HQ alarm*). Sign the visitor "
+             "book.", {"client": "Acme Logistics", "site": "HQ"}, 40),
+            ("Never restart lager-nas during warehouse hours", "The hand scanners write to it "
+             "from 6:00 to 20:00; a restart loses the open picking lists. Plan restarts after 20:00.",
+             {"host": "lager-nas"}, 35)):
+        note = services.notes.add(title, body, pinned=True, **target)
+        note.created = note.updated = _iso(midnight - timedelta(days=days_ago, hours=-11))
+        work_repo.save_note(conn, note)

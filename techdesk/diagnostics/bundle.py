@@ -20,7 +20,10 @@ MIN_TIMEOUT, MAX_TIMEOUT, DEFAULT_TIMEOUT = 1, 3600, 30
 BUILTIN = "built-in"
 
 _BUNDLE_KEYS = {"name", "title", "os", "version", "description"}
-_CHECK_KEYS = {"id", "title", "timeout", "script", "thresholds"}
+_CHECK_KEYS = {"id", "title", "timeout", "script", "thresholds", "fixes"}
+_FIX_KEYS = {"id", "title", "script", "risk", "root", "timeout"}
+RISKS = ("safe", "disruptive")
+DEFAULT_FIX_TIMEOUT = 60
 _THRESHOLD_KEYS = {"warn", "crit", "direction", "capacity"}  # capacity: docs/proactive.md
 _VERSION_RE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
@@ -35,6 +38,18 @@ class BundleError(ValueError):
 
 
 @dataclass
+class FixDef:
+    """A remedy a check offers ([[checks.fixes]]): run on the host, then the check again."""
+
+    id: str
+    title: str
+    script: str
+    risk: str = "safe"  # "disruptive": the host name must be typed to confirm
+    root: bool = False  # needs root: sudo -S with the keyring password when the login is not root
+    timeout: int = DEFAULT_FIX_TIMEOUT
+
+
+@dataclass
 class CheckDef:
     id: str
     title: str
@@ -43,6 +58,10 @@ class CheckDef:
     # label (or glob) -> {"warn": x, "crit": y, "direction": "above"|"below"}
     thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = BUILTIN  # the bundle file's path, or "built-in"
+    fixes: list[FixDef] = field(default_factory=list)
+
+    def fix(self, fix_id: str) -> FixDef | None:
+        return next((f for f in self.fixes if f.id == fix_id), None)
 
 
 @dataclass
@@ -207,8 +226,44 @@ class _Validator:
                             f"check {check_id!r}: timeout must be a whole number of seconds "
                             f"from {MIN_TIMEOUT} to {MAX_TIMEOUT}")
         thresholds = self.thresholds(index, check_id, item.get("thresholds", {}))
+        fixes = self.fixes(index, check_id, item.get("fixes", []))
         return CheckDef(id=check_id, title=title, script=script, timeout=timeout,
-                        thresholds=thresholds, source=self.source)
+                        thresholds=thresholds, source=self.source, fixes=fixes)
+
+    def fixes(self, index: int, check_id: str, data: Any) -> list[FixDef]:
+        line = self.lines.check(index, "fixes")
+        if not isinstance(data, list) or not all(isinstance(f, dict) for f in data):
+            raise self.fail(line, f"check {check_id!r}: fixes must be [[checks.fixes]] tables")
+        fixes: list[FixDef] = []
+        for item in data:
+            fix_id = item.get("id")
+            if not isinstance(fix_id, str) or not CHECK_ID_RE.fullmatch(fix_id):
+                raise self.fail(line, f"check {check_id!r}: fix id is required and must match "
+                                "[A-Za-z0-9_.-]+")
+            where = f"check {check_id!r}: fix {fix_id!r}"
+            if set(item) - _FIX_KEYS:
+                raise self.fail(line, f"{where}: unknown key {sorted(set(item) - _FIX_KEYS)[0]!r}")
+            if any(f.id == fix_id for f in fixes):
+                raise self.fail(line, f"{where}: duplicate fix id")
+            title = item.get("title", fix_id)
+            script = item.get("script")
+            if not isinstance(title, str) or not isinstance(script, str) or not script.strip():
+                raise self.fail(line, f"{where}: title must be a string and script is required")
+            if "\x00" in script:
+                raise self.fail(line, f"{where}: script contains a NUL character")
+            risk, root = item.get("risk", "safe"), item.get("root", False)
+            if risk not in RISKS:
+                raise self.fail(line, f"{where}: risk must be 'safe' or 'disruptive'")
+            if not isinstance(root, bool):
+                raise self.fail(line, f"{where}: root must be true or false")
+            timeout = item.get("timeout", DEFAULT_FIX_TIMEOUT)
+            if (isinstance(timeout, bool) or not isinstance(timeout, int)
+                    or not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT):
+                raise self.fail(line, f"{where}: timeout must be a whole number of seconds "
+                                f"from {MIN_TIMEOUT} to {MAX_TIMEOUT}")
+            fixes.append(FixDef(id=fix_id, title=title, script=script, risk=risk, root=root,
+                                timeout=timeout))
+        return fixes
 
     def thresholds(self, index: int, check_id: str, data: Any) -> dict[str, dict[str, Any]]:
         line = self.lines.check(index, "thresholds")

@@ -7,17 +7,17 @@ it is reported as one "<file>:<line>: <message>" line and skipped.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from techdesk.diagnostics.bundle import BUILTIN, Bundle, BundleError, load_bundle_file, parse_bundle
+from techdesk.resources import resource
 
 
 def builtin_bundles() -> tuple[dict[str, Bundle], list[str]]:
-    """The bundles in techdesk/resources/bundles/ (package data)."""
+    """The bundles in resources/bundles/ (package data)."""
     bundles: dict[str, Bundle] = {}
     problems: list[str] = []
-    folder = resources.files("techdesk").joinpath("resources", "bundles")
+    folder = resource("bundles")
     entries = sorted((e for e in folder.iterdir() if e.name.endswith(".toml")),
                      key=lambda e: e.name)
     for entry in entries:

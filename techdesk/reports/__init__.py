@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from techdesk.reports.data import client_report, visit_report
 
-TEMPLATES = {"visit": "visit_report.html.j2", "client": "client_report.html.j2"}
+TEMPLATES = {"visit": "visit_report.html.j2", "client": "client_report.html.j2", "care": "care_report.html.j2",
+             "briefing": "briefing.html.j2"}
 
 __all__ = ["TEMPLATES", "client_report", "visit_report"]

@@ -119,6 +119,21 @@ def visit_results(services, visit, notes, cache: dict) -> list[dict]:
     return [_finish(hosts[name]) for name in sorted(hosts, key=str.casefold)]
 
 
+def latest_entries(services, names: list[str]) -> list[dict]:
+    """Each host with its latest run's checks (each keeping its run_id); a host never run
+    has status None."""
+    entries = []
+    for host in names:
+        entry = _empty_host(host)
+        found = services.history.latest(host)
+        if found is not None and found[1] is not None:
+            run, result = found
+            _merge(entry, run.started, run.bundle, [dict(c.as_json(), run_id=run.run_id) for c in result.checks],
+                   result.error.as_json() if result.error else None)
+        entries.append(_finish(entry))
+    return entries
+
+
 def error_finding(host: dict) -> dict:
     err = host["error"]
     return {"host": host["name"], "id": "_connection", "title": "Connection", "status": "unknown",

@@ -42,7 +42,8 @@ def _ensure_app():
 
 def _keep_headings_with_next(doc, page_height: float, room: float = 0.12) -> None:
     """QTextDocument ignores `page-break-after: avoid`: move a heading that would sit in
-    the last `room` of a page (alone, without what follows it) to the next page."""
+    the last `room` of a page (alone, without what follows it) to the next page, and one
+    whose next block (a chart, which never splits) starts on the next page."""
     from PySide6.QtGui import QTextCursor, QTextFormat
 
     layout = doc.documentLayout()
@@ -52,16 +53,22 @@ def _keep_headings_with_next(doc, page_height: float, room: float = 0.12) -> Non
         if fmt.headingLevel() >= 2 and QTextCursor(block).currentTable() is None:
             rect = layout.blockBoundingRect(block)
             bottom_of_page = (int(rect.top() // page_height) + 1) * page_height
-            if bottom_of_page - rect.bottom() < room * page_height and rect.top() % page_height > 1:
+            following = block.next()
+            pushed = False
+            if following.isValid() and following.layout().lineCount():  # a line moved to the next page
+                first_line = layout.blockBoundingRect(following).top() + following.layout().lineAt(0).y()
+                pushed = first_line >= bottom_of_page - 2  # float rounding: exactly at the page top
+            if (pushed or bottom_of_page - rect.bottom() < room * page_height) and rect.top() % page_height > 1:
                 fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
                 QTextCursor(block).setBlockFormat(fmt)
                 doc.markContentsDirty(0, doc.characterCount())  # lay out again from here
         block = block.next()
 
 
-def html_to_pdf(html: str, title: str = "", footer: str = "") -> bytes:
+def html_to_pdf(html: str, title: str = "", footer: str = "", charts: list[dict] | None = None) -> bytes:
     """The PDF bytes of `html` on A4 pages with 15 mm margins; `title` goes into the
-    document's metadata, `footer` at the bottom left of every page."""
+    document's metadata, `footer` at the bottom left of every page. `<img src="chart:N">`
+    is drawn as charts[N] (techdesk/reports/charts.py), as vectors."""
     _ensure_app()
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt
     from PySide6.QtGui import (
@@ -98,6 +105,10 @@ def html_to_pdf(html: str, title: str = "", footer: str = "") -> bytes:
     font.setFeature(QFont.Tag("liga"), 0)  # "office", not "oﬃce": text stays searchable
     doc.setDefaultFont(font)
     doc.documentLayout().setPaintDevice(writer)  # lay out in the printer's units
+    if charts:
+        from techdesk.reports.charts import install_handler
+
+        _handler = install_handler(doc, charts)  # noqa: F841 - kept alive while the document is drawn
     doc.setHtml(html)
 
     dpi = writer.resolution()

@@ -23,12 +23,13 @@ class HistoryService:
         return runs_repo.latest_result(self.conn, host)
 
     def host_states(self, stale_after: timedelta, hosts: list[str] | None = None,
-                    now: datetime | None = None) -> dict[str, HostState]:
+                    now: datetime | None = None, until: str | None = None) -> dict[str, HostState]:
         """The status of each host in the roster (or of ``hosts``) by the one rule in
-        core/host_state.py: what the roster, host page, dashboard, health and reports show."""
+        core/host_state.py: what the roster, host page, dashboard, health and reports show.
+        ``until`` (an ISO time): only what was known then (health --at replays the past)."""
         now = as_utc(now or datetime.now().astimezone())
-        checks = runs_repo.current_checks(self.conn, hosts)
-        roster = runs_repo.host_attempts(self.conn, hosts)
+        checks = runs_repo.current_checks(self.conn, hosts, until)
+        roster = runs_repo.host_attempts(self.conn, hosts, until)
         return {name: host_state(name, checks.get(name, []), attempt, now, stale_after, created,
                                  parse_time(success))
                 for name, (created, success, attempt) in roster.items()}

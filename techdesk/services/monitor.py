@@ -18,6 +18,7 @@ SSH work runs in the runner's own threads, notifications in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import uuid
 from collections.abc import Callable
@@ -31,9 +32,11 @@ from techdesk.core.schedule import (
     Schedule,
     ScheduleError,
     Target,
+    due_state,
     format_interval,
     in_maintenance,
     maintenance_end,
+    next_due,
     parse_interval,
     parse_windows,
     retry_delay,
@@ -41,17 +44,32 @@ from techdesk.core.schedule import (
 from techdesk.services.bundles import UnknownBundle
 from techdesk.services.health import HealthMixin, as_utc
 from techdesk.services.sweep_lock import SweepLock
+from techdesk.store import approvals
 from techdesk.store import monitor as repo
-from techdesk.store.db import now_iso
+from techdesk.store.db import now_iso, transaction
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MonitorService", "ScheduleError", "SweepLock", "sweep_exit_code"]
+__all__ = ["AlertError", "MonitorService", "ScheduleError", "SweepLock", "sweep_exit_code"]
+
+
+class AlertError(ValueError):
+    """No such open alert (to acknowledge or snooze); one line."""
 
 LOCK_NAME = "sweep.lock"
 NOTIFY_RETRY = timedelta(hours=24)  # undelivered alerts are retried by later sweeps this long
 NOTIFY_ATTEMPTS = 5
 
+
+
+BUSY_INTERVAL = timedelta(minutes=15)
+
+
+def _check_busy(target: Target, interval: timedelta, confirmed: bool) -> None:
+    """Every host, more often than every 15 minutes: only when the technician says so."""
+    if target.kind == "all" and interval < BUSY_INTERVAL and not confirmed:
+        raise ScheduleError(f"a schedule on all hosts more often than every {format_interval(BUSY_INTERVAL)} "
+                            "connects to every machine each time: confirm it (CLI: --yes)")
 
 
 def _schedule_json(row: dict) -> dict:
@@ -66,6 +84,13 @@ def _core(row: dict) -> Schedule:
     return Schedule(bundle=row["bundle"], target=Target.parse(row["target"]),
                     interval=timedelta(seconds=row["interval_s"]),
                     windows=parse_windows(row["windows"]), id=row["uid"], enabled=row["enabled"])
+
+
+def _backoff(health: dict | None) -> tuple[int, datetime | None]:
+    """(consecutive failures, the host's next try) from its health row, for core.schedule."""
+    if not health or not health["failures"]:
+        return 0, None
+    return health["failures"], health["next_retry"]
 
 
 def _site_key(host: Host) -> str | None:
@@ -131,21 +156,55 @@ class MonitorService(HealthMixin):
                                        unreachable_after=max(1, int(s.alert_unreachable_after)))
 
     # ------------------------------------------------------------------ schedules
-    def add_schedule(self, bundle: str, target: str, every: str, windows: str | None = None) -> dict:
+    def add_schedule(self, bundle: str, target: str, every: str, windows: str | None = None,
+                     confirmed: bool = False) -> dict:
         """Validate and store a schedule; returns it (``schedules()`` shape).
-        ScheduleError (interval, target, window), RosterError (unknown client, site,
-        host), BundleError (unknown bundle): one line each."""
+        ScheduleError (interval, target, window; every host more often than every 15
+        minutes without `confirmed`), RosterError (unknown client, site, host),
+        BundleError (unknown bundle): one line each."""
+        values = self._validated(bundle, target, every, windows, confirmed)
+        uid = uuid.uuid4().hex
+        repo.insert_schedule(self.conn, uid, *values, now_iso())
+        with transaction(self.conn):
+            approvals.approve(self.conn, self._find(uid))  # made here: active here
+        return self.schedule(uid)
+
+    def update_schedule(self, id_or_prefix: str, *, bundle: str | None = None, target: str | None = None,
+                        every: str | None = None, windows: str | None = None, confirmed: bool = False) -> dict:
+        """Change a schedule's bundle, target, interval or windows (None: keep; windows
+        "": none). Validated like ``add_schedule``; a bad value changes nothing. The
+        enabled flag is left alone (``enable_schedule``); an edit made here is approved here."""
+        row = self._find(id_or_prefix)
+        current = _schedule_json(row)
+        values = self._validated(bundle if bundle is not None else row["bundle"],
+                                 target if target is not None else row["target"],
+                                 every if every is not None else current["every"],
+                                 windows if windows is not None else row["windows"], confirmed)
+        was_approved = approvals.is_approved(row, approvals.approved(self.conn))
+        repo.update_schedule(self.conn, row["uid"], *values, now_iso())
+        if was_approved:
+            with transaction(self.conn):
+                approvals.approve(self.conn, self._find(row["uid"]))
+        return self.schedule(row["uid"])
+
+    def _validated(self, bundle: str, target: str, every: str, windows: str | None,
+                   confirmed: bool = False) -> tuple:
+        """(bundle, target, interval_s, windows) as stored, or the one-line error."""
         interval = parse_interval(every)
         parsed = Target.parse(target)
+        _check_busy(parsed, interval, confirmed)
         window_list = parse_windows(windows or "")
         if bundle not in self.services.bundles.all():
             known = ", ".join(sorted(self.services.bundles.all())) or "none"
             raise UnknownBundle(f"no bundle named {bundle!r} (known: {known})")
         parsed = self._check_target(parsed)
-        uid = uuid.uuid4().hex
-        repo.insert_schedule(self.conn, uid, bundle, str(parsed), int(interval.total_seconds()),
-                             "; ".join(str(w) for w in window_list), now_iso())
-        return self.schedule(uid)
+        return bundle, str(parsed), int(interval.total_seconds()), "; ".join(str(w) for w in window_list)
+
+    def target_hosts(self, target: str) -> list[str]:
+        """The hosts a target matches now (for the schedule editor's preview); the
+        same one-line errors as ``add_schedule`` for a bad or unknown target."""
+        parsed = self._check_target(Target.parse(target))
+        return [h.name for h in self.services.roster.hosts() if _matches(parsed, h)]
 
     def _check_target(self, target: Target) -> Target:
         roster = self.services.roster
@@ -172,11 +231,15 @@ class MonitorService(HealthMixin):
         rows = repo.list_schedules(self.conn)
         if not rows:
             return []
+        approved = approvals.approved(self.conn)
         hosts = self.services.roster.hosts()
         last = repo.last_runs(self.conn)
+        health = repo.health(self.conn)
         out = []
         for row in rows:
             item = _schedule_json(row)
+            # A teammate's schedule (or a teammate's change to one) waits for `schedule enable` here.
+            item["enabled_here"] = approvals.is_approved(row, approved)
             try:
                 core = _core(row)
             except ScheduleError as exc:
@@ -184,16 +247,13 @@ class MonitorService(HealthMixin):
                 out.append(item)
                 continue
             names = [h.name for h in hosts if _matches(core.target, h)]
-            runs = [last.get((row["uid"], n)) for n in names]
-            done = [r for r in runs if r is not None]
-            if not names:
-                next_due = None
-            else:
-                due = now if len(done) < len(names) else min(done) + core.interval
-                end = maintenance_end(core.windows, max(due, now), runs=True)
-                next_due = end or due
+            done = [r for r in (last.get((row["uid"], n)) for n in names) if r is not None]
+            # the soonest host, by the same rule as the sweep (core.schedule.next_due)
+            soonest = min((next_due(core, last.get((row["uid"], n)), now, *_backoff(health.get(n)))
+                           for n in names), default=None)
             item.update(hosts=len(names), last_run=repo.iso(max(done)) if done else None,
-                        next_due=repo.iso(next_due) if next_due and core.enabled else None)
+                        next_due=repo.iso(soonest) if soonest and core.enabled and item["enabled_here"]
+                        else None)
             out.append(item)
         return out
 
@@ -218,9 +278,16 @@ class MonitorService(HealthMixin):
         repo.delete_schedule(self.conn, row["uid"])
         return _schedule_json(row)
 
-    def enable_schedule(self, id_or_prefix: str, enabled: bool = True) -> dict:
+    def enable_schedule(self, id_or_prefix: str, enabled: bool = True, confirmed: bool = False) -> dict:
+        """Enabling also approves this version of the schedule on this device (how a
+        teammate's schedule becomes active here)."""
         row = self._find(id_or_prefix)
-        repo.set_enabled(self.conn, row["uid"], enabled, now_iso())
+        if enabled:
+            _check_busy(Target.parse(row["target"]), timedelta(seconds=row["interval_s"]), confirmed)
+            with transaction(self.conn):
+                approvals.approve(self.conn, row)
+        if bool(row["enabled"]) != enabled:
+            repo.set_enabled(self.conn, row["uid"], enabled, now_iso())
         return self.schedule(row["uid"])
 
     # ------------------------------------------------------------------ what is due
@@ -235,7 +302,8 @@ class MonitorService(HealthMixin):
         return [(_schedule_json(plan.schedules[uid]), names) for uid, names in by_schedule.items()]
 
     def _plan(self, now: datetime) -> _Plan:
-        rows = [r for r in repo.list_schedules(self.conn) if r["enabled"]]
+        approved = approvals.approved(self.conn)
+        rows = [r for r in repo.list_schedules(self.conn) if r["enabled"] and approvals.is_approved(r, approved)]
         hosts = {h.name: h for h in self.services.roster.hosts()} if rows else {}
         last = repo.last_runs(self.conn) if rows else {}
         health = repo.health(self.conn) if rows else {}
@@ -254,7 +322,6 @@ class MonitorService(HealthMixin):
                 skipped.append({"schedule": uid, "host": None,
                                 "reason": f"bundle {row['bundle']!r} is not on this device"})
                 continue
-            held_until = maintenance_end(core.windows, now, runs=True)
             held, wrong_os = 0, []
             for name, host in hosts.items():
                 if not _matches(core.target, host):
@@ -263,16 +330,15 @@ class MonitorService(HealthMixin):
                     wrong_os.append(name)
                     continue
                 h = health.get(name)
-                failures = h["failures"] if h else 0
-                previous = last.get((uid, name))
-                if previous is not None and previous + retry_delay(failures, core.interval) > now:
-                    continue  # not due yet (or backing off after failures)
-                if held_until is not None:
+                state = due_state(core, last.get((uid, name)), now, *_backoff(h))
+                if state == "waiting":
+                    continue  # not due yet (or backing off after this schedule's failures)
+                if state == "held":
                     held += 1
                     continue
-                if failures and h["next_retry"] and h["next_retry"] > now:
+                if state == "backing-off":
                     skipped.append({"schedule": uid, "host": name, "reason": (
-                        f"backing off after {failures} failed connection{'s' if failures > 1 else ''}: "
+                        f"backing off after {h['failures']} failed connection{'s' if h['failures'] > 1 else ''}: "
                         f"next try at {repo.iso(h['next_retry'])}")})
                     continue
                 if name in self._running:
@@ -287,7 +353,7 @@ class MonitorService(HealthMixin):
             if held:
                 skipped.append({"schedule": uid, "host": None, "reason": (
                     f"{held} host{'s' if held > 1 else ''} held by a maintenance window until "
-                    f"{repo.iso(held_until)}")})
+                    f"{repo.iso(maintenance_end(core.windows, now, runs=True))}")})
             if wrong_os:
                 shown = ", ".join(wrong_os[:5]) + (f" and {len(wrong_os) - 5} more" if len(wrong_os) > 5 else "")
                 skipped.append({"schedule": uid, "host": None, "reason": (
@@ -307,7 +373,7 @@ class MonitorService(HealthMixin):
         """
         now = as_utc(now)
         result = {"ran": 0, "runs": [], "skipped": [], "alerts": [], "errors": [], "hosts": [],
-                  "started": repo.iso(now), "finished": None, "locked": False}
+                  "started": repo.iso(now), "finished": None, "locked": False, "care_reports": []}
         lock = SweepLock(self.lock_path)
         busy = lock.acquire()
         if busy:
@@ -329,10 +395,14 @@ class MonitorService(HealthMixin):
             for name, items in groups.items():
                 event_seqs += await self._run_group(name, items, plan, now, limit, on_event, result)
             await self._notify(event_seqs, now, result)
+            from techdesk.services import care_schedule  # month-end care reports (docs/reports.md)
+
+            result["care_reports"], errors = care_schedule.produce_due(self.services, now)
+            result["errors"] += errors
             if result["runs"]:  # refit the swept hosts' forecasts now, off the event loop
                 try:
                     await asyncio.get_running_loop().run_in_executor(
-                        None, self._refresh_in_worker, now, self._capacity_specs())
+                        None, self._refresh_in_worker, self._now(None), self._capacity_specs())
                 except Exception as exc:  # noqa: BLE001 - health() refits them later anyway
                     log.warning("forecast refresh after the sweep failed: %s", exc)
         finally:
@@ -367,9 +437,11 @@ class MonitorService(HealthMixin):
         result["ran"] += len(report.results)
         return self._record(report, {i.host: i for i in items}, now, result)
 
-    def _record(self, report, items: dict[str, _Item], now: datetime, result: dict) -> list[int]:
-        """Host health and alerts from one run's results; returns the new events' seq."""
-        health = repo.health(self.conn)
+    def _record(self, report, items: dict[str, _Item], now: datetime, result: dict, conn=None) -> list[int]:
+        """Host health and alerts from one run's results; returns the new events' seq.
+        ``conn``: a worker thread's own connection (the loop thread's is self.conn)."""
+        conn = conn or self.conn
+        health = repo.health(conn)
         rows = []
         observed = []
         for r in report.results:
@@ -390,11 +462,11 @@ class MonitorService(HealthMixin):
             result["hosts"].append({"host": r.host, "bundle": report.bundle, "run_id": report.run_id,
                                     "status": r.status.value,
                                     "error": r.error.as_json() if r.error else None})
-        repo.save_health(self.conn, rows)
-        states = repo.alert_states(self.conn, [r.host for r in report.results])
+        repo.save_health(conn, rows)
+        states = repo.alert_states(conn, [r.host for r in report.results])
         new, events = core_alerts.evaluate_all(states, observed, self.alert_config(), now)
         changed = {k: s for k, s in new.items() if states.get(k) != s}
-        return repo.save_alerts(self.conn, changed, events, repo.iso(now))
+        return repo.save_alerts(conn, changed, events, repo.iso(now))
 
     async def _notify(self, seqs: list[int], now: datetime, result: dict) -> None:
         from techdesk.services import notify
@@ -414,12 +486,67 @@ class MonitorService(HealthMixin):
             fresh = repo.events(self.conn, seqs)
         result["alerts"] = [_event_json(e) for e in fresh]
 
+    # ------------------------------------------------------------------ manual runs
+    async def record_run(self, report, now: datetime | None = None) -> dict:
+        """A run started by hand (window or `techdesk run`) feeds host health and alerts
+        exactly like a sweep's run, and new alert events are sent the same way.
+        Returns {"alerts": [events announced], "errors": [notification errors]}."""
+        now = as_utc(now)
+        result = {"alerts": [], "errors": [], "hosts": []}
+        if report.cancelled:  # the hosts the technician stopped say nothing about the hosts
+            report = copy.copy(report)
+            report.results = [r for r in report.results if r.error is None]
+        # Off the event loop (a run over hundreds of hosts is thousands of states), on
+        # the worker's own connection: the window stays responsive (docs/threading.md).
+        loop = asyncio.get_event_loop()  # qasync may step a task from Qt's own event processing
+        seqs = await loop.run_in_executor(None, self._record_in_worker, report, now, result)
+        await self._notify(seqs, now, result)
+        return {"alerts": result["alerts"], "errors": result["errors"]}
+
+    def _record_in_worker(self, report, now: datetime, result: dict) -> list[int]:
+        from techdesk.store.db import open_database
+
+        conn = open_database(self.services.workspace.db_path)
+        try:
+            return self._record(report, {}, now, result, conn)
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ acknowledge, snooze
+    def _open_state(self, host: str, check: str) -> core_alerts.AlertState:
+        state = repo.alert_states(self.conn, [host]).get((host, check))
+        if state is None or not state.open:
+            raise AlertError(f"no open alert for {host} {check}")
+        return state
+
+    def acknowledge(self, host: str, check: str, by: str | None = None, now: datetime | None = None) -> dict:
+        """Mark an open alert as being dealt with (by the technician); ends when it
+        resolves or gets worse. AlertError if there is no such open alert."""
+        state = core_alerts.acknowledge(self._open_state(host, check),
+                                        by or self.services.workspace.technician, as_utc(now))
+        repo.save_alerts(self.conn, {(host, check): state}, [], repo.iso(as_utc(now)))
+        return self._alert(host, check)
+
+    def snooze(self, host: str, check: str, every: str | None, now: datetime | None = None) -> dict:
+        """Hide an open alert from the open list for ``every`` ("4h", "1d"; None: wake it
+        now). It comes back at once if it gets worse."""
+        now = as_utc(now)
+        until = now + parse_interval(every) if every else None
+        state = core_alerts.snooze(self._open_state(host, check), until)
+        repo.save_alerts(self.conn, {(host, check): state}, [], repo.iso(now))
+        return self._alert(host, check)
+
+    def _alert(self, host: str, check: str) -> dict:
+        return next(a for a in self.alerts(include_snoozed=True) if (a["host"], a["check"]) == (host, check))
+
     # ------------------------------------------------------------------ alerts
-    def alerts(self, open_only: bool = True, limit: int | None = None) -> list[dict]:
+    def alerts(self, open_only: bool = True, limit: int | None = None, include_snoozed: bool = False,
+               now: datetime | None = None) -> list[dict]:
         """Alerts, newest first: {host, check, kind, severity, open, announced, opened_at,
-        resolved_at, message (the latest), summary, title, events: [{seq, event, severity,
-        message, at, notified}]}. ``open_only=False``: every alert in the event log too
-        (the ``limit`` newest events)."""
+        resolved_at, message (the latest), summary, title, acked_by, acked_at,
+        snoozed_until, events: [{seq, event, severity, message, at, notified}]}.
+        ``open_only=False``: every alert in the event log too (the ``limit`` newest
+        events). Open alerts snoozed past ``now`` are left out unless ``include_snoozed``."""
         states = repo.alert_states(self.conn, open_only=open_only)
         log_rows = repo.events(self.conn, open_only=True) if open_only else \
             repo.events(self.conn, limit=limit)
@@ -452,9 +579,16 @@ class MonitorService(HealthMixin):
                          "opened_at": repo.iso(state.opened_at), "resolved_at": None,
                          "message": "", "summary": "", "title": "", "events": []}
                 episodes.append(alert)
-            alert.update(summary=state.summary, title=state.title, severity=state.severity.value)
+            alert.update(summary=state.summary, title=state.title, severity=state.severity.value,
+                         acked_by=state.acked_by or None, acked_at=repo.iso(state.acked_at),
+                         snoozed_until=repo.iso(state.snoozed_until))
+        for alert in episodes:
+            for key in ("acked_by", "acked_at", "snoozed_until"):
+                alert.setdefault(key, None)
         if open_only:
-            episodes = [a for a in episodes if a["open"]]
+            awake = as_utc(now)
+            episodes = [a for a in episodes if a["open"] and (include_snoozed or not a["snoozed_until"]
+                                                              or repo.parse_iso(a["snoozed_until"]) <= awake)]
         episodes.sort(key=lambda a: (a["events"][-1]["seq"] if a["events"] else 1 << 62), reverse=True)
         return episodes
 

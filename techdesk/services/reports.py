@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from techdesk.core.work import WorkError
 from techdesk.reports import TEMPLATES, data, html
+from techdesk.reports.period import Period
 
 FORMATS = {".pdf": "pdf", ".html": "html", ".htm": "html"}
 
@@ -41,6 +43,21 @@ def write_atomically(path: Path, content: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def place_charts(report: dict, for_pdf: bool) -> list[dict]:
+    """Give each chart of a report its <img> source: `chart:N` for the PDF (drawn as
+    vectors by reports/charts.py), an SVG data URI for HTML. Returns the charts."""
+    found = [report["fleet"]] if report.get("fleet") else []
+    found += [c["evidence"] for c in report.get("caught", ()) if c.get("evidence")]
+    if not found:
+        return []
+    from techdesk.reports import charts
+
+    for i, chart in enumerate(found):
+        chart["width"], chart["height"] = charts.WIDTH, charts.height_of(chart)
+        chart["src"] = f"{charts.SCHEME}{i}" if for_pdf else charts.svg_data_uri(chart)
+    return found
 
 
 class ReportService:
@@ -77,6 +94,26 @@ class ReportService:
         report_format(path)
         return self._write("client", self.client_data(name), Path(path))
 
+    def care_data(self, name: str, period: Period) -> dict:
+        from techdesk.reports.care import care_report
+
+        return care_report(self.services, name, period)
+
+    def care(self, name: str, period: Period, path: Path | str) -> Path:
+        """Write the care report of a client for `period` to `path` (.pdf or .html)."""
+        report_format(path)
+        return self._write("care", self.care_data(name, period), Path(path))
+
+    def briefing_data(self, client: str, site: str | None = None, now: datetime | None = None) -> dict:
+        from techdesk.reports.briefing import briefing
+
+        return briefing(self.services, client, site, now=now)
+
+    def briefing(self, client: str, path: Path | str, site: str | None = None) -> Path:
+        """Write the visit briefing of a client (and site) to `path` (.pdf or .html)."""
+        report_format(path)
+        return self._write("briefing", self.briefing_data(client, site), Path(path))
+
     def _write(self, kind: str, report: dict, path: Path) -> Path:
         fmt = report_format(path)
         path = path.expanduser().absolute()
@@ -84,12 +121,14 @@ class ReportService:
             raise WorkError(f"{path} is a folder: give a file name ending in .{fmt}")
         if not path.parent.is_dir():
             raise WorkError(f"folder {path.parent} does not exist")
+        charts = place_charts(report, for_pdf=fmt == "pdf")
         page = self.render_html(kind, report, for_pdf=fmt == "pdf")
         if fmt == "pdf":
             from techdesk.reports.pdf import html_to_pdf
 
             footer = f"{report['title']} · {report['date']}"
-            content = html_to_pdf(page, title=f"{report['title']} ({report['date']})", footer=footer)
+            content = html_to_pdf(page, title=f"{report['title']} ({report['date']})", footer=footer,
+                                  charts=charts)
         else:
             content = page.encode("utf-8")
         write_atomically(path, content)

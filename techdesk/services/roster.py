@@ -10,6 +10,7 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
+from techdesk import secrets as keyring_secrets
 from techdesk.core.roster import (
     Client,
     Defaults,
@@ -17,6 +18,8 @@ from techdesk.core.roster import (
     HostSpec,
     RosterError,
     Site,
+    check_text,
+    endpoint_of,
     parse_port,
     validate_spec,
 )
@@ -24,6 +27,17 @@ from techdesk.store import roster as repo
 from techdesk.store.db import transaction
 
 EDITABLE = ("address", "port", "user", "client", "site", "tags", "os", "jump", "key")
+
+
+def _holder_name(name: str, what: str) -> str:
+    """A client or site name: not empty, no control characters, no "/" (a schedule names a
+    site as CLIENT/SITE)."""
+    name = (name or "").strip()
+    if not name:
+        raise RosterError(f"a {what} needs a name")
+    if "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise RosterError(f"{what} name {name!r} may not contain '/' or control characters")
+    return name
 
 
 class RosterService:
@@ -89,6 +103,9 @@ class RosterService:
         """Connection defaults (user, port, jump, key) for a client or a site."""
         if values.get("port") not in (None, ""):
             values["port"] = parse_port(values["port"])
+        for what, value in (("client", client), ("site", site),
+                            *((k, v) for k, v in values.items() if isinstance(v, str))):
+            check_text(what, value)
         holder = next((s for s in self.sites(client) if s.name == site), None) if site else \
             next((c for c in self.clients() if c.name == client), None)
         current = holder.defaults if holder else Defaults()
@@ -99,6 +116,48 @@ class RosterService:
         with transaction(self.conn):
             repo.set_defaults(self.conn, client, site, defaults)
         self._changed()
+
+    # -- clients and sites ---------------------------------------------------
+    def hosts_of(self, client: str, site: str | None = None) -> list[str]:
+        """The hosts a client (or one of its sites) holds: what a removal would touch."""
+        self._holder(client, site)
+        return [h.name for h in self.hosts(client=client, site=site)]
+
+    def _holder(self, client: str, site: str | None) -> None:
+        if client not in {c.name for c in self.clients()}:
+            raise RosterError(f"no client named {client!r}")
+        if site is not None and site not in {s.name for s in self.sites(client)}:
+            raise RosterError(f"client {client!r} has no site named {site!r}")
+
+    def rename(self, client: str, new: str, site: str | None = None) -> None:
+        """Rename a client (or one of its sites); notes, visits and schedules follow."""
+        self._holder(client, site)
+        new = _holder_name(new, "site" if site else "client")
+        taken = {s.name for s in self.sites(client)} if site else {c.name for c in self.clients()}
+        if new != (site or client) and new in taken:
+            raise RosterError(f"{'site' if site else 'client'} {new!r} already exists"
+                              + (f" at {client}" if site else ""))
+        with transaction(self.conn):
+            if site:
+                repo.rename_site(self.conn, client, site, new)
+            else:
+                repo.rename_client(self.conn, client, new)
+        self._changed()
+
+    def remove_holder(self, client: str, site: str | None = None, keep_hosts: bool = False) -> dict:
+        """Remove a client (or a site) with its hosts, or keep the hosts (without that
+        client or site). All or nothing. Notes and visits stay (they are the record of
+        the work); schedules aimed at it go. Returns {"hosts": [...], "kept": bool,
+        "schedules": [uids removed]}."""
+        hosts = self.hosts_of(client, site)
+        with transaction(self.conn):
+            if keep_hosts:
+                repo.detach_hosts(self.conn, hosts, keep_client=site is not None)
+            else:
+                repo.delete_hosts(self.conn, hosts)
+            gone = repo.delete_site(self.conn, client, site) if site else repo.delete_client(self.conn, client)
+        self._changed()
+        return {"hosts": hosts, "kept": keep_hosts, "schedules": gone}
 
     def import_hosts(self, specs: list[HostSpec], client: str | None = None, site: str | None = None,
                      update: bool = False) -> dict:
@@ -128,9 +187,14 @@ class RosterService:
 
     def import_file(self, path: Path, fmt: str, client: str | None = None, site: str | None = None,
                     update: bool = False) -> dict:
+        return self.import_hosts(self.read_file(path, fmt), client=client, site=site, update=update)
+
+    @staticmethod
+    def read_file(path: Path, fmt: str) -> list[HostSpec]:
+        """Parse an import file; touches no store, so the window runs it off the GUI thread."""
         from techdesk.roster_io import parse_file
 
-        return self.import_hosts(parse_file(Path(path), fmt), client=client, site=site, update=update)
+        return parse_file(Path(path), fmt)
 
     def export(self, fmt: str) -> str:
         from techdesk.roster_io import export_ansible_ini, export_csv
@@ -160,6 +224,21 @@ class RosterService:
             chain.append(host)
             current = host.jump
         return list(reversed(chain))
+
+    def endpoint(self, name: str) -> str:
+        """Where the host's stored secrets may be sent (techdesk.secrets): user, address,
+        port and jump route."""
+        self.get(name)  # an unknown host: one clear line
+        return endpoint_of(self.jump_chain(name))
+
+    def endpoint_changes(self, name: str) -> list[tuple[str, str]]:
+        """[(secret kind, endpoint it was stored for)] where the host has moved since."""
+        return keyring_secrets.changed_endpoints(name, self.endpoint(name))
+
+    def confirm_endpoint(self, name: str) -> tuple[str, list[str]]:
+        """Accept the host's current endpoint for its stored secrets: (endpoint, kinds)."""
+        endpoint = self.endpoint(name)
+        return endpoint, keyring_secrets.confirm_endpoint(name, endpoint)
 
     def _check_jumps(self, names: list[str]) -> None:
         for name in names:

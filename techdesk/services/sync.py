@@ -20,13 +20,19 @@ import time
 from dataclasses import dataclass, field
 
 from techdesk.core.work import WorkError
-from techdesk.store import syncstate
 from techdesk.store.db import transaction
-from techdesk.sync import MARKER_NAME, Revision, SharedFolder, SharedFolderError, merge_revision
-
-from . import sync_records as records
-from .sync_engine import Batch
-from .sync_merge import merge_body
+from techdesk.sync.engine import records, trash, trust
+from techdesk.sync.engine import state as syncstate
+from techdesk.sync.engine.batch import Batch
+from techdesk.sync.engine.merge import merge_body
+from techdesk.sync.format import (
+    MARKER_NAME,
+    Revision,
+    SharedFolder,
+    SharedFolderError,
+    merge_revision,
+)
+from techdesk.sync.format.folder import forget_seen
 
 PUBLISH_BATCH = 100
 
@@ -45,6 +51,8 @@ class SyncReport:
     renamed: list[dict] = field(default_factory=list)
     merged_by_name: list[dict] = field(default_factory=list)
     not_sent: list[dict] = field(default_factory=list)
+    held: dict[str, int] = field(default_factory=dict)  # kind -> deletions waiting for --allow-deletes
+    suspicious: list[dict] = field(default_factory=list)
     republished: int = 0
     pending: int = 0
     folder: str = ""
@@ -52,6 +60,13 @@ class SyncReport:
 
     def as_json(self) -> dict:
         return dict(self.__dict__)
+
+    def held_line(self) -> str:
+        """One line: what was held back and how to approve it."""
+        what = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(self.held.items()))
+        return (f"held back the deletion of {what} from the shared folder (more than "
+                f"{trust.MASS_DELETE_COUNT} records and {trust.MASS_DELETE_SHARE:.0%} of them here); everything "
+                "else was synced. Check `techdesk trash` after approving with `techdesk sync --allow-deletes`")
 
 
 @dataclass
@@ -71,7 +86,6 @@ class SyncService:
         self.services = services
         self.workspace = services.workspace
         self.conn = services.conn
-        syncstate.ensure_triggers(self.conn)
 
     @property
     def technician(self) -> str:
@@ -109,35 +123,51 @@ class SyncService:
             self.workspace.save_settings()
 
     # ------------------------------------------------------------------ sync
-    def sync(self, *, init: bool = False, full: bool = False) -> SyncReport:
-        """Push local changes, pull the team's. SharedFolderError: nothing local changed."""
-        started = time.perf_counter()
-        folder = self.folder()
-        if init:
-            self.init_folder(folder)
-        seen = syncstate.load_seen(self.conn)
-        scan = folder.scan(seen)  # raises SharedFolderError before anything changes
-        report = self._commit(folder, scan, seen, full)
-        self._publish(folder, report)
-        return self._finish(report, folder, started)
+    def sync(self, *, init: bool = False, full: bool = False, allow_deletes: bool = False) -> SyncReport:
+        """Push local changes, pull the team's. SharedFolderError: nothing local changed.
+        A sync that would delete many local records holds those deletions (report.held)
+        unless `allow_deletes`."""
+        return _drive(self._steps(init, full, allow_deletes))
 
-    async def sync_async(self, *, init: bool = False, full: bool = False) -> SyncReport:
+    async def sync_async(self, *, init: bool = False, full: bool = False,
+                         allow_deletes: bool = False) -> SyncReport:
+        """The same steps; the folder I/O runs in a worker thread, the SQLite work on the
+        calling loop's thread (a sqlite3 connection belongs to one thread)."""
         loop = asyncio.get_running_loop()
+        steps = self._steps(init, full, allow_deletes)
+        result = None
+        try:
+            while True:
+                fn, args = steps.send(result)
+                result = await loop.run_in_executor(None, fn, *args)
+        except StopIteration as done:
+            return done.value
+
+    def _steps(self, init: bool, full: bool, allow_deletes: bool):
+        """One sync as a generator: it yields each piece of folder I/O as (function, args)
+        for the driver to run (inline, or in a worker thread) and receives its result.
+        Everything that touches SQLite runs here, on the caller's thread."""
         started = time.perf_counter()
         folder = self.folder()
         if init:
-            await loop.run_in_executor(None, self.init_folder, folder)
+            yield self.init_folder, (folder,)
         seen = syncstate.load_seen(self.conn)
-        scan = await loop.run_in_executor(None, folder.scan, seen)
-        report = self._commit(folder, scan, seen, full)
-        outbox = syncstate.outbox(self.conn)
-        written, error = await loop.run_in_executor(None, _write_all, folder, outbox)
-        self._mark_published(written, report)
-        if error is not None:
-            raise error
+        scan = yield folder.scan, (seen, full)  # raises SharedFolderError before anything changes
+        report = self._commit(folder, scan, seen, full, allow_deletes)
+        yield from self._publish_steps(folder, report)
         return self._finish(report, folder, started)
 
-    def _commit(self, folder: SharedFolder, scan, seen: set[str], full: bool) -> SyncReport:
+    def _publish_steps(self, folder: SharedFolder, report: SyncReport | None):
+        """Write the outbox. Progress is recorded every PUBLISH_BATCH files: a kill loses
+        at most that much bookkeeping (the files themselves are found again, unchanged)."""
+        outbox = syncstate.outbox(self.conn)
+        for start in range(0, len(outbox), PUBLISH_BATCH):
+            written, error = yield _write_all, (folder, outbox[start:start + PUBLISH_BATCH])
+            self._mark_published(written, report)
+            if error is not None:
+                raise error
+
+    def _commit(self, folder: SharedFolder, scan, seen: set[str], full: bool, allow_deletes: bool) -> SyncReport:
         identity = _identity(folder)
         with transaction(self.conn):
             known = syncstate.get_meta(self.conn, "folder")
@@ -148,25 +178,15 @@ class SyncService:
                 republished = self.conn.execute("UPDATE sync_revs SET published = 0 WHERE head = 1").rowcount
             if identity is not None:
                 syncstate.set_meta(self.conn, "folder", identity)
-            batch = Batch(self.conn, self.technician, self.device)
+            batch = Batch(self.conn, self.technician, self.device, allow_deletes=allow_deletes)
             batch.run(scan.revisions, full=full)
-            syncstate.save_seen(self.conn, seen, scan.seen)
+            # Refused revisions are read (and reported) again by the next sync.
+            syncstate.save_seen(self.conn, seen, forget_seen(scan.seen, {r.relpath for r in batch.refused}))
             syncstate.set_meta(self.conn, "last_sync", _now())
         return SyncReport(pulled=batch.pulled, applied=batch.applied, renamed=batch.ctx.renamed,
                           merged_by_name=batch.ctx.aliased, not_sent=batch.not_sent, republished=republished,
+                          held={k: len(v) for k, v in batch.held.items() if v}, suspicious=batch.suspicious,
                           skipped=[{"path": s.path, "reason": s.reason} for s in scan.skipped] + batch.problems)
-
-    def _publish(self, folder: SharedFolder, report: SyncReport | None = None) -> int:
-        """Write the outbox; progress is recorded every PUBLISH_BATCH files (a kill loses
-        at most that much bookkeeping: the files themselves are found again, unchanged)."""
-        outbox, total = syncstate.outbox(self.conn), 0
-        for start in range(0, len(outbox), PUBLISH_BATCH):
-            written, error = _write_all(folder, outbox[start:start + PUBLISH_BATCH])
-            self._mark_published(written, report)
-            total += len(written)
-            if error is not None:
-                raise error
-        return total
 
     def _mark_published(self, written: list[Revision], report: SyncReport | None) -> None:
         if written:
@@ -232,6 +252,19 @@ class SyncService:
                  "title": records.title(kind, h.body, h.deleted), "text": _readable(kind, h.body, h.deleted)}
                 for h in heads]
 
+    # ------------------------------------------------------------------ trash
+    def trash(self) -> list[dict]:
+        """Deleted notes, visits and hosts whose last body is kept here, newest first."""
+        return trash.entries(self.conn)
+
+    def restore(self, record_id: str) -> dict:
+        """Bring a deleted record back; the next sync publishes it as a new revision."""
+        kind, rid = _unique("deleted record", record_id, trash.find(self.conn, record_id), lambda k: k[1],
+                            hint=" (see `techdesk trash`)")
+        with transaction(self.conn):
+            title, renamed = trash.restore(self.conn, kind, rid, self.technician)
+        return {"kind": kind, "id": rid, "title": title, "renamed": renamed}
+
     # ------------------------------------------------------------------ resolving
     def resolve(self, record_id: str, *, keep: str | None = None, merge: bool = False) -> dict:
         """Write a revision whose parents are all the heads (the kept head's body, or a
@@ -264,12 +297,23 @@ class SyncService:
                 raise WorkError(batch.problems[0]["reason"])
         published = False
         try:
-            self._publish(self.folder())
+            _drive(self._publish_steps(self.folder(), None))
             published = True
         except SharedFolderError:
             pass
         return {"kind": kind, "id": rid, "rev": rev.rev, "deleted": deleted, "published": published,
                 "renamed": batch.ctx.renamed}
+
+
+def _drive(steps):
+    """Run a step generator inline (see SyncService._steps)."""
+    result = None
+    try:
+        while True:
+            fn, args = steps.send(result)
+            result = fn(*args)
+    except StopIteration as done:
+        return done.value
 
 
 def _write_all(folder: SharedFolder, revisions: list[Revision]):
@@ -292,11 +336,11 @@ def _identity(folder: SharedFolder) -> str | None:
         return None
 
 
-def _unique(what: str, prefix: str, items, key):
+def _unique(what: str, prefix: str, items, key, hint: str = ""):
     exact = [i for i in items if key(i) == prefix]
     found = exact or [i for i in items if key(i).startswith(prefix.lower())]
     if not found:
-        raise WorkError(f"no {what} with id {prefix!r}" + (" (see `techdesk conflicts`)" if what == "conflict" else ""))
+        raise WorkError(f"no {what} with id {prefix!r}" + (" (see `techdesk conflicts`)" if what == "conflict" else hint))
     if len(found) > 1:
         raise WorkError(f"{what} id {prefix!r} is ambiguous: {', '.join(key(i)[:12] for i in found[:5])}")
     return found[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 from techdesk.core.roster import RosterError
@@ -19,6 +18,7 @@ from techdesk.core.work import (
     WorkError,
     billable,
 )
+from techdesk.resources import resource
 from techdesk.store import runs as runs_repo
 from techdesk.store import work as repo
 
@@ -39,7 +39,7 @@ class NotesService:
 
     def add(self, title: str, body: str = "", *, host: str | None = None, client: str | None = None,
             site: str | None = None, runs: list[str] | None = None, followups: list[str] | None = None,
-            visit_id: str | None = None) -> Note:
+            visit_id: str | None = None, pinned: bool = False) -> Note:
         if not title or not title.strip():
             raise WorkError("a note needs a title")
         if host and (client or site):
@@ -55,7 +55,7 @@ class NotesService:
         ts = _now()
         note = Note(id=_new_id(), title=title.strip(), body=body, author=self.technician, created=ts,
                     updated=ts, host=host, client=client, site=site,
-                    followups=[Followup(t) for t in followups or [] if t.strip()])
+                    followups=[Followup(t) for t in followups or [] if t.strip()], pinned=pinned)
         note.visit_id = visit_id or self._running_visit_for(host, client)
         for run_id in runs or []:
             note.runs.extend(self._copy_run(run_id, host, client))
@@ -69,7 +69,8 @@ class NotesService:
         return repo.list_notes(self.conn, host, client, visit)
 
     def edit(self, note_id: str, *, title: str | None = None, body: str | None = None,
-             status: str | None = None, followups: list[Followup] | None = None) -> Note:
+             status: str | None = None, followups: list[Followup] | None = None,
+             pinned: bool | None = None) -> Note:
         note = self.get(note_id)
         if title is not None:
             if not title.strip():
@@ -83,6 +84,8 @@ class NotesService:
             note.status = status
         if followups is not None:
             note.followups = followups
+        if pinned is not None:
+            note.pinned = pinned
         note.updated = _now()
         repo.save_note(self.conn, note)
         return note
@@ -96,14 +99,46 @@ class NotesService:
         repo.save_note(self.conn, note)
         return note
 
+    def attach_findings(self, note_id: str, run_id: str, host: str,
+                        check_ids: list[str] | None = None) -> tuple[Note, int]:
+        """Attach findings of one host's run to a note: the checks named, or every one
+        that is not OK (None). A finding already attached (same run, host and check) is
+        not added twice. Returns the note and the number of findings added."""
+        note = self.get(note_id)
+        [copied] = self._copy_run(run_id, host, None)
+        if check_ids is None:
+            wanted = [f for f in copied.findings if f["status"] != "ok"]
+            if not wanted and copied.error is None:
+                raise WorkError(f"every check of {host} was OK in that run: select the findings to attach")
+        else:
+            unknown = set(check_ids) - {f["id"] for f in copied.findings}
+            if unknown:
+                raise WorkError(f"run {run_id} has no check {sorted(unknown)[0]!r} on {host}")
+            wanted = [f for f in copied.findings if f["id"] in set(check_ids)]
+        existing = next((r for r in note.runs if (r.run_id, r.host) == (run_id, host)), None)
+        if existing is None:
+            copied.findings = wanted
+            note.runs.append(copied)
+            added = len(wanted)
+        else:
+            have = {f["id"] for f in existing.findings}
+            new = [f for f in wanted if f["id"] not in have]
+            existing.findings.extend(new)
+            added = len(new)
+        if added or existing is None:
+            note.updated = _now()
+            repo.save_note(self.conn, note)
+        return note, added
+
     def counts(self) -> dict[str, int]:
         return repo.note_counts(self.conn)
 
     def _copy_run(self, run_id: str, host: str | None, client: str | None) -> list[AttachedRun]:
-        row = self.conn.execute("SELECT bundle FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        found = runs_repo.run_hosts(self.conn, run_id)
+        if found is None:
             raise WorkError(f"no run with id {run_id!r}")
-        hosts = [r[0] for r in self.conn.execute("SELECT host FROM run_hosts WHERE run_id = ?", (run_id,))]
+        bundle, starts = found
+        hosts = list(starts)
         if host:
             hosts = [h for h in hosts if h == host]
             if not hosts:
@@ -114,14 +149,12 @@ class NotesService:
         attached = []
         for name in hosts:
             result = runs_repo.host_result(self.conn, run_id, name)
-            started = self.conn.execute("SELECT started FROM run_hosts WHERE run_id=? AND host=?",
-                                        (run_id, name)).fetchone()[0]
             findings = []
             for check in result.checks:
                 data = check.as_json()
                 data.pop("output", None)  # the note keeps findings; raw output stays in history
                 findings.append(data)
-            attached.append(AttachedRun(run_id=run_id, host=name, bundle=row[0], started=started,
+            attached.append(AttachedRun(run_id=run_id, host=name, bundle=bundle, started=starts[name],
                                         status=result.status.value, findings=findings,
                                         error=result.error.as_json() if result.error else None))
         return attached
@@ -146,7 +179,7 @@ class VisitService:
     def checklist_template(self) -> list[str]:
         own = self.workspace_path / "checklist.txt"
         text = own.read_text(encoding="utf-8") if own.is_file() else \
-            resources.files("techdesk").joinpath("resources", "checklists", "default.txt").read_text(encoding="utf-8")
+            resource("checklists", "default.txt").read_text(encoding="utf-8")
         return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
     def start(self, client: str, site: str | None = None) -> Visit:
@@ -208,9 +241,7 @@ class VisitService:
         """The hosts touched and runs made at this client's machines during the visit."""
         hosts = {h.name for h in self.roster.hosts(client=visit.client, site=visit.site)}
         end = visit.stopped or _now()
-        rows = self.conn.execute(
-            "SELECT DISTINCT run_id, host FROM run_hosts WHERE started >= ? AND started <= ? ORDER BY started",
-            (visit.started, end)).fetchall()
+        rows = runs_repo.runs_between(self.conn, visit.started, end)
         touched = [r[1] for r in rows if r[1] in hosts]
         visit.hosts = list(dict.fromkeys(visit.hosts + touched))
         visit.runs = list(dict.fromkeys(visit.runs + [r[0] for r in rows if r[1] in hosts]))

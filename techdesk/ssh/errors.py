@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from techdesk.core.findings import ERROR_KINDS as KINDS
+from techdesk.core.findings import ErrorKind
+from techdesk.core.text import clean_text
 
 if TYPE_CHECKING:
     import paramiko
-
-ErrorKind = Literal[
-    "unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol"
-]
-KINDS: tuple[str, ...] = (
-    "unreachable",
-    "timeout",
-    "auth",
-    "hostkey-unknown",
-    "hostkey-changed",
-    "protocol",
-)
 
 
 class SshError(Exception):
     """An SSH failure a technician can act on; ``str(e)`` is one clear line.
 
-    kind: "unreachable" | "timeout" | "auth" | "hostkey-unknown" | "hostkey-changed" | "protocol"
+    kind: one of core.findings.ERROR_KINDS
     target: name of the hop that failed (None if not tied to one)
     key: the host key presented, for the two hostkey kinds (else None)
+    nothing_sent: True when a command failed before it reached the server (no session
+        was opened), so trying it on a new connection cannot run it twice
     """
 
     def __init__(
@@ -38,11 +32,15 @@ class SshError(Exception):
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown SshError kind {kind!r}")
+        # Messages quote what the server sent (its banner, paramiko's errors), before
+        # any host key was checked: no escape sequence may reach a terminal or the store.
+        message = clean_text(message)
         super().__init__(message)
         self.kind: str = kind
         self.message: str = message
         self.target = target
         self.key = key
+        self.nothing_sent = False
 
     def __str__(self) -> str:
         return self.message
@@ -62,5 +60,6 @@ class Cancelled(Exception):
     """A run was stopped because the caller set its cancel event (not an SSH failure)."""
 
     def __init__(self, message: str = "run cancelled") -> None:
+        message = clean_text(message)
         super().__init__(message)
         self.message = message

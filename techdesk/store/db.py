@@ -50,10 +50,19 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
 
 
 def _split(script: str) -> list[str]:
-    # Migrations hold plain DDL with no ';' inside literals, so a split is enough
-    # and keeps every statement inside our explicit transaction (executescript
-    # would commit on its own).
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The script's statements, each complete (a trigger body's ';' stays inside its
+    statement), run one by one inside our explicit transaction (executescript would
+    commit on its own)."""
+    statements, current = [], ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                statements.append(current.strip())
+            current = ""
+    if current.strip(" \n;"):
+        statements.append(current.strip())
+    return statements
 
 
 class transaction:

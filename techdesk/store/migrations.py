@@ -238,7 +238,147 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE TABLE monitor_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     """,
-    # 5: each check's current state: its latest completed result (store/runs.py
+    # 5: change tracking for team sync: every write to a record that travels marks it in
+    # sync_dirty, so a sync reads only what changed (techdesk/sync/engine/state.py).
+    # Before this migration the triggers were created at service start as sync1_*.
+    """
+    DROP TRIGGER IF EXISTS sync1_notes_insert;
+    DROP TRIGGER IF EXISTS sync1_notes_update;
+    DROP TRIGGER IF EXISTS sync1_notes_delete;
+    DROP TRIGGER IF EXISTS sync1_visits_insert;
+    DROP TRIGGER IF EXISTS sync1_visits_update;
+    DROP TRIGGER IF EXISTS sync1_visits_delete;
+    DROP TRIGGER IF EXISTS sync1_hosts_insert;
+    DROP TRIGGER IF EXISTS sync1_hosts_update;
+    DROP TRIGGER IF EXISTS sync1_hosts_delete;
+    DROP TRIGGER IF EXISTS sync1_clients_insert;
+    DROP TRIGGER IF EXISTS sync1_clients_update;
+    DROP TRIGGER IF EXISTS sync1_clients_delete;
+    DROP TRIGGER IF EXISTS sync1_sites_insert;
+    DROP TRIGGER IF EXISTS sync1_sites_update;
+    DROP TRIGGER IF EXISTS sync1_sites_delete;
+    DROP TRIGGER IF EXISTS sync1_schedules_insert;
+    DROP TRIGGER IF EXISTS sync1_schedules_update;
+    DROP TRIGGER IF EXISTS sync1_schedules_delete;
+    CREATE TRIGGER sync_notes_insert AFTER INSERT ON notes BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', NEW.id);
+    END;
+    CREATE TRIGGER sync_notes_update AFTER UPDATE ON notes BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', NEW.id);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', OLD.id);
+    END;
+    CREATE TRIGGER sync_notes_delete AFTER DELETE ON notes BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('note', OLD.id);
+    END;
+    CREATE TRIGGER sync_visits_insert AFTER INSERT ON visits BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', NEW.id);
+    END;
+    CREATE TRIGGER sync_visits_update AFTER UPDATE ON visits BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', NEW.id);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', OLD.id);
+    END;
+    CREATE TRIGGER sync_visits_delete AFTER DELETE ON visits BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('visit', OLD.id);
+    END;
+    CREATE TRIGGER sync_hosts_insert AFTER INSERT ON hosts BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', NEW.uid);
+    END;
+    CREATE TRIGGER sync_hosts_update AFTER UPDATE ON hosts BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', OLD.uid);
+    END;
+    CREATE TRIGGER sync_hosts_delete AFTER DELETE ON hosts BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('host', OLD.uid);
+    END;
+    CREATE TRIGGER sync_clients_insert AFTER INSERT ON clients BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', NEW.uid);
+    END;
+    CREATE TRIGGER sync_clients_update AFTER UPDATE ON clients BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty SELECT 'site', uid FROM sites WHERE client_id = NEW.id;
+        INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE client_id = NEW.id;
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', OLD.uid);
+    END;
+    CREATE TRIGGER sync_clients_delete AFTER DELETE ON clients BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('client', OLD.uid);
+    END;
+    CREATE TRIGGER sync_sites_insert AFTER INSERT ON sites BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', NEW.uid);
+    END;
+    CREATE TRIGGER sync_sites_update AFTER UPDATE ON sites BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty SELECT 'host', uid FROM hosts WHERE site_id = NEW.id;
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', OLD.uid);
+    END;
+    CREATE TRIGGER sync_sites_delete AFTER DELETE ON sites BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('site', OLD.uid);
+    END;
+    CREATE TRIGGER sync_schedules_insert AFTER INSERT ON schedules BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', NEW.uid);
+    END;
+    CREATE TRIGGER sync_schedules_update AFTER UPDATE ON schedules BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', NEW.uid);
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', OLD.uid);
+    END;
+    CREATE TRIGGER sync_schedules_delete AFTER DELETE ON schedules BEGIN
+        INSERT OR IGNORE INTO sync_dirty VALUES ('schedule', OLD.uid);
+    END;
+    """,
+    # 6: notes pinned "know before you go": shown first in the visit briefing.
+    """
+    ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 7: care reports made by the sweep at the end of each month (services/care_schedule.py).
+    # This device's own: the folder is a path on this machine. No ';' in these comments.
+    """
+    CREATE TABLE care_report_schedules (
+        client TEXT PRIMARY KEY,
+        folder TEXT NOT NULL,
+        format TEXT NOT NULL DEFAULT 'pdf',
+        last_period TEXT,
+        created TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 8: trust (docs/sync-format.md "Trust model"). trash: the last body of each deleted
+    # note, visit and host, restorable. schedule_approvals: the exact version of a
+    # schedule a technician enabled on this device (a teammate's schedule runs only
+    # then: the schedules that exist when upgrading keep running). A secret's endpoint
+    # is kept with it in the keyring, not here.
+    """
+    CREATE TABLE trash (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        deleted_by TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE schedule_approvals (
+        uid TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        approved_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO schedule_approvals (uid, version, approved_at)
+        SELECT uid, bundle || char(31) || target || char(31) || interval_s || char(31) || windows,
+               strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM schedules;
+    """,
+    # 9: audit anchor: how many entries and which was last, written with every entry in
+    # the same transaction; deleting audit rows does not update it (store/audit.py)
+    """
+    CREATE TABLE audit_anchor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        entries INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_hash TEXT NOT NULL
+    );
+    INSERT INTO audit_anchor (id, entries, last_seq, last_hash)
+        SELECT 1, COUNT(*), COALESCE(MAX(seq), 0),
+               COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1),
+                        '0000000000000000000000000000000000000000000000000000000000000000')
+        FROM audit;
+    """,
+    # 10: each check's current state: its latest completed result (store/runs.py
     # current_checks). Folded in from check_results past `seen` on read, so runs,
     # sync imports and older databases all arrive without triggers.
     """

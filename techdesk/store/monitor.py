@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from techdesk.core.alerts import AlertEvent, AlertState
+from techdesk.store import fields
 from techdesk.store.db import transaction
 
-_SCHEDULE_COLS = "uid, bundle, target, interval_s, windows, enabled, created, updated"
+_SCHEDULE_COLS = ", ".join(fields.SCHEDULE.columns)
 
 
 def iso(when: datetime | None) -> str | None:
@@ -75,6 +76,14 @@ def delete_schedule(conn: sqlite3.Connection, uid: str) -> None:
     with transaction(conn):
         conn.execute("DELETE FROM schedules WHERE uid = ?", (uid,))
         conn.execute("DELETE FROM schedule_hosts WHERE schedule_uid = ?", (uid,))
+
+
+def update_schedule(conn: sqlite3.Connection, uid: str, bundle: str, target: str, interval_s: int,
+                    windows: str, updated: str) -> None:
+    """Change what a schedule runs, where and when; its last runs per host are kept."""
+    with transaction(conn):
+        conn.execute("UPDATE schedules SET bundle = ?, target = ?, interval_s = ?, windows = ?, updated = ?"
+                     " WHERE uid = ?", (bundle, target, interval_s, windows, updated, uid))
 
 
 def set_enabled(conn: sqlite3.Connection, uid: str, enabled: bool, updated: str) -> None:

@@ -154,3 +154,67 @@ def set_defaults(conn: sqlite3.Connection, client: str, site: str | None, defaul
         f"UPDATE {table} SET user=?, port=?, jump=?, key=?, updated=? WHERE id=?",
         (defaults.user, defaults.port, defaults.jump, defaults.key, now_iso(), row_id),
     )
+
+
+# -- renaming and removing clients and sites (in the caller's transaction) -------------------
+# Notes, visits and schedule targets name clients and sites by name: a rename carries them
+# along, so nothing points at a name that no longer exists.
+
+def rename_client(conn: sqlite3.Connection, old: str, new: str) -> None:
+    conn.execute("UPDATE clients SET name = ?, updated = ? WHERE name = ?", (new, now_iso(), old))
+    conn.execute("UPDATE notes SET client = ? WHERE client = ?", (new, old))
+    conn.execute("UPDATE visits SET client = ? WHERE client = ?", (new, old))
+    conn.execute("UPDATE schedules SET target = ?, updated = ? WHERE target = ?", (f"client:{new}", now_iso(),
+                                                                                 f"client:{old}"))
+    for uid, target in conn.execute("SELECT uid, target FROM schedules WHERE target LIKE 'site:%'").fetchall():
+        client, _, site = target[5:].partition("/")
+        if client == old:
+            conn.execute("UPDATE schedules SET target = ?, updated = ? WHERE uid = ?",
+                         (f"site:{new}/{site}", now_iso(), uid))
+
+
+def rename_site(conn: sqlite3.Connection, client: str, old: str, new: str) -> None:
+    conn.execute("UPDATE sites SET name = ?, updated = ? WHERE id = ?", (new, now_iso(), site_id(conn, client, old,
+                                                                                             create=False)))
+    conn.execute("UPDATE notes SET site = ? WHERE client = ? AND site = ?", (new, client, old))
+    conn.execute("UPDATE visits SET site = ? WHERE client = ? AND site = ?", (new, client, old))
+    conn.execute("UPDATE schedules SET target = ?, updated = ? WHERE target = ?",
+                 (f"site:{client}/{new}", now_iso(), f"site:{client}/{old}"))
+
+
+def detach_hosts(conn: sqlite3.Connection, names: list[str], keep_client: bool) -> None:
+    """Take hosts off their site (``keep_client``) or off their client and site."""
+    sql = "UPDATE hosts SET site_id = NULL, updated = ? WHERE name = ?" if keep_client else \
+        "UPDATE hosts SET client_id = NULL, site_id = NULL, updated = ? WHERE name = ?"
+    conn.executemany(sql, [(now_iso(), n) for n in names])
+
+
+def delete_site(conn: sqlite3.Connection, client: str, site: str) -> list[str]:
+    """Delete an empty site and the schedules aimed at it; returns those schedules' uids."""
+    sid = site_id(conn, client, site, create=False)
+    target = f"site:{client}/{site}"
+    gone = [r[0] for r in conn.execute("SELECT uid FROM schedules WHERE target = ?", (target,))]
+    conn.execute("DELETE FROM schedules WHERE target = ?", (target,))
+    conn.execute("DELETE FROM sites WHERE id = ?", (sid,))
+    return gone
+
+
+def delete_client(conn: sqlite3.Connection, client: str) -> list[str]:
+    """Delete an empty client, its sites and the schedules aimed at them; returns the
+    schedules' uids."""
+    gone = []
+    for site in list_sites(conn, client):
+        gone += delete_site(conn, client, site.name)
+    target = f"client:{client}"
+    gone += [r[0] for r in conn.execute("SELECT uid FROM schedules WHERE target = ?", (target,))]
+    conn.execute("DELETE FROM schedules WHERE target = ?", (target,))
+    conn.execute("DELETE FROM clients WHERE id = ?", (client_id(conn, client, create=False),))
+    return gone
+
+
+def delete_hosts(conn: sqlite3.Connection, names: list[str]) -> None:
+    """Delete several hosts; jumps among them do not block, a host outside that jumps
+    through one of them does (RosterError)."""
+    conn.executemany("UPDATE hosts SET jump = NULL WHERE name = ?", [(n,) for n in names])
+    for name in names:
+        delete_host(conn, name)

@@ -25,8 +25,21 @@ def finish_run(conn: sqlite3.Connection, run_id: str) -> None:
         conn.execute("UPDATE runs SET finished = ? WHERE id = ?", (now_iso(), run_id))
 
 
+SUMMARY_CAP = 4096  # bytes of a check's summary: what is stored can always be shared (sync)
+CUT_MARK = " […]"
+
+
+def cap_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes (never inside a character), marked when cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:max(0, limit - len(CUT_MARK.encode()))].decode("utf-8", "ignore") + CUT_MARK
+
+
 def save_host_result(conn: sqlite3.Connection, run_id: str, result: HostResult, started: str) -> None:
-    """Store one host's result as soon as it is complete (a crash later loses nothing of it)."""
+    """Store one host's result as soon as it is complete (a crash later loses nothing of it).
+    A summary is capped at SUMMARY_CAP bytes: the first line of an output can be huge."""
     with transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO run_hosts (run_id, host, status, started, duration_s, error_kind,"
@@ -37,8 +50,8 @@ def save_host_result(conn: sqlite3.Connection, run_id: str, result: HostResult, 
         conn.executemany(
             "INSERT OR REPLACE INTO check_results (run_id, host, check_id, title, status, summary, exit_code,"
             " duration_s, output) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(run_id, result.host, c.id, c.title, c.status.value, c.summary, c.exit_code, c.duration_s,
-              c.output) for c in result.checks],
+            [(run_id, result.host, c.id, c.title, c.status.value, cap_text(c.summary, SUMMARY_CAP), c.exit_code,
+              c.duration_s, c.output) for c in result.checks],
         )
         conn.executemany(
             "INSERT OR REPLACE INTO metrics (run_id, host, check_id, label, ts, value, uom, warn, crit, min,"
@@ -170,9 +183,23 @@ def _chunks(names: list[str] | None, size: int = 500):
         yield f" WHERE host IN ({','.join('?' * len(part))})", part
 
 
-def current_checks(conn: sqlite3.Connection, hosts: list[str] | None = None) -> dict[str, list[CheckState]]:
-    """host -> the current state of each of its checks (every host, or ``hosts``)."""
+def current_checks(conn: sqlite3.Connection, hosts: list[str] | None = None,
+                   until: str | None = None) -> dict[str, list[CheckState]]:
+    """host -> the current state of each of its checks (every host, or ``hosts``);
+    with ``until``, as it was then (from the history, not the folded table)."""
     out: dict[str, list[CheckState]] = {}
+    if until is not None:
+        for where, args in _chunks(hosts):
+            rows = conn.execute(
+                "SELECT host, check_id, run_id, started, status, title, summary FROM"
+                " (SELECT cr.host AS host, cr.check_id, cr.run_id, rh.started, cr.status, cr.title, cr.summary,"
+                " ROW_NUMBER() OVER (PARTITION BY cr.host, cr.check_id ORDER BY rh.started DESC, cr.rowid DESC) AS n"
+                " FROM check_results cr JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
+                " WHERE rh.started <= ? AND cr.exit_code IS NOT NULL)" + (where or " WHERE 1") + " AND n = 1",
+                [until, *args])
+            for host, check_id, run_id, started, status, title, summary in rows:
+                out.setdefault(host, []).append(CheckState(check_id, title, status, summary, started, run_id))
+        return out
     for where, args in _chunks(hosts):
         # The first row says whether check_current is behind (one statement when it is not).
         rows = conn.execute(f"SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, * FROM ({_BEHIND}) UNION ALL"
@@ -181,26 +208,32 @@ def current_checks(conn: sqlite3.Connection, hosts: list[str] | None = None) -> 
         top, seen = next(rows)[7:]
         if (top or 0) != seen:
             _fold_current(conn, top, seen)
-            return current_checks(conn, hosts)
+            return current_checks(conn, hosts, until)
         for host, check_id, run_id, started, status, title, summary, _, _ in rows:
             out.setdefault(host, []).append(CheckState(check_id, title, status, summary, started, run_id))
     return out
 
 
-def host_attempts(conn: sqlite3.Connection, hosts: list[str] | None = None
+def host_attempts(conn: sqlite3.Connection, hosts: list[str] | None = None, until: str | None = None
                   ) -> dict[str, tuple[str | None, str | None, Attempt | None]]:
     """Roster host -> (when it was added, its last success a sweep recorded, its latest
-    run: completed, failed or cancelled)."""
+    run: completed, failed or cancelled); with ``until``, as they were then."""
     out: dict[str, tuple[str | None, str | None, Attempt | None]] = {}
+    when = " started <= ?" if until is not None else " 1"
+    success = ("(SELECT MAX(started) FROM run_hosts s WHERE s.host = h.name AND s.error_kind IS NULL"
+               " AND s.started <= ?)" if until is not None else "hh.last_success")
     for where, args in _chunks(hosts):
         # The newest run of each host; the later stored wins a tie within the same second.
-        for name, created, success, started, kind, message in conn.execute(
-                "SELECT h.name, h.created, hh.last_success, a.started, a.error_kind, a.error_message FROM hosts h"
+        extra = [until] if until is not None else []
+        for name, created, last_success, started, kind, message in conn.execute(
+                f"SELECT h.name, h.created, {success}, a.started, a.error_kind, a.error_message FROM hosts h"
                 " LEFT JOIN host_health hh ON hh.host = h.name LEFT JOIN"
                 " (SELECT host, started, error_kind, error_message, ROW_NUMBER() OVER (PARTITION BY host"
-                " ORDER BY started DESC, rowid DESC) AS n FROM run_hosts" + where
-                + ") a ON a.host = h.name AND a.n = 1" + where.replace("host IN", "h.name IN"), args + args):
-            out[name] = (created, success, Attempt(started, kind, message) if started else None)
+                " ORDER BY started DESC, rowid DESC) AS n FROM run_hosts"
+                + (where + " AND" if where else " WHERE") + when
+                + ") a ON a.host = h.name AND a.n = 1" + where.replace("host IN", "h.name IN"),
+                extra + args + extra + args):
+            out[name] = (created, last_success, Attempt(started, kind, message) if started else None)
     return out
 
 
@@ -220,3 +253,31 @@ def current_results(conn: sqlite3.Connection, host: str) -> list[tuple[CheckResu
     return [(CheckResult(id=c["check_id"], title=c["title"], status=Status(c["status"]), summary=c["summary"],
                          exit_code=c["exit_code"], duration_s=c["duration_s"], output=c["output"],
                          metrics=metrics.get(c["check_id"], {})), c["at"], c["bundle"]) for c in rows]
+def latest_statuses(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """host -> (status, started) of its latest run, for every host ever run, in one query."""
+    rows = conn.execute("SELECT host, status, MAX(started) FROM run_hosts GROUP BY host")
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def run_hosts(conn: sqlite3.Connection, run_id: str) -> tuple[str, dict[str, str]] | None:
+    """(bundle, {host: started}) of a run, hosts by name; None if the run is unknown."""
+    row = conn.execute("SELECT bundle FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        return None
+    started = dict(conn.execute("SELECT host, started FROM run_hosts WHERE run_id = ? ORDER BY host", (run_id,)))
+    return row[0], started
+
+
+def runs_between(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, str]]:
+    """(run id, host) of every host run started from `start` to `end`, oldest first."""
+    rows = conn.execute("SELECT DISTINCT run_id, host FROM run_hosts WHERE started >= ? AND started <= ?"
+                        " ORDER BY started", (start, end))
+    return [(r[0], r[1]) for r in rows]
+
+
+def last_durations(conn: sqlite3.Connection) -> dict[str, float]:
+    """Each host's duration in its latest completed run (to start the slowest first)."""
+    rows = conn.execute(
+        "SELECT host, duration_s FROM run_hosts rh WHERE duration_s IS NOT NULL AND started ="
+        " (SELECT MAX(started) FROM run_hosts WHERE host = rh.host AND duration_s IS NOT NULL)")
+    return {host: float(secs) for host, secs in rows}

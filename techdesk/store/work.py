@@ -6,19 +6,15 @@ import json
 import sqlite3
 
 from techdesk.core.work import AttachedRun, ChecklistItem, Followup, Note, Visit, WorkError
+from techdesk.store import fields
 from techdesk.store.db import transaction
 
-_NOTE_COLS = ("id", "title", "body", "author", "created", "updated", "status", "host", "client", "site",
-              "followups", "runs", "visit_id")
-_VISIT_COLS = ("id", "client", "site", "technician", "started", "stopped", "summary", "checklist", "hosts",
-               "runs", "billable_minutes")
+_NOTE_COLS = fields.NOTE.columns
+_VISIT_COLS = fields.VISIT.columns
 
 
 def _note_row(note: Note) -> tuple:
-    return (note.id, note.title, note.body, note.author, note.created, note.updated, note.status,
-            note.host, note.client, note.site,
-            json.dumps([f.__dict__ for f in note.followups], ensure_ascii=False),
-            json.dumps([r.__dict__ for r in note.runs], ensure_ascii=False), note.visit_id)
+    return fields.row_of(fields.NOTE, note)
 
 
 def note_from_row(row: sqlite3.Row) -> Note:
@@ -27,6 +23,7 @@ def note_from_row(row: sqlite3.Row) -> Note:
         updated=row["updated"], status=row["status"], host=row["host"], client=row["client"],
         site=row["site"], followups=[Followup(**f) for f in json.loads(row["followups"])],
         runs=[AttachedRun(**r) for r in json.loads(row["runs"])], visit_id=row["visit_id"],
+        pinned=bool(row["pinned"]),
     )
 
 
@@ -75,15 +72,8 @@ def note_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT host, COUNT(*) FROM notes WHERE host IS NOT NULL GROUP BY host").fetchall())
 
 
-def delete_note(conn: sqlite3.Connection, note_id: str) -> None:
-    with transaction(conn):
-        conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
-
-
 def _visit_row(v: Visit) -> tuple:
-    return (v.id, v.client, v.site, v.technician, v.started, v.stopped, v.summary,
-            json.dumps([c.__dict__ for c in v.checklist], ensure_ascii=False),
-            json.dumps(v.hosts, ensure_ascii=False), json.dumps(v.runs), v.billable_minutes)
+    return fields.row_of(fields.VISIT, v)
 
 
 def visit_from_row(row: sqlite3.Row) -> Visit:

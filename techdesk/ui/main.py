@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 
@@ -15,7 +14,7 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
     from techdesk.ui.errors import install_excepthook
     from techdesk.ui.icons import app_icon
     from techdesk.ui.main_window import MainWindow
-    from techdesk.workspace import Workspace
+    from techdesk.workspace import Workspace, WorkspaceError, log_to_file
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("techdesk")
@@ -28,8 +27,15 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
         demo_env = DemoEnvironment.create()
         workspace = str(demo_env.workspace_path)
         shared = None  # demo records must never reach a real team folder
-    ws = Workspace(workspace, shared=shared)
-    _log_to_file(ws.path / "logs" / "techdesk.log")
+    try:
+        ws = Workspace(workspace, shared=shared)
+    except WorkspaceError as exc:  # e.g. a bad value in settings.json: say which, in one line
+        from PySide6.QtWidgets import QMessageBox
+
+        print(f"techdesk: error: {exc}", file=sys.stderr)
+        QMessageBox.critical(None, "techdesk cannot start", str(exc))
+        return 1
+    log_to_file(ws.log_path)
     install_excepthook()
     services = Services(ws)
     loop = qasync.QEventLoop(app)
@@ -46,11 +52,3 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
         if demo_env is not None:
             demo_env.close()
     return 0
-
-
-def _log_to_file(path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("techdesk").addHandler(handler)
-    logging.getLogger("techdesk").setLevel(logging.INFO)

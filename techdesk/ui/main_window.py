@@ -10,16 +10,21 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabW
 
 from techdesk import __version__
 from techdesk.secrets import backend_info
+from techdesk.ui.controllers.alerts_controller import AlertsController
+from techdesk.ui.controllers.briefing_controller import BriefingController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
-from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter, SecretPrompter
+from techdesk.ui.controllers.hostkey_prompt import EndpointPrompter, HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.visit_controller import VisitController
+from techdesk.ui.controllers.window_tools import WindowTools
 from techdesk.ui.icons import app_icon
 from techdesk.ui.theme import MODE_LABELS, MODES, apply_theme
+from techdesk.ui.views.briefing_view import BriefingView
 from techdesk.ui.views.dashboard import Dashboard
+from techdesk.ui.views.find_bar import FindBar
 from techdesk.ui.views.host_page import HostPage
 from techdesk.ui.views.notes_panel import NotesPanel
 from techdesk.ui.views.roster_panel import RosterPanel
@@ -58,6 +63,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.notes_panel, "Notes")
         self.visit_panel = VisitPanel()
         self.tabs.addTab(self.visit_panel, "Visit")
+        self.briefing_view = BriefingView()
+        self.tabs.addTab(self.briefing_view, "Briefing")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.roster_panel)
         self.splitter.addWidget(self.tabs)
@@ -68,13 +75,22 @@ class MainWindow(QMainWindow):
         self.hostkey_prompt = HostKeyPrompter(self)
         self.secret_prompt = SecretPrompter(self)
         self.roster = RosterController(services, self.roster_panel, self)
-        self.runs = RunController(services, self.run_panel, self.hostkey_prompt, self.secret_prompt, self)
+        self.endpoint_prompt = EndpointPrompter(self)
+        self.runs = RunController(services, self.run_panel, self.hostkey_prompt, self.secret_prompt, self,
+                                  endpoint_prompt=self.endpoint_prompt)
         self.notes = NotesController(services, self.notes_panel, self)
         self.visit_timer = QLabel("")
         self.visits = VisitController(services, self.visit_panel, self, self.visit_timer)
         self.sync = SyncController(services, self)
         self.dashboard_ctl = DashboardController(services, self.dashboard, self)
+        self.briefing = BriefingController(services, self.briefing_view, self)
+        self.tabs.currentChanged.connect(
+            lambda i: self.briefing.refresh() if self.tabs.widget(i) is self.briefing_view else None)
+        self.alerts = AlertsController(services, self.dashboard, self.dashboard_ctl, self)
+        self.tools = WindowTools(services, self)
         self.dashboard.host_activated.connect(self._open_host)
+        self.dashboard.schedules_clicked.connect(lambda: self.tools.open_schedules())
+        self.dashboard.schedules.schedule_activated.connect(lambda uid: self.tools.open_schedules(uid))
         self.sync.synced.connect(self._after_sync)
         self.notes.notes_changed.connect(self.sync.update_status)
         self.roster.hosts_changed.connect(self.sync.update_status)
@@ -87,17 +103,26 @@ class MainWindow(QMainWindow):
         self.roster.visit_requested.connect(lambda: self._start_visit())
         self.host_page.run_requested.connect(lambda: self.run_on([self.host_page.host_name], ""))
         self.host_page.edit_requested.connect(lambda: self.roster.edit_host(self.host_page.host_name))
+        self.host_page.fix_requested.connect(lambda check: self.fix_finding(self.host_page.host_name, check))
+        self.run_panel.fix_requested.connect(self.fix_finding)
+        self.host_page.command_requested.connect(lambda: self.run_command([self.host_page.host_name]))
+        self.roster.command_requested.connect(self.run_command)
         self.runs.host_finished.connect(self._host_finished)
         self.runs.hosts_finished.connect(self._hosts_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
         self.runs.run_finished.connect(lambda _report: self._sync_targets())
         self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
-        self.run_panel.attach_clicked.connect(self._note_from_run)
+        self.runs.run_finished.connect(self.tools.record_alerts)
+        self.run_panel.attach_clicked.connect(self.tools.note_from_last_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
         self.notes.notes_changed.connect(self.visits.counts_changed)
         self.runs.run_finished.connect(lambda _report: self.visits.counts_changed())
 
+        self.run_panel.fixable = self._fixable_checks()
         self._build_actions()
+        for output in (self.run_panel.output, self.host_page.output):
+            FindBar.attach(output, shortcut=False)  # the window's Ctrl+F picks the visible one
+        self.host_page.runs.itemDoubleClicked.connect(self.tools.open_past_run)
         self._build_status_bar()
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
         self._restore_state()
@@ -146,6 +171,18 @@ class MainWindow(QMainWindow):
         host_menu = self.menuBar().addMenu("&Host")
         for action in (self.act_add, self.act_edit, self.act_remove, self.act_run, self.act_cancel):
             host_menu.addAction(action)
+        host_menu.addSeparator()
+        self.act_history = self._action("History…", lambda: self.tools.open_history(), "Ctrl+H",
+                                        "Past runs of the host shown: open one, compare two")
+        self.act_copy_run = self._action("Copy run as text", self.tools.copy_run, "Ctrl+Shift+C",
+                                         "The whole last run (every host, check and output) as text")
+        self.act_save_run = self._action("Save run as text…", self.tools.save_run, None)
+        self.act_find = self._action("Find in output", self.tools.find_in_output, "Ctrl+F")
+        for action in (self.act_history, self.act_copy_run, self.act_save_run):
+            host_menu.addAction(action)
+        host_menu.addSeparator()
+        host_menu.addAction(self._action("Clients and sites…", lambda: self.tools.open_clients(), None,
+                                         "Connection defaults, rename and remove of clients and sites"))
         work_menu = self.menuBar().addMenu("&Work")
         for action in (self.act_note, self.act_save_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
                        self.act_conflicts):
@@ -153,8 +190,15 @@ class MainWindow(QMainWindow):
                 work_menu.addSeparator()
             else:
                 work_menu.addAction(action)
+        self.act_schedules = self._action("Schedules…", lambda: self.tools.open_schedules(), "Ctrl+Shift+H",
+                                          "Create, edit, pause and delete scheduled diagnostics")
+        work_menu.addSeparator()
+        work_menu.addAction(self.act_schedules)
+        work_menu.addAction(self._action("Alerts…", self.alerts.open_dialog, None,
+                                         "Open alerts: acknowledge, snooze, wake"))
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.act_filter)
+        view_menu.addAction(self.act_find)
         view_menu.addAction(self.act_refresh)
         view_menu.addSeparator()
         appearance = view_menu.addMenu("Appearance")
@@ -187,6 +231,10 @@ class MainWindow(QMainWindow):
         self.keyring_label.setToolTip(info.name)
         if not info.secure:
             self.keyring_label.setStyleSheet("color: #d64541")
+        from techdesk.ui.controllers.connections_indicator import ConnectionsIndicator
+
+        self.connections = ConnectionsIndicator(self.services.connections, self)
+        self.statusBar().addPermanentWidget(self.connections.label)
         self.statusBar().addPermanentWidget(self.visit_timer)
         self.statusBar().addPermanentWidget(self.sync.button)
         self.statusBar().addPermanentWidget(self.keyring_label)
@@ -269,6 +317,7 @@ class MainWindow(QMainWindow):
         if self.notes.host or self.notes.client:
             self.notes._reload()
         self._refresh_current()
+        self.dashboard_ctl.refresh()  # schedules and hosts may have come from the team
 
     def _start_visit(self) -> None:
         selected = self.roster_panel.selected()
@@ -291,10 +340,6 @@ class MainWindow(QMainWindow):
     def _new_note(self) -> None:
         self.tabs.setCurrentWidget(self.notes_panel)
         self.notes.new_note()
-
-    def _note_from_run(self) -> None:
-        if self.runs.last_report is not None and self.notes.note_from_run(self.runs.last_report):
-            self.tabs.setCurrentWidget(self.notes_panel)
 
     def explain(self, text: str) -> None:
         """An action that cannot act says why (status bar), instead of doing nothing."""
@@ -354,6 +399,7 @@ class MainWindow(QMainWindow):
                 from techdesk.core.forecast import describe
 
                 forecasts[f"{f.check} · {f.label}"] = (f.eta, f.threshold, describe(f))
+        self.host_page.fixable = self.run_panel.fixable = self._fixable_checks()
         self.host_page.show_host(host, self.host_states([name])[name], current, dict(charted),
                                  svc.history.host_runs(name), forecasts)
         self.notes.show_for_host(name)
@@ -363,6 +409,23 @@ class MainWindow(QMainWindow):
         # one query per batch of results, not per host.
         for name, state in self.host_states(names).items():
             self.roster_panel.model.set_state(name, state)
+
+    def fix_finding(self, host: str, check_id: str) -> None:
+        from techdesk.ui.dialogs.fix_dialog import FixDialog
+
+        dialog = FixDialog(self.services, host, check_id, self)
+        dialog.fixed.connect(lambda _outcomes: (self._refresh_current(), self.visits.refresh(),
+                                                self.notes.notes_changed.emit()))
+        dialog.open()
+
+    def _fixable_checks(self) -> set[str]:
+        return {c.id for b in self.services.bundles.all().values() for c in b.checks if c.fixes}
+
+    def run_command(self, hosts: list[str]) -> None:
+        from techdesk.ui.dialogs.command_dialog import CommandDialog
+
+        if hosts:
+            CommandDialog(self.services, hosts, self).open()
 
     def _host_finished(self, result) -> None:
         if result.error and result.error.kind == "hostkey-changed":
@@ -375,10 +438,16 @@ class MainWindow(QMainWindow):
             self.show_host(self.host_page.host_name)
 
     def _settings_dialog(self) -> None:
+        self.open_settings()
+
+    def open_settings(self, tab: str | None = None) -> None:
         from techdesk.ui.dialogs.settings_dialog import SettingsDialog
 
-        if SettingsDialog(self.services.workspace, self).exec():
-            self.services.settings_changed()
+        dialog = SettingsDialog(self.services, self)
+        for index in range(dialog.tabs.count()):
+            if dialog.tabs.tabText(index) == tab:
+                dialog.tabs.setCurrentIndex(index)
+        if dialog.exec():
             self.sync.update_status()
             self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
             self.roster.refresh()
@@ -387,6 +456,15 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About techdesk",
                           f"techdesk {__version__}\nRemote support for field IT technicians.\n\n"
                           f"Workspace: {self.services.workspace.path}")
+
+    def stop_timers(self) -> None:
+        """No controller ticks after the window closes (the store is closed next): a
+        pending debounced save (single-shot, active) runs now instead of being lost."""
+        for timer in self.findChildren(QTimer):
+            if timer.isActive():
+                if timer.isSingleShot():
+                    timer.timeout.emit()
+                timer.stop()
 
     # -- state ---------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -423,6 +501,7 @@ class MainWindow(QMainWindow):
         self.dashboard_ctl.stop()  # a closed window runs no more schedules
         if self.runs.running:
             self.runs.cancel()
+        self.stop_timers()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

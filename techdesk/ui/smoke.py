@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import qInstallMessageHandler
+from PySide6.QtCore import QCoreApplication, QEvent, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 _APP: QApplication | None = None  # kept alive for the rest of the process
@@ -33,5 +33,8 @@ def open_and_close_main_window(services) -> str:
         window.close()
         app.processEvents()
         window.deleteLater()
+        # Outside an event loop deleteLater waits for one: delete now, so the window's
+        # timers (the dashboard's scheduler tick) never fire on the services closed after us.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         qInstallMessageHandler(previous)
     return f"shown and closed (Qt platform {app.platformName()})"

@@ -20,9 +20,9 @@ from techdesk.ssh import (
     Target,
     Timeouts,
     TrustStore,
-    connect,
     fingerprint,
 )
+from techdesk.ssh.connect import connect
 
 # fixtures sshd / sshd_fresh come from tests.fixtures.sshd via tests/conftest.py
 from tests.fixtures.sshd import SshdServer, make_client_keys

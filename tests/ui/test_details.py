@@ -134,6 +134,7 @@ def test_first_run_asks_the_name_and_offers_hosts(services, qtbot, qloop):
     assert "Dana Tech" in win.windowTitle()
     assert seen["dir"] == str(ssh) and seen["hidden"] and seen["native"]
     assert "Client of the hosts in config" in seen["question"]
+    qloop.run_until_complete(win.roster.import_task)  # the file is read in a worker
     assert services.roster.get("nas").spec.client == "Acme"
     assert dialog.result() == FirstRunDialog.IMPORT
     win.close()

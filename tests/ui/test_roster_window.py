@@ -2,7 +2,7 @@
 
 from PySide6.QtCore import Qt, QTimer
 
-from techdesk.ui.models.roster_model import KIND_ROLE, NAME_ROLE
+from techdesk.ui.models.roster_model import KIND_ROLE, NAME_ROLE, STATUS_ROLE
 
 
 def _visible_hosts(panel) -> list[str]:
@@ -29,7 +29,7 @@ def test_tree_groups_client_site_host(sample_roster, window):
     acme = model.item(0, 0)
     assert acme.child(0, 0).text() == "HQ"
     assert sorted(acme.child(0, 0).child(r, 0).data(NAME_ROLE) for r in range(2)) == ["fs01", "web01"]
-    assert model.item(0, 0).child(0, 0).child(0, 0).data(Qt.ItemDataRole.UserRole + 4) == "never"
+    assert model.item(0, 0).child(0, 0).child(0, 0).data(STATUS_ROLE) == "never"
 
 
 def test_filter_matches_name_address_tag_client(sample_roster, window, qtbot):

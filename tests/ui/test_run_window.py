@@ -15,7 +15,7 @@ def _local(services, sshd, name="local"):
                                  key=str(sshd.client_key_path), client="Acme", site="HQ"))
 
 
-def test_run_from_window_shows_findings_and_note_attaches_them(services, sshd, qloop, window, qtbot):
+def test_run_from_window_shows_findings_and_note_attaches_them(services, sshd, qloop, window, qtbot, monkeypatch):
     shutil.copy(sshd.known_hosts_path, services.workspace.known_hosts_path)
     _local(services, sshd)
     window.roster.refresh()
@@ -33,7 +33,10 @@ def test_run_from_window_shows_findings_and_note_attaches_them(services, sshd, q
     window.show_host("local")
     assert window.host_page.findings.rowCount() >= 12
     assert window.roster_panel.model._host_items["local"].data(0x0100 + 4) in ("ok", "warn", "crit", "unknown")
-    # One click: a note with the run's findings attached.
+    # Attach to note…: the dialog offers the findings; “All” attaches every one to a new note.
+    from techdesk.ui.dialogs.attach_dialog import AttachDialog
+
+    monkeypatch.setattr(AttachDialog, "exec", lambda d: (d._check("all"), d.accept(), d.result())[-1])
     window.run_panel.attach_button.click()
     notes = services.notes.list(host="local")
     assert len(notes) == 1 and notes[0].runs and len(notes[0].runs[0].findings) >= 12
@@ -96,7 +99,7 @@ def test_write_note_and_visit_report_flow(services, sshd, qloop, window, qtbot, 
     note = services.notes.list(host="local")[0]
     assert note.title == "Replaced failing fan" and note.followups[0].text == "Order spare fan"
     assert note.visit_id == services.visits.current().id
-    window.notes_panel.body_tabs.setCurrentIndex(1)
+    window.notes_panel.body_tabs.setCurrentWidget(window.notes_panel.preview)
     preview = window.notes_panel.preview.toPlainText()
     assert "Fan in local replaced." in preview and "<b>not html</b>" in preview
     window.visits.stop()

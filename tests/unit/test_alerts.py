@@ -190,3 +190,33 @@ def test_state_json_round_trip():
     state, _ = run([WARN, WARN, CRIT])
     assert AlertState.from_json(state.as_json()) == state
     assert AlertState.from_json(AlertState("h", "c").as_json()) == AlertState("h", "c")
+
+
+# -- acknowledge and snooze: a technician's hand, until it resolves or gets worse -------------
+def test_acknowledge_and_snooze_survive_runs_and_the_store_but_end_on_worse_or_resolved():
+    from techdesk.core.alerts import acknowledge, snooze
+
+    state, _ = run([WARN, WARN])
+    state = snooze(acknowledge(state, "Ann", T0), T0 + timedelta(hours=4))
+    assert AlertState.from_json(state.as_json()) == state  # kept in the store as JSON
+    assert state.snoozed(T0 + timedelta(hours=3)) and not state.snoozed(T0 + timedelta(hours=5))
+    same, events = evaluate(state, Observation("web01", "disk", WARN), CONFIG, T0 + timedelta(hours=2))
+    assert events == [] and (same.acked_by, same.snoozed_until) == ("Ann", T0 + timedelta(hours=4))
+    worse, events = evaluate(same, Observation("web01", "disk", CRIT), CONFIG, T0 + timedelta(hours=3))
+    assert [e.event for e in events] == ["escalated"]
+    assert (worse.acked_by, worse.acked_at, worse.snoozed_until) == ("", None, None)
+    acked = acknowledge(worse, "Bo", T0)
+    fixed, events = evaluate(acked, Observation("web01", "disk", OK), CONFIG, T0 + timedelta(hours=4))
+    assert [e.event for e in events] == ["resolved"] and fixed.acked_by == "" and not fixed.open
+
+
+def test_only_an_open_alert_can_be_acknowledged_or_snoozed():
+    import pytest
+
+    from techdesk.core.alerts import acknowledge, snooze
+
+    state, _ = run([WARN])  # one warning: not open yet
+    with pytest.raises(ValueError, match="no open alert"):
+        acknowledge(state, "Ann", T0)
+    with pytest.raises(ValueError, match="no open alert"):
+        snooze(state, T0 + timedelta(hours=1))

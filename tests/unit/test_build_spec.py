@@ -87,13 +87,36 @@ def test_entry_script_is_the_package_main(spec):
 def test_every_resource_file_is_bundled_in_place(spec):
     _, calls = spec
     datas = set(_one(calls, "Analysis").kwargs["datas"])
-    resources = ROOT / "techdesk" / "resources"
+    resources = ROOT / "resources"
     files = [p for p in resources.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert files
     for path in files:
-        assert (str(path), str(path.parent.relative_to(ROOT))) in datas, path
+        # top-level resources/ goes where setup.py maps it: the package techdesk.resources
+        dest = Path("techdesk", "resources", path.parent.relative_to(resources))
+        assert (str(path), str(dest)) in datas, path
     kinds = {p.relative_to(resources).parts[0] for p in files}
-    assert {"bundles", "templates", "checklists", "icons"} <= kinds
+    assert {"bundles", "templates", "checklists", "icons", "demo", "__init__.py"} <= kinds
+
+
+def test_frozen_layout_makes_techdesk_resources_importable(spec, tmp_path):
+    """The bundle as PyInstaller lays it out: techdesk/ in the archive (its __path__ is
+    its folder in the bundle) and the datas copied to their destinations. Laid out here
+    from source with the spec's own datas; importlib.resources must find every kind."""
+    _, calls = spec
+    for src, dest in _one(calls, "Analysis").kwargs["datas"]:
+        if dest.startswith("techdesk"):
+            (tmp_path / dest).mkdir(parents=True, exist_ok=True)
+            (tmp_path / dest / Path(src).name).write_bytes(Path(src).read_bytes())
+    (tmp_path / "techdesk" / "__init__.py").write_text("")  # stands for the frozen package
+    probe = ("from techdesk.resources import resource; "
+             "print(sorted(p.name for p in resource().iterdir() if p.name != '__pycache__')); "
+             "print(resource('checklists', 'default.txt').read_text()[:1] != '')")
+    # -S: no site-packages, so no editable install's mapping; only the laid-out bundle
+    out = subprocess.run([sys.executable, "-S", "-E", "-c", probe], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == [
+        "['__init__.py', 'bundles', 'checklists', 'demo', 'icons', 'templates']", "True"]
 
 
 def test_keyring_backends_are_hidden_imports(spec):
@@ -107,6 +130,19 @@ def test_keyring_backends_are_hidden_imports(spec):
     # or keyringrc.cfg)
     modules = {f"keyring.backends.{m.name}" for m in pkgutil.iter_modules(keyring.backends.__path__)}
     assert modules <= hidden
+
+
+def test_every_techdesk_module_is_a_hidden_import(spec):
+    """Commands are imported by name (techdesk.cli.COMMANDS) and techdesk.ssh/diagnostics
+    load names lazily: the frozen build must carry every module anyway."""
+    from techdesk import cli
+
+    _, calls = spec
+    hidden = set(_one(calls, "Analysis").kwargs["hiddenimports"])
+    assert {f"techdesk.cli.{m}" for m in cli.MODULES} <= hidden
+    for path in (ROOT / "techdesk").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        assert ".".join(parts[:-1] if parts[-1] == "__init__" else parts) in hidden, path
 
 
 def test_keyring_metadata_is_bundled_for_its_entry_points(spec):
@@ -175,7 +211,7 @@ def test_application_icon_files(spec):
     ns, calls = spec
     icon = Path(_one(calls, "EXE").kwargs["icon"])
     assert icon.name == "techdesk.ico" and icon.read_bytes()[:4] == b"\0\0\1\0"
-    icons = ROOT / "techdesk" / "resources" / "icons"
+    icons = ROOT / "resources" / "icons"
     assert (icons / "techdesk.icns").read_bytes()[:4] == b"icns"
     assert (icons / "techdesk-256.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -233,14 +233,17 @@ def test_windows_script_text_is_sane():
     assert code.count("(") == code.count(")")
     assert f"$tdMark = '@@TD-{nonce}'" in text
     for check in bundle.checks:
-        calls = re.findall(rf"^Invoke-TdCheck '{re.escape(check.id)}' (\d+) '([A-Za-z0-9+/=]*)'$",
-                           text, re.M)
+        calls = re.findall(rf"^Invoke-TdCheck '{re.escape(check.id)}' '([0-9a-f]{{32}})' (\d+) "
+                           r"'([A-Za-z0-9+/=]*)'$", text, re.M)
         assert len(calls) == 1, check.id
-        timeout, code64 = calls[0]
+        token, timeout, code64 = calls[0]
+        assert token == script.tokens[bundle.checks.index(check)]
         assert int(timeout) == check.timeout
         assert base64.b64decode(code64).decode("utf-8") == check.script
-    assert "Write-TdFrame ('BEGIN ' + $Id)" in text
-    assert "Write-TdFrame ('END ' + $Id + ' ' + $rc + ' ' + $flags)" in text
+    assert "Write-TdFrame ('NEXT ' + $Id)" in text
+    assert "Write-TdFrame ('BEGIN ' + $Id + ' ' + $Token)" in text
+    assert "Write-TdFrame ('END ' + $Id + ' ' + $Token + ' ' + $rc + ' ' + $flags)" in text
+    assert not script.converse  # PowerShell reads the whole statement, tokens included
 
 
 def test_windows_hostile_check_text_is_carried_safely():
@@ -263,7 +266,7 @@ exit 2
     script = compile_script(bundle, new_nonce()).text
     assert script.isascii()
     assert all(line.strip() for line in script.split("\n")[:-3])
-    code64 = re.search(r"^Invoke-TdCheck 'nasty' 30 '(.*)'$", script, re.M).group(1)
+    code64 = re.search(r"^Invoke-TdCheck 'nasty' '[0-9a-f]{32}' 30 '(.*)'$", script, re.M).group(1)
     assert base64.b64decode(code64).decode() == bundle.checks[0].script
     assert "#   #> <# } {" in script  # readable for the audit log, as a comment
 
@@ -271,7 +274,10 @@ exit 2
 def test_docs_examples_are_valid_bundles():
     doc = (Path(__file__).parents[2] / "docs" / "bundles.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     parse_bundle(blocks[0].replace("...", "echo 'OK - fine'"))
-    example = parse_bundle(blocks[1])
+    fixes = parse_bundle(blocks[0].replace("...", "echo 'OK - fine'").split("[checks.thresholds]")[0]
+                         + blocks[1])  # the [[checks.fixes]] example, under the check above it
+    assert fixes.checks[0].fixes[0].id == "restart-unit" and fixes.checks[0].fixes[0].root
+    example = parse_bundle(blocks[2])
     assert example.checks[0].thresholds["days_left"]["direction"] == "below"

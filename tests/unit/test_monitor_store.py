@@ -14,13 +14,12 @@ import pytest
 
 from techdesk.core.alerts import AlertEvent, AlertState
 from techdesk.core.severity import Status
-from techdesk.services import sync_records as records
 from techdesk.services.monitor import SweepLock, sweep_exit_code
-from techdesk.services.sync_records import BodyError, Context
 from techdesk.store import monitor as repo
-from techdesk.store import syncstate
 from techdesk.store.db import open_database, transaction
 from techdesk.store.migrations import SCHEMA_VERSION
+from techdesk.sync.engine import records
+from techdesk.sync.engine.codec import BodyError, Context
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -99,8 +98,7 @@ def _schedule_body(**over):
 def test_schedule_record_round_trip_and_tracking(tmp_path):
     a, b = open_database(tmp_path / "a.db"), open_database(tmp_path / "b.db")
     try:
-        syncstate.ensure_triggers(a)
-        syncstate.ensure_triggers(b)  # applying must get along with the change triggers
+
         uid = "5" * 32
         repo.insert_schedule(a, uid, "linux-quick", "site:Acme/HQ", 21600,
                              "Sun 02:00-04:00 Europe/Berlin; daily 22:00-02:00 UTC alerts",
@@ -195,7 +193,7 @@ CMD = ["/opt/td/bin/python", "-m", "techdesk", "--workspace", str(WS), "sweep"]
 
 
 def test_install_entries_for_every_os(tmp_path, monkeypatch):
-    from techdesk.cli.monitor import install_plan
+    from techdesk.services.os_scheduler import install_plan
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     cron = install_plan("cron", WS, CMD)

@@ -239,7 +239,7 @@ def test_metric_and_duration_wording():
 # -- Markdown --------------------------------------------------------------------------
 def test_markdown_subset():
     html = str(markdown("# Title\nSome **bold** and *it* and `co<de>`\n\n- a\n- b\n\n1. one\n\n"
-                        "```\nx < y\n```\n[site](https://e.com/?a=1&b=2)"))
+                        "```\nx < y\n```\n[site](https://e.com/?a=1&b=2)")).replace("\n", "")
     assert "<h4>Title</h4>" in html and "<strong>bold</strong>" in html and "<em>it</em>" in html
     assert "<code>co&lt;de&gt;</code>" in html
     assert "<ul><li>a</li><li>b</li></ul>" in html and "<ol><li>one</li></ol>" in html
@@ -247,14 +247,26 @@ def test_markdown_subset():
     assert "site (<code>https://e.com/?a=1&amp;b=2</code>)" in html and "<a " not in html
 
 
+def test_markdown_tables_line_breaks_and_addresses_as_text():
+    html = str(markdown("| Disk | Free |\n|---|--:|\n| / | 76 GiB |\n\nline one\nline two\n\n"
+                        "<https://e.com/x> and ![diagram](http://evil.example/x.png)")).replace("\n", "")
+    assert '<table class="md"><thead><tr><th>Disk</th>' in html and '<td style="text-align:right">76 GiB</td>' in html
+    assert "line one<br />line two" in html
+    assert "<p><code>https://e.com/x</code> and diagram (<code>http://evil.example/x.png</code>)</p>" in html
+    assert "<img" not in html and "<a " not in html
+
+
 @pytest.mark.parametrize("evil", [
     "<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "[x](javascript:alert(1))",
     "<a href='javascript:alert(1)'>x</a>", "**<b>x</b>**", "`<i>`", "snake_case_name and 2*3*4",
+    "![x](http://evil.example/t.png)", "<http://evil.example/>", "[a](<javascript:x>)",
+    "| <b>x</b> |\n|---|\n| <img src=y> |", ">" * 5000 + "deep", "*" * 20000 + "x",
 ])
 def test_markdown_never_passes_raw_html(evil):
     html = str(markdown(evil))
     tags = set(re.findall(r"</?([a-zA-Z0-9]+)", html))
-    assert tags <= {"p", "strong", "em", "code", "br"}
+    assert tags <= {"p", "strong", "em", "code", "br", "blockquote", "table", "thead", "tbody", "tr", "th",
+                    "td"}
     assert "<a " not in html and "<img" not in html and "<script" not in html
 
 

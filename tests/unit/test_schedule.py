@@ -11,6 +11,7 @@ from techdesk.core.schedule import (
     ScheduleError,
     Target,
     Window,
+    due_state,
     format_interval,
     in_maintenance,
     is_due,
@@ -222,6 +223,27 @@ def test_due_and_not_due():
     assert is_due(s, None, utc(2026, 1, 5, 9))  # never run: due now
     s.enabled = False
     assert not is_due(s, None, utc(2026, 1, 5, 9))
+
+
+def test_due_state_says_why_and_agrees_with_next_due():
+    s = schedule("1h", "Sun 02:00-04:00 UTC")
+    last = utc(2026, 1, 4, 0, 30)
+    retry = utc(2026, 1, 4, 5)  # the host's own next try, after failed runs elsewhere
+    cases = [
+        (utc(2026, 1, 4, 1), 0, None, "waiting"),
+        (utc(2026, 1, 4, 1, 30), 0, None, "due"),
+        (utc(2026, 1, 4, 1), 2, None, "due"),  # backoff: 10 min after 2 failures
+        (utc(2026, 1, 4, 2, 30), 0, None, "held"),
+        (utc(2026, 1, 4, 4, 30), 3, retry, "backing-off"),
+        (utc(2026, 1, 4, 5), 3, retry, "due"),
+    ]
+    for now, failures, retry_at, state in cases:
+        assert due_state(s, last, now, failures, retry_at) == state, now
+        assert is_due(s, last, now, failures, retry_at) == (state == "due")
+        assert (next_due(s, last, now, failures, retry_at) <= now) == (state == "due"), now
+    assert next_due(s, last, utc(2026, 1, 4, 1), 3, retry) == retry
+    s.enabled = False
+    assert due_state(s, last, utc(2026, 1, 4, 5)) == "disabled"
 
 
 def test_interval_is_absolute_time_across_dst():

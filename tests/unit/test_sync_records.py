@@ -10,16 +10,16 @@ import pytest
 from techdesk.core.findings import CheckResult, HostError, HostResult, Metric
 from techdesk.core.roster import HostSpec
 from techdesk.core.severity import Status
-from techdesk.services import sync_records as records
-from techdesk.services import sync_runs
 from techdesk.services.roster import RosterService
-from techdesk.services.sync_merge import merge_body
-from techdesk.services.sync_records import BodyError, Context
 from techdesk.services.work import NotesService, VisitService
 from techdesk.store import runs as runs_repo
-from techdesk.store import syncstate
 from techdesk.store.db import open_database, transaction
 from techdesk.sync import canonical_json
+from techdesk.sync.engine import records
+from techdesk.sync.engine import runs as sync_runs
+from techdesk.sync.engine import state as syncstate
+from techdesk.sync.engine.codec import BodyError, Context
+from techdesk.sync.engine.merge import merge_body
 
 HOSTILE = [
     "Büro \"PC\" 'eins'; $(rm -rf /) `id` && echo ☃ 🚀 ∑ — ñ",
@@ -183,7 +183,7 @@ def test_hostile_bodies_are_refused(stores, kind, body, why):
     a, _ = stores
     with pytest.raises(BodyError, match=why):
         if kind == "host":
-            from techdesk.services.sync_roster import check_host
+            from techdesk.sync.engine.roster import check_host
 
             check_host(body)
         records.apply(Context(a), kind, "rec1", body)

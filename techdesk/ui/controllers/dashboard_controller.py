@@ -27,13 +27,20 @@ class DashboardController(QObject):
         self._timer.start()
 
     def refresh(self) -> None:
+        if self.services.closed:  # a sweep that ends after the window closed
+            return
         monitor = self.services.monitor
-        self.view.show_health(monitor.health(), len(monitor.schedules()))
+        schedules = monitor.schedules()
+        self.view.show_health(monitor.health(), len(schedules))
+        self.view.schedules.show_schedules(schedules)
 
     def stop(self) -> None:
         self._timer.stop()
 
     def _tick(self) -> None:
+        # A closed window (its services may be closed too) sweeps nothing.
+        if self.services.closed or not self.window.isVisible():
+            return
         # Only when something is due: the sweep lock keeps cron and the window apart.
         if self.services.monitor.due():
             self.sweep_now()
@@ -56,6 +63,6 @@ class DashboardController(QObject):
         result = task.result()
         self.refresh()
         self.swept.emit(result)
-        opened = [e for e in result.get("alerts", []) if e.get("kind") in ("opened", "escalated")]
+        opened = [e for e in result.get("alerts", []) if e.get("event") in ("opened", "escalated")]
         if opened:
             self.window.notify_alerts(opened)

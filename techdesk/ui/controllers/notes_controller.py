@@ -163,17 +163,3 @@ class NotesController(QObject):
             return
         self._reload(select=note_id)
         self.notes_changed.emit()
-
-    def note_from_run(self, report) -> str | None:
-        """A new note with a run's findings attached, for the host (or the first host) of the run."""
-        hosts = [r.host for r in report.results]
-        if not hosts:
-            return None
-        host = self.host if self.host in hosts else hosts[0]
-        worst = next((r for r in report.results if r.host == host), None)
-        title = f"{report.bundle} on {host}: {worst.status.value.upper() if worst else ''}"
-        note = self.services.notes.add(title, "", host=host, runs=[report.run_id])
-        self.show_for_host(host)
-        self._reload(select=note.id)
-        self.notes_changed.emit()
-        return note.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import shutil
 from datetime import timedelta
@@ -9,11 +10,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QDir, QObject, QProcess, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox, QProgressDialog
 
 from techdesk.core.roster import RosterError
 from techdesk.ui.dialogs.host_dialog import HostDialog
 from techdesk.ui.models.roster_model import UNASSIGNED
+from techdesk.ui.plain import warn
 
 
 class RosterController(QObject):
@@ -21,6 +23,7 @@ class RosterController(QObject):
     hosts_changed = Signal()
     note_requested = Signal()
     visit_requested = Signal()
+    command_requested = Signal(list)  # host names: "Run command…"
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -89,7 +92,7 @@ class RosterController(QObject):
             except RosterError as exc:
                 errors.append(str(exc))
         if errors:
-            QMessageBox.warning(self.window, "Some hosts were not removed", "\n".join(errors))
+            warn(self.window, "Some hosts were not removed", "\n".join(errors))
         self.refresh()
         self.hosts_changed.emit()
 
@@ -110,7 +113,7 @@ class RosterController(QObject):
             return
         client = self.ask_client(Path(dialog.selectedFiles()[0]).name)
         if client is not None:
-            self.import_file(Path(dialog.selectedFiles()[0]), fmt, client or None)
+            self.import_task = self.import_file(Path(dialog.selectedFiles()[0]), fmt, client or None)
 
     def ask_client(self, source: str) -> str | None:
         """Which client the imported hosts belong to ("" for none); None when cancelled."""
@@ -126,12 +129,32 @@ class RosterController(QObject):
         name = name.strip()
         return "" if name in ("", "(no client)") else name
 
-    def import_file(self, path: Path, fmt: str, client: str | None = None) -> dict | None:
+    def import_file(self, path: Path, fmt: str, client: str | None = None) -> asyncio.Task:
+        """Read the file in a worker (a big or hostile file must not freeze the window),
+        with a progress dialog whose Cancel imports nothing; then add the hosts here."""
+        progress = QProgressDialog(f"Reading {path.name}…", "Cancel", 0, 0, self.window)
+        progress.setWindowTitle("Import hosts")
+        progress.setMinimumDuration(300)
+        progress.setValue(0)
+        self.import_progress = progress
+        task = asyncio.ensure_future(self._import(path, fmt, progress, client))
+        progress.canceled.connect(task.cancel)
+        return task
+
+    async def _import(self, path: Path, fmt: str, progress, client: str | None) -> dict | None:
+        loop = asyncio.get_running_loop()
         try:
-            result = self.services.roster.import_file(path, fmt, client=client)
-        except RosterError as exc:
-            QMessageBox.warning(self.window, "Nothing was imported", str(exc))
+            specs = await loop.run_in_executor(None, self.services.roster.read_file, path, fmt)
+            result = self.services.roster.import_hosts(specs, client=client)
+        except asyncio.CancelledError:
+            self.window.statusBar().showMessage(f"Import of {path.name} cancelled: nothing was imported", 5000)
             return None
+        except RosterError as exc:
+            progress.reset()
+            warn(self.window, "Nothing was imported", str(exc))
+            return None
+        finally:
+            progress.reset()
         self.refresh()
         self.hosts_changed.emit()
         self.window.statusBar().showMessage(
@@ -167,6 +190,8 @@ class RosterController(QObject):
         for bundle in self.services.bundles.all().values():
             action = run_menu.addAction(f"{bundle.title} ({bundle.name})")
             action.triggered.connect(lambda _=False, b=bundle.name: self.run_requested.emit(hosts, b))
+        command = menu.addAction("Run command…", lambda: self.command_requested.emit(hosts))
+        command.setEnabled(bool(hosts))
         menu.addSeparator()
         single = hosts[0] if len(hosts) == 1 and self.panel.selected()[0][0] == "host" else None
         note = menu.addAction("New note", self.note_requested.emit)

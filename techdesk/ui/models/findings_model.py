@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 from techdesk.ui.timefmt import local_time
 
 _ROOT = QModelIndex()
@@ -66,9 +67,9 @@ class FindingsModel(QAbstractTableModel):
             return status_icon(check.status.value)
         if role == Qt.ItemDataRole.ToolTipRole and col == 2:
             metrics = self.data(index.siblingAtColumn(3), Qt.ItemDataRole.DisplayRole)
-            return check.summary + (f"\n{metrics}" if metrics else "")
+            return plain_tip(check.summary + (f"\n{metrics}" if metrics else ""))
         if role == Qt.ItemDataRole.ToolTipRole and col == 3:
-            return self.data(index, Qt.ItemDataRole.DisplayRole)
+            return plain_tip(self.data(index, Qt.ItemDataRole.DisplayRole))
         if role == Qt.ItemDataRole.ToolTipRole and col == 4 and check.id in self._when:
-            return f"{self._when[check.id][1]}, {local_time(self._when[check.id][0])}"
+            return plain_tip(f"{self._when[check.id][1]}, {local_time(self._when[check.id][0])}")
         return None

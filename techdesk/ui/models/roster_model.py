@@ -14,6 +14,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from techdesk.core.host_state import HostState
 from techdesk.ui.icons import STATUS_LABELS, host_icon
+from techdesk.ui.plain import plain_tip
 from techdesk.ui.timefmt import local_time
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1      # "client" | "site" | "host"
@@ -70,7 +71,7 @@ class RosterModel(QStandardItemModel):
                     for host in groups[client][site]:
                         parent.appendRow(self._host_row(host, states.get(host.name), note_counts.get(host.name, 0)))
                         count += 1
-                client_item.setToolTip(f"{client}: {count} hosts")
+                client_item.setToolTip(plain_tip(f"{client}: {count} hosts"))
                 root.appendRow([client_item, QStandardItem(), QStandardItem()])
         finally:
             self.blockSignals(False)
@@ -119,9 +120,9 @@ class RosterModel(QStandardItemModel):
         name.setData(f"{self._searchable[host]} status:{value}" + (" status:stale" if state and state.stale else "")
                      + (" status:failed" if state and state.attempt_failed else ""), SEARCH_ROLE)
         tip = state_tooltip(state)
-        name.setToolTip(f"{host}\n{self._where[host]}\n{tip}")
+        name.setToolTip(plain_tip(f"{host}\n{self._where[host]}\n{tip}"))
         status.setText(state.short_label if state else STATUS_LABELS["never"])
-        status.setToolTip(tip)
+        status.setToolTip(plain_tip(tip))
 
     def set_state(self, host: str, state: HostState | None) -> None:
         """A host's status changed (a run finished): update its row in place."""

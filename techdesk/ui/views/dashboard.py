@@ -19,9 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.ui.icons import STATUS_COLORS, STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 from techdesk.ui.timefmt import local_time
+from techdesk.ui.views.schedule_table import ScheduleTable
 
 HOST_ROLE = Qt.ItemDataRole.UserRole + 40
+CHECK_ROLE = Qt.ItemDataRole.UserRole + 41
 TILES = ("crit", "warn", "unknown", "ok", "never", "stale")
 
 
@@ -56,6 +59,8 @@ def _tree(headers: list[str]) -> QTreeWidget:
 class Dashboard(QWidget):
     host_activated = Signal(str)
     sweep_clicked = Signal()
+    schedules_clicked = Signal()
+    alert_menu_requested = Signal(object, str, str)  # global position, host, check
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -70,6 +75,9 @@ class Dashboard(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.summary, 1)
         head.addWidget(self.sweep_button)
+        self.schedules_button = QPushButton("Schedules…")
+        self.schedules_button.clicked.connect(self.schedules_clicked)
+        head.addWidget(self.schedules_button)
 
         # Compact enough for 1280×800: the counts in one column ("2 crit · 1 warn · 5 ok").
         self.clients = _tree(["Client", "Hosts", "Problems", "Stale"])
@@ -86,10 +94,14 @@ class Dashboard(QWidget):
         self.stale = _tree(["Host", "Last success", "Last error"])
         for tree in (self.attention, self.alerts, self.stale):
             tree.itemDoubleClicked.connect(self._activated)
+        self.alerts.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.alerts.customContextMenuRequested.connect(self._alert_menu)
 
         grid = QGridLayout()
         boxes = [("Needs attention (worst first, then soonest forecast)", self.attention),
                  ("Clients", self.clients), ("Open alerts", self.alerts), ("Stale hosts", self.stale)]
+        self.schedules = ScheduleTable(compact=True)
+        boxes.append(("Schedules", self.schedules))
         self._boxes = {}
         for title, widget in boxes:
             box = QGroupBox(title)
@@ -97,8 +109,11 @@ class Dashboard(QWidget):
             self._boxes[title] = box
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._boxes[boxes[0][0]])
-        top.addWidget(self._boxes["Clients"])
-        top.setSizes([680, 400])
+        side = QSplitter(Qt.Orientation.Vertical)  # clients, and the schedules below them
+        side.addWidget(self._boxes["Clients"])
+        side.addWidget(self._boxes["Schedules"])
+        top.addWidget(side)
+        top.setSizes([740, 380])
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
@@ -137,17 +152,21 @@ class Dashboard(QWidget):
             item = QTreeWidgetItem(["", row["host"], row.get("client") or "", row.get("title") or "",
                                     row.get("summary") or "", local_time(when) if when else ""])
             item.setIcon(0, status_icon(row.get("status", "unknown")))
-            item.setToolTip(4, row.get("summary") or "")
-            item.setToolTip(1, f"{row['host']} · {row.get('client') or 'no client'}")
+            item.setToolTip(4, plain_tip(row.get("summary")))
+            item.setToolTip(1, plain_tip(f"{row['host']} · {row.get('client') or 'no client'}"))
             item.setData(0, HOST_ROLE, row["host"])
             self.attention.addTopLevelItem(item)
         self.alerts.clear()
         for row in health.get("alerts", []):
+            message = row.get("message") or row.get("summary") or ""
+            if row.get("acked_by"):
+                message = f"✓ {row['acked_by']} is on it · {message}"
             item = QTreeWidgetItem(["", row.get("host", ""), row.get("check", ""),
-                                    (row.get("opened") or row.get("since") or "")[:16].replace("T", " "),
-                                    row.get("message") or row.get("summary") or ""])
+                                    local_time(row.get("opened_at")), message])
             item.setIcon(0, status_icon(row.get("severity") or row.get("status") or "unknown"))
+            item.setToolTip(3, row.get("opened_at") or "")
             item.setData(0, HOST_ROLE, row.get("host"))
+            item.setData(0, CHECK_ROLE, row.get("check"))
             self.alerts.addTopLevelItem(item)
         self.stale.clear()
         for row in health.get("stale", []):
@@ -160,6 +179,12 @@ class Dashboard(QWidget):
                 item.setToolTip(column, detail)
             item.setData(0, HOST_ROLE, row["host"])
             self.stale.addTopLevelItem(item)
+
+    def _alert_menu(self, pos) -> None:
+        item = self.alerts.itemAt(pos)
+        if item is not None:
+            self.alert_menu_requested.emit(self.alerts.viewport().mapToGlobal(pos), item.data(0, HOST_ROLE),
+                                           item.data(0, CHECK_ROLE))
 
     def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
         host = item.data(0, HOST_ROLE)

@@ -35,6 +35,8 @@ MAX_OUTPUT_LINES = 5000
 class HostPage(QWidget):
     run_requested = Signal()
     edit_requested = Signal()
+    fix_requested = Signal(str)  # check id of the selected finding
+    command_requested = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -57,7 +59,10 @@ class HostPage(QWidget):
         head.addWidget(self.badge)
         head.addWidget(self.title)
         head.addStretch(1)
+        self.command_button = QPushButton("Run command…")
+        self.command_button.clicked.connect(self.command_requested)
         head.addWidget(self.edit_button)
+        head.addWidget(self.command_button)
         head.addWidget(self.run_button)
 
         self.details = QFormLayout()
@@ -114,6 +119,15 @@ class HostPage(QWidget):
         findings_box = QGroupBox("Current findings")
         fl = QVBoxLayout(findings_box)
         fl.addWidget(self.attempt_banner)
+        self.fix_button = QPushButton("Fix…")
+        self.fix_button.setToolTip("Run a fix the bundle offers for the selected finding, then check again")
+        self.fix_button.setEnabled(False)
+        self.fix_button.clicked.connect(self._fix_clicked)
+        self.fixable: set[str] = set()  # check ids that have fixes (set by the window)
+        fix_row = QHBoxLayout()
+        fix_row.addStretch(1)
+        fix_row.addWidget(self.fix_button)
+        fl.addLayout(fix_row)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.output)
@@ -226,6 +240,12 @@ class HostPage(QWidget):
         check = self.findings.check_at(current.row())
         # setPlainText: the output is never interpreted as markup.
         self.output.setPlainText(check.output if check else "")
+        self.fix_button.setEnabled(check is not None and check.id in self.fixable)
+
+    def _fix_clicked(self) -> None:
+        check = self.findings.check_at(self.table.currentIndex().row())
+        if check is not None:
+            self.fix_requested.emit(check.id)
 
 
 def _src(host, *fields: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QTextCursor, QTextDocument
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from techdesk.reports.markdown import MARKDOWN_CSS, markdown
 from techdesk.ui.icons import status_icon
 from techdesk.ui.timefmt import local_time
 
@@ -52,6 +53,7 @@ class NotesPanel(QWidget):
         self.body.setPlaceholderText("What you found and what you did (Markdown).")
         self.preview = QTextBrowser()
         self.preview.setOpenExternalLinks(False)
+        self.preview.document().setDefaultStyleSheet(MARKDOWN_CSS)
         self.body_tabs = QTabWidget()
         self.body_tabs.addTab(self.body, "Write")
         self.body_tabs.addTab(self.preview, "Preview")
@@ -213,10 +215,10 @@ class NotesPanel(QWidget):
             self.followup_input.clear()
 
     def _render_preview(self, index: int) -> None:
-        if index == 1:
-            # No raw HTML from the note: Markdown only.
-            self.preview.document().setMarkdown(self.body.toPlainText(),
-                                                QTextDocument.MarkdownFeature.MarkdownNoHTML)
+        if self.body_tabs.widget(index) is self.preview:
+            # The report's own renderer (no raw HTML, addresses as text): what the
+            # technician sees here is what the client gets.
+            self.preview.setHtml(markdown(self.body.toPlainText()))
 
     def _selected(self, current, _previous) -> None:
         if current is not None:

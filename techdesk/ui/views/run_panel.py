@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -20,15 +21,18 @@ from PySide6.QtWidgets import (
 
 from techdesk.core.host_state import is_cancel
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 
 MAX_OUTPUT_LINES = 5000
 CHECK_ROLE = Qt.ItemDataRole.UserRole + 10
+CHECK_ID_ROLE = Qt.ItemDataRole.UserRole + 11  # (host, check id) of a check row
 
 
 class RunPanel(QWidget):
     run_clicked = Signal()
     cancel_clicked = Signal()
     attach_clicked = Signal()
+    fix_requested = Signal(str, str)  # host, check id: "Fix…" in a check row's context menu
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -74,6 +78,9 @@ class RunPanel(QWidget):
         self.results.setColumnWidth(0, 220)
         self.results.setColumnWidth(1, 90)
         self.results.currentItemChanged.connect(self._show_output)
+        self.fixable: set[str] = set()  # check ids that have fixes (set by the window)
+        self.results.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.results.customContextMenuRequested.connect(self._context_menu)
 
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
@@ -138,7 +145,8 @@ class RunPanel(QWidget):
                                  f"{check.duration_s:.2f}s"])
         child.setIcon(1, status_icon(check.status.value))
         child.setData(0, CHECK_ROLE, check.output)
-        child.setToolTip(2, check.summary)
+        child.setData(0, CHECK_ID_ROLE, (host, check.id))
+        child.setToolTip(2, plain_tip(check.summary))
         parent.addChild(child)
 
     def host_done(self, result) -> None:
@@ -155,7 +163,7 @@ class RunPanel(QWidget):
             item.setText(2, "not run: cancelled (the host keeps its last known state)")
         elif result.error:
             item.setText(2, f"{_ERROR_TEXT.get(result.error.kind, result.error.kind)}: {result.error.message}")
-            item.setToolTip(2, result.error.message)
+            item.setToolTip(2, plain_tip(result.error.message))
             item.setData(0, CHECK_ROLE, result.error.message)
         else:
             worst = [c for c in result.checks if c.status.value in ("crit", "warn", "unknown")]
@@ -169,6 +177,16 @@ class RunPanel(QWidget):
         text = current.data(0, CHECK_ROLE) if current else ""
         self.output.setPlainText(text or "")
 
+    def _context_menu(self, pos) -> None:
+        item = self.results.itemAt(pos)
+        found = item.data(0, CHECK_ID_ROLE) if item is not None else None
+        if not found:
+            return
+        menu = QMenu(self)
+        action = menu.addAction("Fix…", lambda: self.fix_requested.emit(*found))
+        action.setEnabled(found[1] in self.fixable)
+        menu.exec(self.results.viewport().mapToGlobal(pos))
+
 
 _ERROR_TEXT = {
     "unreachable": "Unreachable",
@@ -177,4 +195,5 @@ _ERROR_TEXT = {
     "hostkey-unknown": "Host key not trusted yet",
     "hostkey-changed": "HOST KEY CHANGED — refused",
     "protocol": "Error",
+    "tampered": "TAMPERED",
 }

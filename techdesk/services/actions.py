@@ -1,0 +1,175 @@
+"""Acting on hosts: run a script (an ad-hoc command or a fix) on several hosts, audited.
+
+Every script goes through the same warm connection pool as runs, is recorded in the
+audit log before it is sent, runs with stdin closed and a deadline, and its output is
+capped and cleaned before anyone sees or stores it. Bulk: bounded concurrency, Cancel,
+and optionally stop at the first host that fails (hosts not started yet are skipped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from techdesk import secrets as keyring_secrets
+from techdesk.core.findings import HostError
+from techdesk.core.roster import Host, RosterError
+from techdesk.diagnostics import fixscript
+from techdesk.diagnostics.sanitize import clean_output
+from techdesk.services.runner import DEFAULT_CONCURRENCY, _target
+from techdesk.ssh.connect import Timeouts
+from techdesk.ssh.errors import Cancelled, SshError
+from techdesk.store import audit
+
+OUTPUT_CAP = 64 * 1024
+
+
+@dataclass
+class ActionResult:
+    host: str
+    exit_code: int | None = None
+    output: str = ""
+    truncated: bool = False
+    error: HostError | None = None
+    duration_s: float = 0.0
+    skipped: bool = False  # not started: cancelled, or stopped after another host failed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.exit_code == 0
+
+    def as_json(self) -> dict:
+        return {"host": self.host, "exit_code": self.exit_code, "output": self.output,
+                "truncated": self.truncated, "skipped": self.skipped,
+                "error": self.error.as_json() if self.error else None,
+                "duration_s": round(self.duration_s, 3)}
+
+
+class ActionService:
+    def __init__(self, services) -> None:
+        self.services = services
+        self.conn = services.conn
+
+    async def execute(self, hosts: list[Host], scripts: dict[str, str], *, action: str, detail: str,
+                      root: bool = False, timeout: float = 300, concurrency: int = DEFAULT_CONCURRENCY,
+                      cancel: threading.Event | None = None, stop_on_failure: bool = False,
+                      accept_new_hostkeys: bool = False,
+                      on_result: Callable[[ActionResult], None] | None = None) -> list[ActionResult]:
+        """Run scripts[host.name] on each host; results in the order of `hosts`.
+
+        The audit log gets the script (as given: never the sudo password) before it is sent,
+        then the outcome.
+        """
+        svc = self.services
+        loop = asyncio.get_running_loop()
+        cancel = cancel or threading.Event()
+        stopped = threading.Event()
+        limiter = asyncio.Semaphore(max(1, concurrency))
+        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="techdesk-act")
+        results: dict[str, ActionResult] = {}
+
+        def audit_sent(host: str) -> None:  # in a worker: block until the entry is committed
+            async def write() -> None:
+                audit.append(self.conn, technician=svc.workspace.technician,
+                             device=svc.workspace.settings.device_id, host=host, action=action,
+                             detail=detail, script=scripts[host], outcome="sent")
+            asyncio.run_coroutine_threadsafe(write(), loop).result(30)
+
+        async def one(host: Host) -> None:
+            async with limiter:
+                if cancel.is_set() or stopped.is_set():
+                    why = "cancelled" if cancel.is_set() else "not run: stopped after a failure"
+                    result = ActionResult(host.name, skipped=True, error=HostError("protocol", why))
+                elif host.os == "windows":
+                    result = ActionResult(host.name, error=HostError(
+                        "protocol", f"{host.name} is a Windows host: commands and fixes here are sh"))
+                else:
+                    try:
+                        chain = [_target(h) for h in svc.roster.jump_chain(host.name)]
+                    except RosterError as exc:
+                        chain, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
+                    if chain is not None:
+                        result = await loop.run_in_executor(
+                            pool, self._one_host, host.name, chain, scripts[host.name], root, timeout,
+                            cancel, accept_new_hostkeys, audit_sent)
+                    self._audit_outcome(action, detail, result)
+                if stop_on_failure and not result.ok:
+                    stopped.set()
+                results[host.name] = result
+                if on_result is not None:
+                    on_result(result)
+
+        try:
+            await asyncio.gather(*(one(h) for h in hosts))
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return [results[h.name] for h in hosts if h.name in results]
+
+    def attach_notes(self, results: list[ActionResult], label: str) -> list[str]:
+        """Keep each host's output in a note on the host (it joins a running visit)."""
+        ids = []
+        for r in results:
+            if r.error is None and not r.skipped:
+                note = self.services.notes.add(f"Command on {r.host}: {label[:80]} (exit {r.exit_code})",
+                                               f"```\n$ {label}\n{r.output.rstrip()}\n```", host=r.host)
+                ids.append(note.id)
+        return ids
+
+    def _one_host(self, name: str, chain, body: str, root: bool, timeout: float,
+                  cancel: threading.Event, accept_new: bool, audit_sent) -> ActionResult:
+        """Blocking, in a worker."""
+        t0 = time.monotonic()
+        result = ActionResult(name)
+        nonce = fixscript.new_nonce()
+        password = None
+        if root and (chain[-1].user or "") != "root":
+            password = keyring_secrets.get_secret("password", name)
+        chunks: list[bytes] = []
+        size = 0
+
+        def on_output(chunk: bytes) -> None:
+            nonlocal size
+            if size <= OUTPUT_CAP:
+                chunks.append(chunk)
+                size += len(chunk)
+
+        try:
+            text = fixscript.wrap(body, root=root, password=password, nonce=nonce)
+            result.exit_code = self.services.connections.run(
+                chain, self.services.trust, "sh -s", text.encode("utf-8"), on_output,
+                deadline=time.monotonic() + timeout, cancel=cancel,
+                before_send=lambda: audit_sent(name), secrets=keyring_secrets.get_secret,
+                accept_new=accept_new, timeouts=Timeouts())
+        except Cancelled:
+            result.error = HostError("protocol", "cancelled by the technician")
+        except SshError as exc:
+            result.error = HostError(exc.kind, exc.message)
+        except Exception as exc:  # one host's bug must not stop the others
+            result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
+        raw = b"".join(chunks)
+        result.output, result.truncated = clean_output(raw, OUTPUT_CAP)
+        marker = fixscript.refused_marker(nonce)
+        if result.exit_code == fixscript.SUDO_REFUSED_EXIT and marker in result.output:
+            reason = "wrong password or not allowed" if password else "no password stored in the keyring"
+            if "not installed" in result.output:
+                reason = "sudo is not installed"
+            result.error = HostError("auth", f"sudo refused on {name} ({reason}): nothing was run")
+            result.output = ""
+        result.duration_s = time.monotonic() - t0
+        return result
+
+    def _audit_outcome(self, action: str, detail: str, result: ActionResult) -> None:
+        if result.error and result.error.kind in ("hostkey-unknown", "hostkey-changed"):
+            return  # nothing was sent
+        ws = self.services.workspace
+        outcome = result.error.kind if result.error else f"exit {result.exit_code}"
+        audit.append(self.conn, technician=ws.technician, device=ws.settings.device_id, host=result.host,
+                     action=f"{action}-result", outcome=outcome,
+                     detail=result.error.message if result.error else detail)

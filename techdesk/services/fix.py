@@ -1,0 +1,204 @@
+"""Fix, verify, record: run a check's fix on hosts, re-run the check, keep before → after.
+
+The flow (the CLI and the window both call it): plan() shows the exact scripts and the
+hosts; apply() refuses a disruptive fix unless every host name was typed, records each
+script in the audit log before it is sent (ActionService), runs it through the warm
+connection pool with the fix's timeout, re-runs the check on the hosts where it ran,
+and writes the result as a note on the host — which joins the running visit at that
+host's client, so it appears under "Work performed" in the visit report.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from techdesk.core.findings import CheckResult
+from techdesk.core.roster import Host
+from techdesk.core.severity import Status
+from techdesk.core.work import WorkError
+from techdesk.diagnostics.bundle import Bundle, CheckDef, FixDef
+from techdesk.diagnostics.fixscript import fix_body
+from techdesk.services.actions import ActionResult
+
+
+class FixError(WorkError):
+    """A fix that cannot be planned or was not confirmed: nothing ran."""
+
+
+@dataclass
+class Finding:
+    status: str
+    summary: str
+
+    @property
+    def word(self) -> str:
+        return Status(self.status).word if self.status in Status._value2member_map_ else "?"
+
+
+@dataclass
+class FixPlan:
+    bundle: Bundle
+    check: CheckDef
+    fix: FixDef
+    hosts: list[Host]
+    before: dict[str, Finding | None] = field(default_factory=dict)
+
+    @property
+    def needs_typed_confirmation(self) -> bool:
+        return self.fix.risk == "disruptive"
+
+    def script(self, host: str) -> str:
+        """Exactly what is sent to `host` (and audited); the finding's variables included."""
+        before = self.before.get(host)
+        header = f"techdesk fix {self.bundle.name}/{self.check.id}/{self.fix.id} on {host}"
+        return fix_body(self.fix, before.status if before else None, before.summary if before else None,
+                        header)
+
+    def describe(self) -> str:
+        root = ", as root (sudo)" if self.fix.root else ""
+        return (f"{self.fix.title} — {self.check.title} ({self.bundle.name}/{self.check.id}/"
+                f"{self.fix.id}), risk {self.fix.risk}{root}, timeout {self.fix.timeout} s")
+
+
+@dataclass
+class FixOutcome:
+    host: str
+    before: Finding | None
+    after: CheckResult | None
+    action: ActionResult
+    note_id: str | None = None
+
+    @property
+    def line(self) -> str:
+        """ "Failed systemd units on web01: WARN → OK, nginx.service restarted" """
+        before = self.before.word if self.before else "not checked"
+        if self.action.error:
+            return f"{self.host}: {before}, fix not applied: {self.action.error.message}"
+        after = self.after.status.word if self.after else "UNKNOWN"
+        return f"{self.host}: {before} → {after}, {self.what_was_done}"
+
+    @property
+    def what_was_done(self) -> str:
+        if self.action.exit_code != 0:
+            return f"the fix failed (exit {self.action.exit_code})"
+        lines = [ln.strip() for ln in self.action.output.splitlines() if ln.strip()]
+        return (lines[-1][:120] if lines else "done")
+
+    def as_json(self) -> dict:
+        return {"host": self.host, "before": self.before.__dict__ if self.before else None,
+                "after": self.after.as_json() if self.after else None, "fix": self.action.as_json(),
+                "note": self.note_id, "line": self.line}
+
+
+class FixService:
+    def __init__(self, services) -> None:
+        self.services = services
+
+    def fixes_for(self, check_id: str, bundle_name: str | None = None) -> list[tuple[Bundle, CheckDef]]:
+        bundles = [self.services.bundles.get(bundle_name)] if bundle_name else \
+            list(self.services.bundles.all().values())
+        return [(b, c) for b in bundles for c in b.checks if c.id == check_id and c.fixes]
+
+    def plan(self, hosts: list[Host], check_id: str, fix_id: str | None = None,
+             bundle_name: str | None = None) -> FixPlan:
+        if not hosts:
+            raise FixError("no hosts to fix")
+        found = self.fixes_for(check_id, bundle_name)
+        if not found:
+            raise FixError(f"no bundle has fixes for a check named {check_id!r}")
+        if len(found) > 1:
+            names = ", ".join(b.name for b, _ in found)
+            raise FixError(f"check {check_id!r} has fixes in several bundles ({names}): name one with --bundle")
+        bundle, check = found[0]
+        if fix_id is None:
+            if len(check.fixes) > 1:
+                raise FixError(f"check {check_id!r} has several fixes "
+                               f"({', '.join(f.id for f in check.fixes)}): name one")
+            fix = check.fixes[0]
+        else:
+            fix = check.fix(fix_id)
+            if fix is None:
+                raise FixError(f"check {check_id!r} has no fix {fix_id!r} "
+                               f"(it has {', '.join(f.id for f in check.fixes)})")
+        wrong = [h.name for h in hosts if h.os and h.os != bundle.os]
+        if wrong:
+            raise FixError(f"{bundle.name} is for {bundle.os} hosts; not for {', '.join(wrong)}")
+        plan = FixPlan(bundle, check, fix, list(hosts))
+        for host in hosts:
+            last = self.services.history.check_history(host.name, check.id, limit=1)
+            plan.before[host.name] = Finding(last[0]["status"], last[0]["summary"]) if last else None
+        return plan
+
+    def refusal(self, plan: FixPlan, confirmed: set[str] | None) -> str | None:
+        """Why the plan may not run yet (None = it may): a disruptive fix needs every host typed."""
+        if not plan.needs_typed_confirmation:
+            return None
+        missing = [h.name for h in plan.hosts if h.name not in (confirmed or set())]
+        if missing:
+            return (f"{plan.fix.id} is disruptive: type the host name to confirm "
+                    f"({', '.join(missing)}); nothing was run")
+        return None
+
+    async def apply(self, plan: FixPlan, *, confirmed: set[str] | None = None, concurrency: int = 8,
+                    cancel: threading.Event | None = None, stop_on_failure: bool = False,
+                    accept_new_hostkeys: bool = False,
+                    on_outcome: Callable[[FixOutcome], None] | None = None) -> list[FixOutcome]:
+        problem = self.refusal(plan, confirmed)
+        if problem:
+            raise FixError(problem)
+        svc = self.services
+        cancel = cancel or threading.Event()
+        one_check = Bundle(name=plan.bundle.name, title=plan.bundle.title, os=plan.bundle.os,
+                           version=plan.bundle.version, description="", checks=[plan.check],
+                           source=plan.bundle.source)
+        unchecked = [h for h in plan.hosts if plan.before.get(h.name) is None]
+        if unchecked:  # no finding yet: check first, so there is a "before"
+            report = await svc.runner.run(one_check, unchecked, concurrency=concurrency, cancel=cancel,
+                                          accept_new_hostkeys=accept_new_hostkeys, trigger="fix")
+            for r in report.results:
+                if r.checks:
+                    plan.before[r.host] = Finding(r.checks[0].status.value, r.checks[0].summary)
+        scripts = {h.name: plan.script(h.name) for h in plan.hosts}
+        actions = await svc.actions.execute(
+            plan.hosts, scripts, action="fix", detail=plan.describe(), root=plan.fix.root,
+            timeout=plan.fix.timeout, concurrency=concurrency, cancel=cancel,
+            stop_on_failure=stop_on_failure, accept_new_hostkeys=accept_new_hostkeys)
+        ran = [h for h, a in zip(plan.hosts, actions, strict=True) if a.error is None]
+        after: dict[str, CheckResult] = {}
+        after_run = None
+        if ran and not cancel.is_set():
+            report = await svc.runner.run(one_check, ran, concurrency=concurrency, cancel=cancel,
+                                          trigger="fix")
+            after_run = report.run_id
+            after = {r.host: r.checks[0] for r in report.results if r.checks}
+        outcomes = []
+        for host, action in zip(plan.hosts, actions, strict=True):
+            outcome = FixOutcome(host.name, plan.before.get(host.name), after.get(host.name), action)
+            if not action.skipped:
+                outcome.note_id = self._record(plan, outcome, after_run)
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+        return outcomes
+
+    def _record(self, plan: FixPlan, outcome: FixOutcome, after_run: str | None) -> str:
+        """A note on the host (joins the running visit at its client: "Work performed")."""
+        title = f"{plan.check.title} on {outcome.line}"
+        before = outcome.before
+        lines = [f"**Fix:** {plan.describe()}",
+                 f"**Before:** {before.word} — {before.summary}" if before else "**Before:** not checked"]
+        if outcome.after is not None:
+            lines.append(f"**After:** {outcome.after.status.word} — {outcome.after.summary}")
+        elif outcome.action.error:
+            lines.append(f"**Not applied:** {outcome.action.error.message}")
+        if outcome.action.output.strip():
+            lines += ["", "Output of the fix:", "", "```", outcome.action.output.strip()[:4000], "```"]
+        runs = [after_run] if after_run and outcome.after is not None else []
+        notes = self.services.notes
+        note = notes.add(title, "\n".join(lines), host=outcome.host, runs=runs)
+        if outcome.after is not None and outcome.after.status == Status.OK:
+            note = notes.edit(note.id, status="resolved")  # fixed and proven: nothing left open
+        return note.id
+

@@ -1,0 +1,1 @@
+"""The local half of team sync: bookkeeping, record codecs, deciding and applying."""

@@ -1,0 +1,33 @@
+"""Status-bar indicator: which hosts have a warm SSH connection open right now."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel
+
+REFRESH_MS = 2000  # the pool changes from worker threads; polling it is cheap and thread-safe
+
+
+class ConnectionsIndicator(QObject):
+    def __init__(self, pool, parent=None) -> None:
+        super().__init__(parent)
+        self.pool = pool
+        self.label = QLabel("")
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start(REFRESH_MS)
+        self.refresh()
+
+    def refresh(self) -> None:
+        names = self.pool.connected()
+        if not names:
+            self.label.setText("")
+            self.label.setToolTip("")
+            self.label.setVisible(False)
+            return
+        shown = names[0] if len(names) == 1 else f"{len(names)} hosts"
+        self.label.setText(f"⇄ connected: {shown}")
+        minutes = self.pool.idle_s / 60
+        self.label.setToolTip("Warm SSH connections (reused by the next run, fix or command; "
+                              f"closed after {minutes:g} min idle):\n" + "\n".join(names))
+        self.label.setVisible(True)

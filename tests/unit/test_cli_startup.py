@@ -1,0 +1,96 @@
+"""A fast command line: each command imports only what it uses (scripts/bench_startup.py
+has the figures). Checked with `python -X importtime`, which lists every module a real
+`techdesk` process imports."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from techdesk import cli
+
+# Heavy or unrelated to listing the roster: the SSH stack, Qt, templates, the event loop,
+# the sync engine, YAML (Ansible import), the bundle compiler.
+NEVER_FOR_QUICK_COMMANDS = ("paramiko", "cryptography", "PySide6", "jinja2", "asyncio", "yaml",
+                            "keyring", "techdesk.sync", "techdesk.ssh.connect", "techdesk.services.monitor",
+                            "techdesk.cli.demo", "techdesk.cli.monitor", "techdesk.diagnostics.compile")
+
+
+def imported_modules(args: list[str], workspace) -> tuple[set[str], str]:
+    env = dict(os.environ, TECHDESK_WORKSPACE=str(workspace))
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "techdesk", *args],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    names = {line.rsplit("|", 1)[1].strip() for line in out.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    assert "techdesk.cli" in names  # the probe sees our own imports
+    return names, out.stdout
+
+
+def _loaded(names: set[str], heavy: str) -> list[str]:
+    return sorted(n for n in names if n == heavy or n.startswith(heavy + "."))
+
+
+@pytest.mark.parametrize("args", [["--version"], ["hosts", "list"]])
+def test_quick_commands_do_not_import_heavy_modules(args, tmp_path):
+    if args[0] == "hosts":
+        subprocess.run([sys.executable, "-m", "techdesk", "hosts", "add", "web1", "--address", "10.0.0.5"],
+                       env=dict(os.environ, TECHDESK_WORKSPACE=str(tmp_path)), check=True,
+                       capture_output=True, timeout=120)
+    names, stdout = imported_modules(args, tmp_path)
+    assert ("web1" in stdout) if args[0] == "hosts" else stdout.startswith("techdesk ")
+    for heavy in NEVER_FOR_QUICK_COMMANDS:
+        assert not _loaded(names, heavy), f"techdesk {' '.join(args)} imports {_loaded(names, heavy)}"
+
+
+def test_command_table_names_every_command_its_module_registers():
+    registered: dict[str, str] = {}
+    for module in cli.MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(f"techdesk.cli.{module}").register(sub)
+        for name in sub.choices:
+            registered[name] = module
+    missing = {n: m for n, m in registered.items() if cli.COMMANDS.get(n) != m}
+    assert not missing, f"add to techdesk.cli.COMMANDS: {missing}"
+    assert set(cli.COMMANDS) == set(registered)
+
+
+@pytest.mark.parametrize(("argv", "word"), [
+    (["hosts", "list"], "hosts"),
+    (["--workspace", "hosts", "run", "x"], "run"),  # "hosts" is the folder's name here
+    (["--shared=/s", "sync"], "sync"),
+    (["--version"], None),
+    ([], None),
+    (["--", "notes"], "notes"),
+])
+def test_command_word(argv, word):
+    assert cli._command_word(argv) == word
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h", "hosts"], ["--workspace", "w", "-h"]])
+def test_help_and_unknown_commands_see_every_command(argv, capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser(argv).parse_args(argv)
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in cli.COMMANDS)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["no-such-command"])
+    assert exit_.value.code == cli.EX_USAGE
+    err = capsys.readouterr().err
+    assert "invalid choice: 'no-such-command'" in err and "'hosts'" in err and "'sweep'" in err
+
+
+def test_the_ssh_layer_does_not_load_invoke():
+    """paramiko's optional invoke (for ssh_config "Match exec") costs a third of its
+    import time; techdesk never uses it."""
+    probe = ("import sys, techdesk.ssh.connect, paramiko; "
+             "print(sorted(m for m in sys.modules if m.startswith(('invoke.', 'yaml'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
