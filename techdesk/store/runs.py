@@ -220,8 +220,10 @@ def host_attempts(conn: sqlite3.Connection, hosts: list[str] | None = None, unti
     run: completed, failed or cancelled); with ``until``, as they were then."""
     out: dict[str, tuple[str | None, str | None, Attempt | None]] = {}
     when = " started <= ?" if until is not None else " 1"
-    success = ("(SELECT MAX(started) FROM run_hosts s WHERE s.host = h.name AND s.error_kind IS NULL"
-               " AND s.started <= ?)" if until is not None else "hh.last_success")
+    # The sweep's record of the last success when it is not later than `until`, else the history's.
+    success = ("CASE WHEN hh.last_success <= ? THEN hh.last_success ELSE (SELECT MAX(started) FROM run_hosts s"
+               " WHERE s.host = h.name AND s.error_kind IS NULL AND s.started <= ?) END"
+               if until is not None else "hh.last_success")
     for where, args in _chunks(hosts):
         # The newest run of each host; the later stored wins a tie within the same second.
         extra = [until] if until is not None else []
@@ -232,7 +234,7 @@ def host_attempts(conn: sqlite3.Connection, hosts: list[str] | None = None, unti
                 " ORDER BY started DESC, rowid DESC) AS n FROM run_hosts"
                 + (where + " AND" if where else " WHERE") + when
                 + ") a ON a.host = h.name AND a.n = 1" + where.replace("host IN", "h.name IN"),
-                extra + args + extra + args):
+                extra + extra + args + extra + args):
             out[name] = (created, last_success, Attempt(started, kind, message) if started else None)
     return out
 
@@ -253,12 +255,6 @@ def current_results(conn: sqlite3.Connection, host: str) -> list[tuple[CheckResu
     return [(CheckResult(id=c["check_id"], title=c["title"], status=Status(c["status"]), summary=c["summary"],
                          exit_code=c["exit_code"], duration_s=c["duration_s"], output=c["output"],
                          metrics=metrics.get(c["check_id"], {})), c["at"], c["bundle"]) for c in rows]
-def latest_statuses(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
-    """host -> (status, started) of its latest run, for every host ever run, in one query."""
-    rows = conn.execute("SELECT host, status, MAX(started) FROM run_hosts GROUP BY host")
-    return {r[0]: (r[1], r[2]) for r in rows}
-
-
 def run_hosts(conn: sqlite3.Connection, run_id: str) -> tuple[str, dict[str, str]] | None:
     """(bundle, {host: started}) of a run, hosts by name; None if the run is unknown."""
     row = conn.execute("SELECT bundle FROM runs WHERE id = ?", (run_id,)).fetchone()
