@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from techdesk import secrets as keyring_secrets
 from techdesk.core.findings import CheckResult, HostError, HostResult
+from techdesk.core.host_state import CANCELLED_BEFORE_START, CANCELLED_BY_TECHNICIAN
 from techdesk.core.roster import Host, RosterError, endpoint_of
 from techdesk.diagnostics.bundle import Bundle
 from techdesk.diagnostics.compile import compile_script
@@ -58,6 +59,23 @@ class RunReport:
                 "hosts": [r.as_json() for r in self.results]}
 
 
+class OsMismatch(RosterError):
+    """A bundle for one OS asked to run on hosts of another: refused before anything is
+    sent or stored (its checks could only fail, and would look like findings)."""
+
+    def __init__(self, bundle: Bundle, hosts: list[Host]) -> None:
+        self.bundle, self.hosts = bundle, hosts
+        names = ", ".join(f"{h.name} ({h.os})" for h in hosts[:5]) + (f" and {len(hosts) - 5} more"
+                                                                     if len(hosts) > 5 else "")
+        super().__init__(f"bundle {bundle.name} is for {bundle.os}, not for {names}; "
+                         "set the host's OS, or run anyway with --any-os")
+
+
+def os_mismatches(bundle: Bundle, hosts: list[Host]) -> list[Host]:
+    """The hosts whose OS (as the roster says, linux by default) is not the bundle's."""
+    return [h for h in hosts if h.os != bundle.os]
+
+
 HostKeyPrompt = Callable[[Target, object], Awaitable[bool | str]]
 # Asked when the keyring has no password/passphrase: (kind, host) -> secret or None.
 SecretPrompt = Callable[[str, str], Awaitable[str | None]]
@@ -94,7 +112,12 @@ class RunService:
                   secret_prompt: SecretPrompt | None = None, endpoint_prompt: EndpointPrompt | None = None,
                   on_event: Callable[[RunEvent], None] | None = None,
                   cancel: threading.Event | None = None, trigger: str = "manual",
-                  timeouts: Timeouts | None = None) -> RunReport:
+                  timeouts: Timeouts | None = None, any_os: bool = False) -> RunReport:
+        """Raises OsMismatch (nothing run, nothing stored) for a host of another OS
+        than the bundle's, unless ``any_os``."""
+        wrong = [] if any_os else os_mismatches(bundle, hosts)
+        if wrong:
+            raise OsMismatch(bundle, wrong)
         loop = asyncio.get_running_loop()
         cancel = cancel or threading.Event()
         emit = on_event or (lambda event: None)
@@ -171,7 +194,7 @@ class RunService:
                         nonce, bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
                         lookup_secret)
                 else:
-                    result = HostResult(host=host.name, error=error or HostError("protocol", "cancelled"))
+                    result = HostResult(host=host.name, error=error or HostError("protocol", CANCELLED_BEFORE_START))
                 runs_repo.save_host_result(self.conn, run_id, result, host_started)
                 self._audit_outcome(host.name, result)
                 report.results.append(result)
@@ -249,7 +272,7 @@ def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust
         result.checks.extend(parser.finish(None))
     except Cancelled:
         result.checks.extend(parser.finish("cancelled") if result.checks else [])
-        result.error = HostError("protocol", "cancelled by the technician")
+        result.error = HostError("protocol", CANCELLED_BY_TECHNICIAN)
     except SshError as exc:
         if result.checks:
             result.checks.extend(parser.finish(f"no result: {exc.message}"))
