@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from techdesk.services.notify_setup import NotifySetup
     from techdesk.services.reports import ReportService
     from techdesk.services.runner import RunService
+    from techdesk.services.sessions import SessionService
     from techdesk.services.settings import SettingsService
     from techdesk.services.sync import SyncService
     from techdesk.services.work import NotesService, VisitService
@@ -87,6 +88,13 @@ class Services:
         from techdesk.services.fix import FixService
 
         return FixService(self)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        """Terminal shells and port forwards on the warm connections."""
+        from techdesk.services.sessions import SessionService
+
+        return SessionService(self)
 
     @cached_property
     def history(self) -> HistoryService:

@@ -1,0 +1,160 @@
+"""Interactive work on a host over the warm connection pool: terminal shells and port forwards.
+
+The same connection layer as runs: a pooled, host-key-checked, keyring-authenticated
+transport (jump chains included); the same host-key and password questions (the
+prompts are the run's, passed in by the window); and audit entries when a session or a
+forward starts and when it ends, with the bytes moved. A session holds its lease on the
+pooled connection until it closes, so the pool never reaps a connection in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from techdesk import secrets as keyring_secrets
+from techdesk.core.roster import RosterError
+from techdesk.services.runner import _target
+from techdesk.ssh.connect import Target, Timeouts
+from techdesk.ssh.errors import SshError
+from techdesk.store import audit
+from techdesk.terminal.forward import LocalForward
+from techdesk.terminal.shell import ShellChannel
+
+HostKeyPrompt = Callable[[Target, object], Awaitable[bool | str]]
+SecretPrompt = Callable[[str, str], Awaitable[str | None]]
+
+
+class SessionError(Exception):
+    """A shell or forward could not start: one line for the technician."""
+
+
+@dataclass
+class Prompts:
+    """How to ask the technician (the window's dialogs); None = never ask."""
+
+    hostkey: HostKeyPrompt | None = None
+    secret: SecretPrompt | None = None
+    accept_new: bool = False
+
+
+class SessionService:
+    def __init__(self, services) -> None:
+        self.services = services
+
+    # -- shells ---------------------------------------------------------------------------
+    async def open_shell(self, name: str, columns: int, lines: int,
+                         prompts: Prompts | None = None) -> ShellChannel:
+        """A started login shell on `name` (xterm-256color PTY). Raises SessionError."""
+        loop = asyncio.get_running_loop()
+        chain = self._chain(name)
+        self._audit(name, "terminal", "interactive shell (PTY)", "opening")
+
+        def opened(lease):
+            conn = lease.__enter__()
+            try:
+                return ShellChannel.open(conn.transport, columns, lines,
+                                         timeout=conn.timeouts.connect + conn.timeouts.banner)
+            except BaseException:
+                lease.__exit__(None, None, None)
+                raise
+
+        lease = self.services.connections.lease(chain, self.services.trust,
+                                                **self._connect_options(loop, prompts or Prompts()))
+        try:
+            shell = await loop.run_in_executor(None, opened, lease)
+        except (SshError, OSError, EOFError) as exc:
+            message = exc.message if isinstance(exc, SshError) else f"could not open a shell on {name}: {exc}"
+            self._audit(name, "terminal-result", message, getattr(exc, "kind", "protocol"))
+            raise SessionError(message) from None
+        except Exception as exc:  # paramiko.SSHException and kin: one line, never a traceback
+            message = f"could not open a shell on {name}: {exc}"
+            self._audit(name, "terminal-result", message, "protocol")
+            raise SessionError(message) from None
+
+        def closed(ch: ShellChannel) -> None:  # reader thread or GUI thread
+            with contextlib.suppress(Exception):
+                lease.__exit__(None, None, None)
+            detail = f"{ch.bytes_in} bytes from the host, {ch.bytes_out} bytes typed"
+            with contextlib.suppress(RuntimeError):  # the loop is gone at exit: nothing to record into
+                loop.call_soon_threadsafe(self._audit, name, "terminal-result", detail, "closed")
+
+        shell._on_close = closed
+        shell.start()
+        return shell
+
+    # -- port forwards --------------------------------------------------------------------
+    async def open_forward(self, name: str, target_host: str, target_port: int, local_port: int = 0,
+                           prompts: Prompts | None = None) -> LocalForward:
+        """Listen on 127.0.0.1:local_port (0 = any free port) and carry each connection to
+        target_host:target_port as seen from `name`. Raises SessionError."""
+        if not (0 <= local_port <= 65535 and 0 < target_port <= 65535):
+            raise SessionError("ports are numbers from 1 to 65535")
+        if not target_host or any(c.isspace() or c in "/@" for c in target_host):
+            raise SessionError(f"not a host name or address: {target_host!r}")
+        loop = asyncio.get_running_loop()
+        chain = self._chain(name)
+        lease = self.services.connections.lease(chain, self.services.trust,
+                                                **self._connect_options(loop, prompts or Prompts()))
+        try:
+            conn = await loop.run_in_executor(None, lease.__enter__)
+        except SshError as exc:
+            raise SessionError(exc.message) from None
+        what = f"127.0.0.1:{{port}} -> {target_host}:{target_port}"
+        try:
+            forward = LocalForward(conn.transport, target_host, target_port, local_port)
+        except OSError as exc:
+            lease.__exit__(None, None, None)
+            raise SessionError(f"cannot listen on 127.0.0.1:{local_port}: {exc.strerror or exc}") from None
+        self._audit(name, "tunnel", what.format(port=forward.port), "started")
+
+        def stopped(fw: LocalForward) -> None:
+            with contextlib.suppress(Exception):
+                lease.__exit__(None, None, None)
+            detail = (f"{what.format(port=fw.port)}: {fw.connections} connections, "
+                      f"{fw.bytes_out} bytes sent, {fw.bytes_in} bytes received")
+            if threading.current_thread() is threading.main_thread() and not loop.is_closed():
+                self._audit(name, "tunnel-result", detail, "stopped")
+            else:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._audit, name, "tunnel-result", detail, "stopped")
+
+        forward.on_stop = stopped
+        forward.start()
+        return forward
+
+    # -- shared -------------------------------------------------------------------------
+    def _chain(self, name: str) -> list[Target]:
+        try:
+            return [_target(h) for h in self.services.roster.jump_chain(name)]
+        except RosterError as exc:
+            raise SessionError(str(exc)) from None
+
+    def _connect_options(self, loop: asyncio.AbstractEventLoop, prompts: Prompts) -> dict:
+        """connect() options for a worker thread: the questions are asked on the loop."""
+        runner = self.services.runner
+
+        def on_hostkey(event: str, target: Target, key, known) -> None:
+            asyncio.run_coroutine_threadsafe(runner._audit_hostkey(event, target, key, known), loop).result(30)
+
+        decide = prompts.accept_new
+        if prompts.hostkey is not None and not prompts.accept_new:
+            def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
+                return asyncio.run_coroutine_threadsafe(prompts.hostkey(target, key), loop).result()
+
+        def lookup_secret(kind: str, host_name: str) -> str | None:
+            value = keyring_secrets.get_secret(kind, host_name)
+            if value is None and prompts.secret is not None:
+                value = asyncio.run_coroutine_threadsafe(prompts.secret(kind, host_name), loop).result()
+            return value
+
+        return {"secrets": lookup_secret, "accept_new": decide, "timeouts": Timeouts(),
+                "on_hostkey_event": on_hostkey}
+
+    def _audit(self, host: str, action: str, detail: str, outcome: str) -> None:
+        ws = self.services.workspace
+        audit.append(self.services.conn, technician=ws.technician, device=ws.settings.device_id,
+                     host=host, action=action, detail=detail, outcome=outcome)
