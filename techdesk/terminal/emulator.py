@@ -97,6 +97,21 @@ def plain_title(text: str) -> str:
     return cleaned[:TITLE_MAX]
 
 
+class _SafeStream(pyte.ByteStream):
+    """pyte's parser, kept alive through sequences it chokes on.
+
+    pyte re-raises whatever a sequence's handler raises (a 5,000-digit CSI parameter is a
+    ValueError from int()) and drops the rest of the chunk: one hostile line would end
+    the session. Here the bad sequence is dropped and parsing resumes in the ground state.
+    """
+
+    def _send_to_parser(self, data: str) -> bool | None:
+        try:
+            return super()._send_to_parser(data)
+        except Exception:  # the parser was reset by pyte; carry on with plain text
+            return self._taking_plain_text
+
+
 class Emulator:
     """Bytes from the host in, a screen (plus scrollback) out. GUI-thread only."""
 
@@ -105,7 +120,7 @@ class Emulator:
         send = reply or (lambda data: None)
         self.screen = TerminalScreen(columns, lines, scrollback=scrollback,
                                      reply=lambda text: send(text.encode("utf-8")))
-        self.stream = pyte.ByteStream(self.screen)
+        self.stream = _SafeStream(self.screen)
 
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)

@@ -18,6 +18,7 @@ from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
+from techdesk.ui.controllers.terminal_controller import TerminalController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.controllers.window_tools import WindowTools
 from techdesk.ui.icons import app_icon
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
         self.host_page.runs.itemDoubleClicked.connect(self.tools.open_past_run)
         self._build_status_bar()
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
+        self.terminals = TerminalController(services, self, self.tabs, self._settings)
+        self.roster.terminal_requested.connect(self.terminals.open)
+        self.roster_panel.terminal_requested.connect(self.terminals.open)
         self._restore_state()
         self.roster.refresh()
         # After the window is on screen: fleet health over a large history takes a moment.
@@ -158,6 +162,8 @@ class MainWindow(QMainWindow):
         self.act_find = self._action("Find in output", self.tools.find_in_output, "Ctrl+F")
         for action in (self.act_history, self.act_copy_run, self.act_save_run):
             host_menu.addAction(action)
+        host_menu.addAction(self._action("Open terminal", self._open_terminal, "Ctrl+Shift+T",
+                                         "A shell on the selected host in a tab of this window"))
         host_menu.addSeparator()
         host_menu.addAction(self._action("Clients and sites…", lambda: self.tools.open_clients(), None,
                                          "Connection defaults, rename and remove of clients and sites"))
@@ -280,6 +286,13 @@ class MainWindow(QMainWindow):
         if not self.runs.running:
             self.runs.run_selected()
 
+    def _open_terminal(self) -> None:
+        hosts = self.roster_panel.selected_hosts()
+        if len(hosts) == 1:
+            self.terminals.open(hosts[0])
+        else:
+            self.statusBar().showMessage("Select one host to open a terminal on", 5000)
+
     def show_host(self, name: str) -> None:
         svc = self.services
         host = svc.roster.get(name)
@@ -373,6 +386,7 @@ class MainWindow(QMainWindow):
         if self.runs.running:
             self.runs.cancel()
         self.stop_timers()
+        self.terminals.close_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

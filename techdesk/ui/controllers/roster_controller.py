@@ -21,6 +21,7 @@ class RosterController(QObject):
     note_requested = Signal()
     visit_requested = Signal()
     command_requested = Signal(list)  # host names: "Run command…"
+    terminal_requested = Signal(str)  # host name: a terminal tab in the window
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -149,8 +150,10 @@ class RosterController(QObject):
         edit.setEnabled(single is not None)
         copy = menu.addAction("Copy address", lambda: self.copy_address(single))
         copy.setEnabled(single is not None)
-        term = menu.addAction("Open terminal (OpenSSH)", lambda: self.open_terminal(single))
+        term = menu.addAction("Open terminal", lambda: self.terminal_requested.emit(single))
         term.setEnabled(single is not None)
+        external = menu.addAction("Open in external terminal (OpenSSH)", lambda: self.open_terminal(single))
+        external.setEnabled(single is not None)
         menu.addSeparator()
         remove = menu.addAction("Remove…", self.remove_hosts)
         remove.setEnabled(bool(hosts))

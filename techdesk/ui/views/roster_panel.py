@@ -23,6 +23,7 @@ from techdesk.ui.models.roster_model import (
 
 class RosterPanel(QWidget):
     host_activated = Signal(str)
+    terminal_requested = Signal(str)  # a host row double-clicked
     selection_changed = Signal()
     context_menu_requested = Signal(object)  # global QPoint
 
@@ -48,6 +49,7 @@ class RosterPanel(QWidget):
         self.tree.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.activated.connect(self._current_changed)
+        self.tree.doubleClicked.connect(self._double_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
@@ -82,6 +84,11 @@ class RosterPanel(QWidget):
         index = current.siblingAtColumn(0)
         if index.isValid() and index.data(KIND_ROLE) == "host":
             self.host_activated.emit(index.data(NAME_ROLE))
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        index = index.siblingAtColumn(0)
+        if index.isValid() and index.data(KIND_ROLE) == "host":
+            self.terminal_requested.emit(index.data(NAME_ROLE))
 
     def selected(self) -> list[tuple[str, str, str | None]]:
         """(kind, name, client) of each selected row."""

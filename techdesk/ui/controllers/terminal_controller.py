@@ -1,0 +1,111 @@
+"""Terminal tabs in the window: open one per request, connect it, reconnect it, close it.
+
+A tab's title is the host and the state ("web01 — connecting…", "web01", "web01 —
+closed"); the host's own window title (plain text, capped) is the tab's tooltip.
+The connection is the pool's (same host-key and password dialogs as runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QTabBar, QToolButton
+
+from techdesk.services.sessions import Prompts, SessionError
+from techdesk.ui.views.terminal_view import DEFAULT_FONT_SIZE, TerminalView
+
+FONT_KEY = "terminal/font_size"
+
+
+class TerminalController(QObject):
+    def __init__(self, services, window, tabs, settings) -> None:
+        super().__init__(window)
+        self.services = services
+        self.window = window
+        self.tabs = tabs
+        self.settings = settings          # QSettings: the font size is a preference of this desk
+        self.views: list[TerminalView] = []
+        self.tasks: dict[TerminalView, asyncio.Task] = {}
+        self._titles = QTimer(self, interval=1000)  # the host's title changes arrive with output
+        self._titles.timeout.connect(self._update_tooltips)
+        self._titles.start()
+
+    def font_size(self) -> int:
+        try:
+            return int(self.settings.value(FONT_KEY, DEFAULT_FONT_SIZE))
+        except (TypeError, ValueError):
+            return DEFAULT_FONT_SIZE
+
+    def open(self, name: str) -> TerminalView:
+        """A new tab with a shell on `name` (connecting in the background)."""
+        view = TerminalView(self.font_size())
+        view.host_name = name
+        view.reconnect_requested.connect(lambda: self.connect(view))
+        view.closed.connect(lambda: self._set_state(view, "closed"))
+        view.font_size_changed.connect(lambda size: self.settings.setValue(FONT_KEY, size))
+        index = self.tabs.addTab(view, name)
+        close = QToolButton(text="✕", autoRaise=True, toolTip="Close this terminal")
+        close.clicked.connect(lambda: self.close(view))
+        self.tabs.tabBar().setTabButton(index, QTabBar.ButtonPosition.RightSide, close)
+        self.tabs.setCurrentWidget(view)
+        self.views.append(view)
+        view.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.connect(view)
+        return view
+
+    def connect(self, view: TerminalView) -> None:
+        if view in self.tasks and not self.tasks[view].done():
+            return
+        self.tasks[view] = asyncio.ensure_future(self._connect(view))
+
+    async def _connect(self, view: TerminalView) -> None:
+        name = view.host_name
+        self._set_state(view, "connecting…")
+        view.note(f"Connecting to {name}…")
+        await asyncio.sleep(0.1)  # let the tab lay out: the PTY starts at the tab's real size
+        view._apply_size()
+        prompts = Prompts(self.window.hostkey_prompt, self.window.secret_prompt)
+        try:
+            shell = await self.services.sessions.open_shell(name, view.emulator.columns,
+                                                            view.emulator.lines, prompts)
+        except SessionError as exc:
+            view.note(f"Could not connect: {exc} — press Enter to try again")
+            self._set_state(view, "failed")
+            return
+        if view not in self.views:  # the tab was closed while connecting
+            shell.close()
+            return
+        view.attach(shell)
+        self._set_state(view, None)
+
+    def _set_state(self, view: TerminalView, state: str | None) -> None:
+        index = self.tabs.indexOf(view)
+        if index >= 0:
+            self.tabs.setTabText(index, view.host_name + (f" — {state}" if state else ""))
+
+    def _update_tooltips(self) -> None:
+        for view in self.views:
+            index = self.tabs.indexOf(view)
+            title = view.emulator.screen.title
+            if index >= 0:
+                self.tabs.setTabToolTip(index, f"{view.host_name}: {title}" if title else view.host_name)
+
+    def close(self, view: TerminalView) -> None:
+        if view in self.views:
+            self.views.remove(view)
+        task = self.tasks.pop(view, None)
+        if task is not None and not task.done():
+            task.cancel()
+        if view.session is not None:
+            view.session.close()
+        index = self.tabs.indexOf(view)
+        if index >= 0:
+            self.tabs.removeTab(index)
+        view.deleteLater()
+
+    def close_all(self) -> None:
+        for view in list(self.views):
+            with contextlib.suppress(RuntimeError):
+                self.close(view)
