@@ -41,6 +41,39 @@ class Prompts:
     accept_new: bool = False
 
 
+@dataclass(frozen=True)
+class ForwardSpec:
+    local_port: int          # 0 = any free port
+    target_host: str
+    target_port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.target_host}]" if ":" in self.target_host else self.target_host
+        return f"{self.local_port}:{host}:{self.target_port}" if self.local_port else f"{host}:{self.target_port}"
+
+
+def parse_forward(text: str) -> ForwardSpec:
+    """`[LOCAL_PORT:]TARGET_HOST:TARGET_PORT` (an IPv6 target in brackets). Raises SessionError."""
+    local, rest = 0, text.strip()
+    head, sep, tail = rest.partition(":")
+    if sep and head.isdigit() and (tail.count(":") >= 1 or tail.startswith("[")):
+        local, rest = int(head), tail
+    if rest.startswith("["):
+        host, close, port = rest[1:].partition("]")
+        if not close or not port.startswith(":"):
+            raise SessionError(f"not a forward: {text!r} (expected [LOCAL_PORT:]TARGET_HOST:TARGET_PORT)")
+        port = port[1:]
+    else:
+        host, sep, port = rest.rpartition(":")
+        if not sep or ":" in host:
+            raise SessionError(f"not a forward: {text!r} (expected [LOCAL_PORT:]TARGET_HOST:TARGET_PORT)")
+    if not port.isdigit() or not 0 < int(port) <= 65535 or not 0 <= local <= 65535:
+        raise SessionError(f"not a forward: {text!r} (ports are numbers from 1 to 65535)")
+    if not host or any(c.isspace() or c in "/@[]" for c in host):
+        raise SessionError(f"not a target host: {host!r}")
+    return ForwardSpec(local, host, int(port))
+
+
 class SessionService:
     def __init__(self, services) -> None:
         self.services = services
@@ -91,10 +124,7 @@ class SessionService:
                            prompts: Prompts | None = None) -> LocalForward:
         """Listen on 127.0.0.1:local_port (0 = any free port) and carry each connection to
         target_host:target_port as seen from `name`. Raises SessionError."""
-        if not (0 <= local_port <= 65535 and 0 < target_port <= 65535):
-            raise SessionError("ports are numbers from 1 to 65535")
-        if not target_host or any(c.isspace() or c in "/@" for c in target_host):
-            raise SessionError(f"not a host name or address: {target_host!r}")
+        parse_forward(str(ForwardSpec(local_port, target_host, target_port)))  # the same checks
         loop = asyncio.get_running_loop()
         chain = self._chain(name)
         lease = self.services.connections.lease(chain, self.services.trust,
@@ -116,11 +146,12 @@ class SessionService:
                 lease.__exit__(None, None, None)
             detail = (f"{what.format(port=fw.port)}: {fw.connections} connections, "
                       f"{fw.bytes_out} bytes sent, {fw.bytes_in} bytes received")
-            if threading.current_thread() is threading.main_thread() and not loop.is_closed():
-                self._audit(name, "tunnel-result", detail, "stopped")
+            outcome = "dropped" if fw.dropped else "stopped"
+            if threading.current_thread() is threading.main_thread():  # the store's thread
+                self._audit(name, "tunnel-result", detail, outcome)
             else:
                 with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(self._audit, name, "tunnel-result", detail, "stopped")
+                    loop.call_soon_threadsafe(self._audit, name, "tunnel-result", detail, outcome)
 
         forward.on_stop = stopped
         forward.start()

@@ -33,6 +33,8 @@ class LocalForward:
         self.on_stop: Callable[[LocalForward], None] | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._done = threading.Event()   # stopped, or the SSH connection dropped
+        self.dropped = False
         self._pumps: list[threading.Thread] = []
         self._acceptor = threading.Thread(target=self._accept, name="techdesk-forward", daemon=True)
 
@@ -44,13 +46,14 @@ class LocalForward:
         return not self._stopped.is_set() and self.transport.is_active()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until stopped (or the connection dropped); True if it stopped."""
-        return self._stopped.wait(timeout)
+        """Block until stopped or the SSH connection dropped (then True)."""
+        return self._done.wait(timeout)
 
     def stop(self) -> None:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        self._done.set()
         with contextlib.suppress(OSError):
             self.listener.close()
         for pump in list(self._pumps):
@@ -63,8 +66,8 @@ class LocalForward:
         self.listener.settimeout(0.5)
         while not self._stopped.is_set():
             if not self.transport.is_active():
-                self.errors.append("the SSH connection dropped")
-                threading.Thread(target=self.stop, daemon=True).start()
+                self.dropped = True   # the owner sees wait() return and calls stop()
+                self._done.set()
                 return
             try:
                 client, peer = self.listener.accept()
