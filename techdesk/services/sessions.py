@@ -157,6 +157,25 @@ class SessionService:
         forward.start()
         return forward
 
+    # -- files ---------------------------------------------------------------------------
+    async def open_files(self, name: str, prompts: Prompts | None = None):
+        """An SFTP session on `name` (see services/files.py). Raises SessionError."""
+        from techdesk.services.files import FileSession
+
+        loop = asyncio.get_running_loop()
+        lease = self.services.connections.lease(self._chain(name), self.services.trust,
+                                                **self._connect_options(loop, prompts or Prompts()))
+        try:
+            conn = await loop.run_in_executor(None, lease.__enter__)
+        except SshError as exc:
+            raise SessionError(exc.message) from None
+        try:
+            return await loop.run_in_executor(None, FileSession, self, name, conn,
+                                              lambda: lease.__exit__(None, None, None))
+        except Exception as exc:
+            lease.__exit__(None, None, None)
+            raise SessionError(f"{name} refused a file transfer session: {exc}") from None
+
     # -- shared -------------------------------------------------------------------------
     def _chain(self, name: str) -> list[Target]:
         try:
