@@ -13,6 +13,7 @@ from techdesk.secrets import backend_info
 from techdesk.ui.controllers.alerts_controller import AlertsController
 from techdesk.ui.controllers.briefing_controller import BriefingController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
+from techdesk.ui.controllers.files_controller import FilesController
 from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
@@ -110,6 +111,8 @@ class MainWindow(QMainWindow):
         self.terminals = TerminalController(services, self, self.tabs, self._settings)
         self.roster.terminal_requested.connect(self.terminals.open)
         self.roster_panel.terminal_requested.connect(self.terminals.open)
+        self.files = FilesController(services, self, self.tabs)
+        self.roster.files_requested.connect(self.files.open)
         self._restore_state()
         self.roster.refresh()
         # After the window is on screen: fleet health over a large history takes a moment.
@@ -162,8 +165,10 @@ class MainWindow(QMainWindow):
         self.act_find = self._action("Find in output", self.tools.find_in_output, "Ctrl+F")
         for action in (self.act_history, self.act_copy_run, self.act_save_run):
             host_menu.addAction(action)
-        host_menu.addAction(self._action("Open terminal", self._open_terminal, "Ctrl+Shift+T",
-                                         "A shell on the selected host in a tab of this window"))
+        host_menu.addAction(self._action("Open terminal", lambda: self._on_one_host(self.terminals.open),
+                                         "Ctrl+Shift+T", "A shell on the selected host in a tab of this window"))
+        host_menu.addAction(self._action("Files (SFTP)", lambda: self._on_one_host(self.files.open),
+                                         "Ctrl+Shift+O", "Browse and transfer files on the selected host"))
         host_menu.addSeparator()
         host_menu.addAction(self._action("Clients and sites…", lambda: self.tools.open_clients(), None,
                                          "Connection defaults, rename and remove of clients and sites"))
@@ -286,12 +291,12 @@ class MainWindow(QMainWindow):
         if not self.runs.running:
             self.runs.run_selected()
 
-    def _open_terminal(self) -> None:
+    def _on_one_host(self, action) -> None:
         hosts = self.roster_panel.selected_hosts()
         if len(hosts) == 1:
-            self.terminals.open(hosts[0])
+            action(hosts[0])
         else:
-            self.statusBar().showMessage("Select one host to open a terminal on", 5000)
+            self.statusBar().showMessage("Select one host first", 5000)
 
     def show_host(self, name: str) -> None:
         svc = self.services
@@ -387,6 +392,7 @@ class MainWindow(QMainWindow):
             self.runs.cancel()
         self.stop_timers()
         self.terminals.close_all()
+        self.files.close_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

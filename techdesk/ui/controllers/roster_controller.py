@@ -22,6 +22,7 @@ class RosterController(QObject):
     visit_requested = Signal()
     command_requested = Signal(list)  # host names: "Run command…"
     terminal_requested = Signal(str)  # host name: a terminal tab in the window
+    files_requested = Signal(str)  # host name: an SFTP tab
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -154,6 +155,8 @@ class RosterController(QObject):
         term.setEnabled(single is not None)
         external = menu.addAction("Open in external terminal (OpenSSH)", lambda: self.open_terminal(single))
         external.setEnabled(single is not None)
+        files = menu.addAction("Files (SFTP)", lambda: self.files_requested.emit(single))
+        files.setEnabled(single is not None)
         menu.addSeparator()
         remove = menu.addAction("Remove…", self.remove_hosts)
         remove.setEnabled(bool(hosts))

@@ -19,6 +19,15 @@ from techdesk.ui.views.terminal_view import DEFAULT_FONT_SIZE, TerminalView
 FONT_KEY = "terminal/font_size"
 
 
+def add_closable_tab(tabs, widget, title: str, on_close) -> None:
+    """A tab with its own close button (the window's fixed tabs have none), made current."""
+    index = tabs.addTab(widget, title)
+    close = QToolButton(text="✕", autoRaise=True, toolTip="Close this tab")
+    close.clicked.connect(on_close)
+    tabs.tabBar().setTabButton(index, QTabBar.ButtonPosition.RightSide, close)
+    tabs.setCurrentWidget(widget)
+
+
 class TerminalController(QObject):
     def __init__(self, services, window, tabs, settings) -> None:
         super().__init__(window)
@@ -45,11 +54,7 @@ class TerminalController(QObject):
         view.reconnect_requested.connect(lambda: self.connect(view))
         view.closed.connect(lambda: self._set_state(view, "closed"))
         view.font_size_changed.connect(lambda size: self.settings.setValue(FONT_KEY, size))
-        index = self.tabs.addTab(view, name)
-        close = QToolButton(text="✕", autoRaise=True, toolTip="Close this terminal")
-        close.clicked.connect(lambda: self.close(view))
-        self.tabs.tabBar().setTabButton(index, QTabBar.ButtonPosition.RightSide, close)
-        self.tabs.setCurrentWidget(view)
+        add_closable_tab(self.tabs, view, name, lambda: self.close(view))
         self.views.append(view)
         view.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
         self.connect(view)
