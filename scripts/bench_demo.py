@@ -58,7 +58,7 @@ def main() -> int:
                 asyncio.run(svc.runner.run(bundle, hosts, concurrency=args.concurrency))
 
             script = tmp / "script.sh"
-            script.write_text(compile_script(bundle, "0" * 32).text)
+            script.write_text(compile_script(bundle, "0" * 32, converse=False).text)
             reachable = [str(port) for name, port in env.hosts.items() if name != personas.UNREACHABLE_HOST]
             xargs = ["xargs", "-P", str(args.concurrency), "-I{}", "sh", "-c",
                      openssh_command(env, script) + " > /dev/null 2>&1"]

@@ -76,7 +76,7 @@ def main() -> int:
         def scripts(bundle_name: str) -> tuple:
             bundle = svc.bundles.get(bundle_name)
             path = tmp / f"{bundle_name}.sh"
-            path.write_bytes(compile_script(bundle, "0" * 32).text.encode())
+            path.write_bytes(compile_script(bundle, "0" * 32, converse=False).text.encode())
             return bundle, path
 
         def techdesk_run(bundle, hosts, concurrency=10):

@@ -66,7 +66,7 @@ def main() -> int:
     try:
         ws_path = tmp / "ws"
         svc = ssh_roster(server, ws_path, args.hosts)  # one loopback sshd under N names
-        script = compile_script(svc.bundles.get(args.bundle), "0" * 32).text.encode()
+        script = compile_script(svc.bundles.get(args.bundle), "0" * 32, converse=False).text.encode()
         svc.close()
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "TECHDESK_SHARED")}
         env["TECHDESK_WORKSPACE"] = str(ws_path)

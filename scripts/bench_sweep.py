@@ -47,7 +47,7 @@ def bench_sweep(args, tmp: Path) -> None:
         svc.monitor.add_schedule(args.bundle, "all", "1m")
         bundle = svc.bundles.get(args.bundle)
         script_file = tmp / "script.sh"
-        script_file.write_bytes(compile_script(bundle, "0" * 32).text.encode())
+        script_file.write_bytes(compile_script(bundle, "0" * 32, converse=False).text.encode())
         names = "\n".join(host_names(args.hosts)).encode()
         xargs = openssh_xargs(server, script_file, args.concurrency)
 

@@ -23,7 +23,7 @@ from benchlib import ssh_roster
 
 from techdesk.core.findings import HostResult
 from techdesk.diagnostics.compile import compile_script
-from techdesk.diagnostics.frames import FrameParser
+from techdesk.diagnostics.frames import FrameParser, ScriptFeed
 from techdesk.services.runner import _target
 from techdesk.ssh.connect import connect
 from techdesk.store import runs as runs_repo
@@ -52,10 +52,12 @@ def main() -> int:
         runs_repo.create_run(svc.conn, "prof", bundle.name, 1, "bench", "2026-01-01T00:00:00+00:00")
 
         def one(host) -> None:
-            parser = FrameParser(nonce, bundle.checks)
+            per_host = compiled.for_host()  # fresh check tokens, as the runner makes them
+            parser = FrameParser(per_host, bundle.checks)
             result = HostResult(host=host.name)
             with connect([_target(host)], svc.trust) as conn:
-                conn.run(compiled.command, compiled.text.encode(), lambda c: result.checks.extend(parser.feed(c)))
+                conn.run(per_host.command, ScriptFeed(per_host, parser),
+                         lambda c: result.checks.extend(parser.feed(c)))
             result.checks.extend(parser.finish(None))
             runs_repo.save_host_result(svc.conn, "prof", result, "2026-01-01T00:00:00+00:00")
 

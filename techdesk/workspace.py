@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import logging
 import os
 import tempfile
 import uuid
@@ -141,9 +142,10 @@ class Workspace:
         self.path = Path(path).expanduser() if path else default_workspace_path()
         self._shared_override = shared or os.environ.get("TECHDESK_SHARED") or None
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise WorkspaceError(f"cannot create workspace {self.path}: {exc.strerror}") from None
+        _private(self.path, 0o700)  # roster, history, audit: this user's only
         self.settings = self._load_settings()
 
     # -- paths ---------------------------------------------------------------
@@ -162,6 +164,10 @@ class Workspace:
     @property
     def bundles_dir(self) -> Path:
         return self.path / "bundles"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "logs" / "techdesk.log"
 
     # -- settings ------------------------------------------------------------
     def _load_settings(self) -> Settings:
@@ -196,4 +202,36 @@ class Workspace:
         """Open (and migrate) the local store."""
         from techdesk.store.db import open_database
 
+        if os.name == "posix":  # SQLite gives its -wal/-shm files the database's mode
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            _private(self.db_path, 0o600)
         return open_database(self.db_path)
+
+
+def log_to_file(path: Path) -> logging.Handler | None:
+    """Send techdesk's log to ``path`` (the window and the CLI both keep logs/techdesk.log).
+    Returns the handler (remove and close it when done), None if the file cannot be
+    opened: a read-only workspace must still give its one-line error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("techdesk")
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    return handler
+
+
+def _private(path: Path, mode: int) -> None:
+    """Tighten ``path`` to ``mode`` on POSIX (never loosen; a file we cannot chmod, e.g.
+    someone else's, is left alone: opening it then fails or works on its own terms)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        current = path.stat().st_mode & 0o777
+        if current & ~mode:
+            os.chmod(path, current & mode)

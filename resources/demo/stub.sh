@@ -47,6 +47,9 @@ case $name in
   journalctl) for a in "$@"; do [ "$a" = -k ] && key=journalctl-kernel; done ;;
   timedatectl) key=timedatectl-${1:-status} ;;
   apt|uname|getconf) [ $# -gt 0 ] && key=$name-${1#-} ;;
+  openssl|smartctl)  # the file or disk asked about, last on the line
+    for a in "$@"; do key=$name-${a##*/}; done
+    [ "${1:-}" = --scan ] && key=smartctl-scan ;;
 esac
 case $key in */*|.*) key=$name ;; esac
 if [ -f "$r/$key" ]; then

@@ -7,6 +7,7 @@ documents what we added. Errors are one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import traceback
@@ -40,7 +41,7 @@ COMMANDS = {
     "report": "reports", "brief": "reports",
     "exec": "actions", "fix": "actions", "tunnel": "connect",
     "clients": "hosts", "runs": "diagnostics",
-    "sync": "sync", "conflicts": "sync",
+    "sync": "sync", "conflicts": "sync", "trash": "sync", "restore": "sync",
     "schedule": "monitor", "sweep": "monitor", "health": "monitor", "alerts": "monitor",
     "notify": "monitor",
     "demo": "demo", "selftest": "demo",
@@ -109,7 +110,22 @@ def _known_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExc
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    from techdesk.cli.output import clean_output_streams
+
+    with clean_output_streams():  # nothing raw from outside reaches the terminal
+        return _main(sys.argv[1:] if argv is None else argv)
+
+
+def _broken_store(exc: BaseException) -> bool:
+    """SQLite errors that mean the database file cannot be used (corrupt, truncated,
+    read-only, locked, not a database) rather than a bug in a query."""
+    import sqlite3
+
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError)
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser(argv)
     # `techdesk exec HOSTS -- COMMAND ARGS`: everything after the first -- is the command.
     remainder = None
@@ -130,14 +146,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(args.workspace, args.shared, demo=getattr(args, "demo", False))
 
     from techdesk.services.context import Services
-    from techdesk.workspace import Workspace
+    from techdesk.workspace import Workspace, log_to_file
 
     bad_input, operational = _known_errors()
-    services = None
+    services = workspace = log_handler = None
     try:
         if getattr(args, "own_workspace", False):  # demo and selftest make their own
             return args.func(None, args)
         workspace = Workspace(args.workspace, shared=args.shared)
+        log_handler = log_to_file(workspace.log_path)
         services = Services(workspace)
         return args.func(services, args)
     except bad_input as exc:
@@ -149,11 +166,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("techdesk: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug: keep the details, show one line
+    except Exception as exc:
+        if _broken_store(exc):  # a fault of the file, not of techdesk: exit 1
+            logging.getLogger("techdesk").error("workspace database unusable", exc_info=True)
+            where = workspace.db_path if workspace is not None else "the workspace database"
+            print(f"techdesk: error: cannot use {where}: {exc} (it was not changed; "
+                  f"details in {_log_name(workspace)})", file=sys.stderr)
+            return 1
+        # a bug: keep the details, show one line
         logging.getLogger("techdesk").error("unexpected error", exc_info=True)
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        print(f"techdesk: error: internal error: {detail} (details in the log)", file=sys.stderr)
+        detail = " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
+        print(f"techdesk: error: internal error: {detail} (details in {_log_name(workspace)})",
+              file=sys.stderr)
         return EX_SOFTWARE
     finally:
         if services is not None:
-            services.close()
+            with contextlib.suppress(Exception):  # closing a broken store must not mask the error
+                services.close()
+        if log_handler is not None:
+            logging.getLogger("techdesk").removeHandler(log_handler)
+            log_handler.close()
+
+
+def _log_name(workspace) -> str:
+    return str(workspace.log_path) if workspace is not None else "the log"

@@ -59,6 +59,11 @@ def register(sub) -> None:
     p.add_argument("name")
     p.set_defaults(func=cmd_remove)
 
+    p = hs.add_parser("confirm", help="accept a host's changed address, port, user or jump route for its "
+                                      "stored password or passphrase")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_confirm)
+
     p = hs.add_parser("import", help="import hosts (all or nothing)")
     p.add_argument("file", type=Path)
     p.add_argument("--format", required=True, choices=("ssh-config", "csv", "ansible"))
@@ -165,6 +170,17 @@ def cmd_edit(svc: Services, args) -> int:
 def cmd_remove(svc: Services, args) -> int:
     svc.roster.remove(args.name)
     print(f"removed {args.name}")
+    return 0
+
+
+def cmd_confirm(svc: Services, args) -> int:
+    changes = svc.roster.endpoint_changes(args.name)
+    endpoint, kinds = svc.roster.confirm_endpoint(args.name)
+    if not kinds:
+        print(f"{args.name}: nothing to confirm (its stored secrets already belong to {endpoint})")
+        return 0
+    for kind, was in changes:
+        print(f"{args.name}: the stored {kind} now belongs to {endpoint} (was {was})")
     return 0
 
 

@@ -35,7 +35,7 @@ def cmd_password_set(svc: Services, args) -> int:
         value = getpass.getpass(f"{kind} for {args.host}: ")
     else:
         value = sys.stdin.readline().rstrip("\r\n")
-    set_secret(kind, args.host, value)
+    set_secret(kind, args.host, value, endpoint=svc.roster.endpoint(args.host))
     print(f"{kind} for {args.host} stored in the system keyring")
     return 0
 

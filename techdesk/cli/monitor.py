@@ -12,7 +12,7 @@ import asyncio
 import functools
 import getpass
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 from techdesk.cli import UsageError
 from techdesk.cli.output import HostProgress, print_json, table, warn
@@ -47,6 +47,8 @@ def register(sub) -> None:
     p.add_argument("--window", action="append", default=[], metavar="WINDOW",
                    help="maintenance window, e.g. 'Sun 02:00-04:00 Europe/Berlin' (runs held) or "
                         "'Mon-Fri 22:00-02:00 UTC alerts' (alerts held); repeatable")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm a schedule on all hosts more often than every 15 minutes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_add)
     p = ss.add_parser("list", help="list schedules")
@@ -56,8 +58,12 @@ def register(sub) -> None:
     p.add_argument("id")
     p.set_defaults(func=cmd_schedule_remove)
     for name, enabled in (("enable", True), ("disable", False)):
-        p = ss.add_parser(name, help=f"{name} a schedule")
+        p = ss.add_parser(name, help=f"{name} a schedule" + (
+            " (also how a schedule from a teammate, or changed by one, becomes active here)" if enabled else ""))
         p.add_argument("id")
+        if enabled:
+            p.add_argument("--yes", action="store_true",
+                           help="confirm a schedule on all hosts more often than every 15 minutes")
         p.set_defaults(func=cmd_schedule_enable, enabled=enabled)
     p = ss.add_parser("install", help=f"the OS timer that runs `techdesk sweep` every {SWEEP_EVERY_MIN} minutes")
     p.add_argument("--print", action="store_true", dest="print_only",
@@ -89,6 +95,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--days", type=float, default=None, metavar="N",
                    help="forecasts crossing within N days are findings (default: settings, 14)")
+    p.add_argument("--at", metavar="TIME", type=_at_time, default=None,
+                   help="the fleet as of TIME (ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00; "
+                        "no zone: local time); only data up to TIME is read")
     p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("alerts", help="open alerts (--all: resolved ones too)")
@@ -132,7 +141,8 @@ def _target(args) -> str:
 
 @_usage
 def cmd_schedule_add(svc: Services, args) -> int:
-    schedule = svc.monitor.add_schedule(args.bundle, _target(args), args.every, "; ".join(args.window) or None)
+    schedule = svc.monitor.add_schedule(args.bundle, _target(args), args.every, "; ".join(args.window) or None,
+                                        confirmed=args.yes)
     if schedule["hosts"] == 0:
         warn(f"no host matches {schedule['target']} yet: the schedule runs once hosts do")
     if args.json:
@@ -153,7 +163,8 @@ def cmd_schedule_list(svc: Services, args) -> int:
         print("no schedules (add one with `techdesk schedule add BUNDLE --all --every 6h`)")
         return 0
     print(table([[s["id"][:8], s["bundle"], s["target"], s["every"], s["hosts"],
-                  "yes" if s["enabled"] else "no", _short(s["last_run"]), _short(s["next_due"]),
+                  ("yes" if s["enabled_here"] else "not here (`schedule enable ID`)") if s["enabled"] else "no",
+                  _short(s["last_run"]), _short(s["next_due"]),
                   "; ".join(s["windows"])] for s in schedules],
                 ["ID", "BUNDLE", "TARGET", "EVERY", "HOSTS", "ENABLED", "LAST RUN", "NEXT DUE", "WINDOWS"]))
     return 0
@@ -168,7 +179,7 @@ def cmd_schedule_remove(svc: Services, args) -> int:
 
 @_usage
 def cmd_schedule_enable(svc: Services, args) -> int:
-    s = svc.monitor.enable_schedule(args.id, args.enabled)
+    s = svc.monitor.enable_schedule(args.id, args.enabled, confirmed=getattr(args, "yes", False))
     print(f"schedule {s['id'][:8]} ({s['bundle']} on {s['target']}) {'enabled' if s['enabled'] else 'disabled'}")
     return 0
 
@@ -233,8 +244,23 @@ def _print_sweep(result: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- health
+def _at_time(text: str) -> datetime:
+    """``--at``: an ISO 8601 date or time; without a zone, the local time."""
+    import argparse
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (expected ISO 8601, e.g. 2026-03-01T09:00)") \
+            from None
+    return (when.astimezone() if when.tzinfo is None else when).astimezone(UTC)
+
+
 def cmd_health(svc: Services, args) -> int:
-    report = svc.monitor.health(within_days=args.days)
+    at = getattr(args, "at", None)
+    report = svc.monitor.health(now=at, within_days=args.days)
+    if at is not None and not args.json:
+        print(f"As of {_short(report['now'])} (only data up to then)")
     if args.json:
         print_json(report)
         return 0
@@ -254,6 +280,8 @@ def cmd_health(svc: Services, args) -> int:
         print(f"\nForecasts (crossing within {report['within_days']:g} days):")
         for f in report["forecasts"]:
             print(f"  {f['host']}: {f['summary']}")
+            if f.get("basis"):
+                print(f"      based on {f['basis']}")
     if report["stale"]:
         print(f"\nStale (no successful run for {report['stale_after_hours']} h):")
         print(table([[s["host"], s["client"], _short(s["last_success"]) or "never", s["failures"],

@@ -1,7 +1,9 @@
 """`techdesk sync` and `techdesk conflicts [resolve]`: team sync through the shared folder.
 
 Exit status of `sync`: 0 done, 1 done with conflicts waiting, 3 the shared folder is
-missing, unusable or of a newer format (nothing local changed; the outbox waits).
+missing, unusable or of a newer format (nothing local changed; the outbox waits), or
+the sync held back many deletions (everything else was applied; `--allow-deletes`).
+`trash` and `restore ID`: deleted notes, visits and hosts, kept here.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from techdesk.cli.output import print_json, table, warn
+from techdesk.diagnostics.sanitize import clean_text
 from techdesk.services.context import Services
 from techdesk.sync import SharedFolderError
 
@@ -22,7 +25,17 @@ def register(sub) -> None:
                    help="first use: set up a new or empty shared folder (and remember it in the settings)")
     p.add_argument("--full", action="store_true",
                    help="compare every local record with its last synced version, not only those changed")
+    p.add_argument("--allow-deletes", action="store_true",
+                   help="apply deletions even when a sync would delete many records (held back otherwise)")
     p.set_defaults(func=cmd_sync)
+
+    t = sub.add_parser("trash", help="deleted notes, visits and hosts whose last version is kept here")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_trash)
+    r = sub.add_parser("restore", help="bring back a deleted note, visit or host (published by the next sync)")
+    r.add_argument("id", help="the record id from `techdesk trash` (a unique prefix is enough)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_restore)
 
     c = sub.add_parser("conflicts", help="records changed in two places: list them, resolve one")
     c.add_argument("--json", action="store_true")
@@ -44,17 +57,17 @@ def _folder_error(exc: SharedFolderError) -> int:
 
 def cmd_sync(svc: Services, args) -> int:
     try:
-        report = svc.sync.sync(init=args.init, full=args.full)
+        report = svc.sync.sync(init=args.init, full=args.full, allow_deletes=args.allow_deletes)
     except SharedFolderError as exc:
         return _folder_error(exc)
     if args.json:
         print_json(report.as_json())
     else:
         for item in report.skipped:
-            warn(f"skipped {item['path']}: {item['reason']}")
+            warn(clean_text(f"skipped {item['path']}: {item['reason']}"))
         for item in report.renamed:
-            warn(f"{item['kind']} {item['name']!r} from the shared folder is kept as {item['as']!r} "
-                 f"(a different {item['kind']} here has that name)")
+            warn(clean_text(f"{item['kind']} {item['name']!r} from the shared folder is kept as {item['as']!r} "
+                            f"(a different {item['kind']} here has that name)"))
         for item in report.not_sent:
             warn(f"{item['kind']} {item['id']} was not sent: {item['reason']}")
         line = f"pushed {report.pushed}, pulled {report.pulled}, applied {report.applied}"
@@ -64,7 +77,36 @@ def cmd_sync(svc: Services, args) -> int:
         if report.conflicts:
             print(f"{report.conflicts} conflict{'s' if report.conflicts != 1 else ''} waiting: "
                   "see `techdesk conflicts`")
+    if report.held:
+        print(f"techdesk: error: {report.held_line()}", file=sys.stderr)
+        return EX_FOLDER
     return 1 if report.conflicts else 0
+
+
+def cmd_trash(svc: Services, args) -> int:
+    entries = svc.sync.trash()
+    if args.json:
+        print_json(entries)
+        return 0
+    if not entries:
+        print("the trash is empty")
+        return 0
+    print(table([[e["id"][:12], e["kind"], clean_text(e["title"]), e["deleted_at"].replace("T", " ")[:19],
+                  clean_text(e["deleted_by"])] for e in entries],
+                ["ID", "KIND", "TITLE", "DELETED (UTC)", "BY"]))
+    print("\nbring one back with: techdesk restore ID")
+    return 0
+
+
+def cmd_restore(svc: Services, args) -> int:
+    result = svc.sync.restore(args.id)
+    if args.json:
+        print_json(result)
+        return 0
+    for item in result["renamed"]:
+        warn(clean_text(f"{item['kind']} {item['name']!r} is restored as {item['as']!r} (the name is taken)"))
+    print(clean_text(f"{result['kind']} {result['id']} restored: {result['title']} (the next sync shares it)"))
+    return 0
 
 
 def cmd_conflicts(svc: Services, args) -> int:

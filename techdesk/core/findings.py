@@ -9,8 +9,10 @@ from techdesk.core.severity import Status, worst
 
 # Why a host gave no results: the one list (the SSH layer raises these, results store
 # them, the window and reports word them). Kept here, free of paramiko, so the CLI can
-# name them without loading the SSH stack.
-ErrorKind = Literal["unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol"]
+# name them without loading the SSH stack. "tampered": the client machine sent frames it
+# could not have sent honestly (diagnostics/frames.py).
+ErrorKind = Literal["unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed", "protocol",
+                    "tampered"]
 ERROR_KINDS: tuple[str, ...] = get_args(ErrorKind)
 
 

@@ -8,15 +8,17 @@ change-point rule: docs/proactive.md, and the names below.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from math import sqrt
-from operator import itemgetter, sub, truediv
+from math import ceil, sqrt
+from operator import itemgetter, sub
 from typing import Any
+
+from techdesk.core import trend
 
 DAY = 86400.0
 _TS = itemgetter(0)
@@ -50,15 +52,20 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class ForecastParams:
-    window_days: float = 30.0
+    window_days: float = 30.0  # the longest stretch a line is fitted to
+    history_days: float = 45.0  # how far back drops are remembered (cycles)
     min_points: int = 5
     min_span_days: float = 3.0
-    drop_frac: float = 0.4  # a drop > 40% of the window's range ...
+    drop_frac: float = 0.25  # a drop > 25% of the window's range ...
     min_drop: float = 2.0  # ... and > 2 units (points of %) is a cleanup
-    max_points: int = 64  # longer windows are subsampled evenly
+    max_points: int = 64  # longer histories are subsampled evenly
     max_pairs: int = 24
     min_t: float = 3.0
     horizon_days: float = 365.0
+    overdue: float = 1.5  # a cycle this many times its longest is broken
+    max_rho: float = 0.5  # residuals this correlated: look for a change point
+    break_f: float = 20.0  # a change point must explain this much more than noise
+    min_tail_days: float = 2.0  # a new trend is believed after this many days
 
 
 DEFAULT_PARAMS = ForecastParams()
@@ -81,6 +88,21 @@ class Forecast:
     level: float | None = None  # fitted value at `now`: the forecast line's anchor
     now: float = 0.0  # epoch seconds the forecast was made for
     fitted_from: float | None = None  # epoch seconds of the first point fitted
+    fitted_to: float | None = None  # epoch seconds of the last point fitted
+    note: str = ""  # why those points: "since the drop", "the peaks of 4 cycles; ..."
+    unit: str = "readings"  # what was fitted: readings, or the peaks of cycles
+
+    @property
+    def basis(self) -> str:
+        """Which data the forecast rests on, in words (made when asked: a fleet's
+        forecasts are mostly never shown)."""
+        if self.fitted_from is None:
+            return ""
+        text = f"{self.points_used} {self.unit} {_day(self.fitted_from)} to {_day(self.fitted_to or self.now)}"
+        if self.note:
+            text += f" ({self.note} on {_day(self.fitted_from)})" if self.note.startswith("since") \
+                else f" ({self.note})"
+        return text
 
     def value_at(self, ts: float) -> float | None:
         """The forecast line at ``ts`` (epoch seconds), for charts."""
@@ -95,7 +117,7 @@ class Forecast:
                 "days_left": self.days_left, "confidence": self.confidence,
                 "points_used": self.points_used, "reason": self.reason,
                 "kind": self.capacity.kind if self.capacity else None, "level": self.level,
-                "now": _iso(self.now), "fitted_from": _iso(self.fitted_from)}
+                "now": _iso(self.now), "fitted_from": _iso(self.fitted_from), "basis": self.basis}
 
 
 def capacity_for(check: str, label: str, uom: str = "", *, crit: float | None = None,
@@ -194,63 +216,90 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
         return _none(host, check, label, capacity, 0, "no data", None, now or 0.0)
     if now is None:
         now = points[-1][0]
+    elif points[-1][0] > now:  # only what was known at `now`
+        points = points[:bisect_right(points, now, key=_TS)]
+        if not points:
+            return _none(host, check, label, capacity, 0, "no data", None, now)
     if capacity is None or capacity.threshold is None:
         return _none(host, check, label, capacity, 0, "no threshold to forecast against",
                      points[-1][1], now)
+    oldest = now - max(p.history_days, p.window_days) * DAY
+    if points[0][0] < oldest:
+        points = points[bisect_left(points, oldest, key=_TS):]
     cutoff = now - p.window_days * DAY
-    if points[0][0] < cutoff:
-        points = points[bisect_left(points, cutoff, key=_TS):]
     n = len(points)
-    if n < p.min_points:
-        return _none(host, check, label, capacity, n, f"too few points: {n} in the last "
+    w = bisect_left(points, cutoff, key=_TS) if points and points[0][0] < cutoff else 0
+    if n - w < p.min_points:
+        return _none(host, check, label, capacity, n - w, f"too few points: {n - w} in the last "
                      f"{p.window_days:g} days ({_need(p)})", points[-1][1] if points else None, now)
-    if n > p.max_points:  # subsample evenly, keeping the latest point
-        step = -(-n // p.max_points)
-        points = points[(n - 1) % step::step]
+    if n > p.max_points:  # the latest quarter kept whole (a new trend shows there first), the rest subsampled
+        keep = p.max_points // 4
+        head = n - keep
+        step = -(-head // (p.max_points - keep))
+        points = points[(head - 1) % step:head:step] + points[head:]
         n = len(points)
-    ts, ys = zip(*points, strict=False)
+        w = bisect_left(points, cutoff, key=_TS)
+    # Oriented so that up is toward the threshold; diffs: a step down is a positive diff.
+    # The readings before the window matter only for cycles, and a series that has not
+    # dropped within the window is in none (of up to window_days): those are left out.
+    ts, ys = zip(*points[w:], strict=False)
+    u = [-y for y in ys] if capacity.falling else ys
+    diffs = list(map(sub, u, u[1:]))
+    if w and diffs and max(diffs) > p.min_drop:
+        ts, ys = zip(*points, strict=False)
+        u = [-y for y in ys] if capacity.falling else ys
+        diffs = list(map(sub, u, u[1:]))
+    else:
+        n, w = n - w, 0
     current = ys[-1]
-    min_span = p.min_span_days * DAY
-    if ts[-1] - ts[0] < min_span:
-        return _none(host, check, label, capacity, n, f"too short: {n} points over "
-                     f"{(ts[-1] - ts[0]) / DAY:.1f} days ({_need(p)})", current, now)
-    falling = capacity.falling
-    u = [-y for y in ys] if falling else ys  # oriented so that up is toward the threshold
-    diffs = list(map(sub, u, u[1:]))  # a step down is a positive diff
+    if ts[-1] - ts[w] < p.min_span_days * DAY:
+        return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
+                     f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
+    found: list[int] = []
     biggest = max(diffs)
     if biggest > p.min_drop:
-        ordered = sorted(u)
-        drop = max(p.drop_frac * (ordered[-1] - ordered[0]), p.min_drop)
-        cp = _change_point(u, diffs, drop) if biggest > drop else 0
-        if cp:
-            ts, u = ts[cp:], u[cp:]
-            n = len(ts)
-            if n < p.min_points or ts[-1] - ts[0] < min_span:
-                when = datetime.fromtimestamp(ts[0], UTC).strftime("%Y-%m-%d")
-                return _none(host, check, label, capacity, n,
-                             f"only {n} points since the drop on {when} ({_need(p)})", current, now)
+        drop = max(p.drop_frac * (max(u[w:]) - min(u[w:])), p.min_drop)
+        if biggest > drop:
+            found = trend.drops(u, diffs, drop)
+    note, start = "", w
+    if len(found) >= 2:
+        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current)
+        if cyclic is not None:
+            return cyclic
+        note = "since the last drop: the cycle is broken (overdue or above its peaks)"
+    if found and found[-1] > start:
+        start = found[-1]
+        note = note or "since the drop"
+        if n - start < p.min_points or ts[-1] - ts[start] < p.min_span_days * DAY:
+            return _none(host, check, label, capacity, n - start,
+                         f"only {n - start} points since the drop on {_day(ts[start])} ({_need(p)})",
+                         current, now)
+    ts, u = ts[start:], u[start:]
+    fit = trend.robust_line(ts, u, p.max_pairs)
+    if fit is None:
+        return _none(host, check, label, capacity, len(u), "no time spread", current, now)
+    gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
+    r = trend.rho_from_steps(diffs[start:], fit[2]) if fit[2] * fit[2] > gain else None
+    if len(u) >= p.min_points + 3 and r is not None and r > p.max_rho:
+        j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
+        if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):
+            return _none(host, check, label, capacity, len(u) - j,
+                         f"only {len(u) - j} points since the trend changed on {_day(ts[j])} (need "
+                         f"{p.min_points} points over {p.min_tail_days:g} days)", current, now)
+        if j:
+            tail = trend.robust_line(ts[j:], u[j:], p.max_pairs)
+            if tail is not None:
+                ts, u, fit, note, r = ts[j:], u[j:], tail, "since the trend changed", None
+    return _answer(host, check, label, capacity, p, now, current, ts, u, fit, note, rho=r)
+
+
+def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: float, current: float,
+            ts, u, fit, note: str, reason: str | None = None, unit: str = "readings",
+            rho: float | None = None) -> Forecast:
+    """The forecast from a line fitted to ``u`` (oriented) over ``ts``; ``note`` and the
+    points say which data it rests on. ``reason`` given: no ETA whatever the line."""
+    bs, a, sigma = fit[:3]
     m = len(u)
-    h = m // 2
-    pairs = m - h
-    step = -(-pairs // p.max_pairs) if pairs > p.max_pairs else 1
-    try:
-        if step == 1:
-            slopes = sorted(map(truediv, map(sub, u[h:], u), map(sub, ts[h:], ts)))
-        else:
-            slopes = sorted(map(truediv, map(sub, u[h::step], u[:pairs:step]),
-                                map(sub, ts[h::step], ts[:pairs:step])))
-    except ZeroDivisionError:  # duplicate timestamps half a segment apart
-        slopes = sorted((u[i + h] - u[i]) / (ts[i + h] - ts[i])
-                        for i in range(0, pairs, step) if ts[i + h] > ts[i])
-        if not slopes:
-            return _none(host, check, label, capacity, n, "no time spread", current, now)
-    k = len(slopes)
-    q = k // 4 if k >= 4 else (k - 1) // 2  # interquartile mean (median when k < 4)
-    bs = sum(slopes[q:k - q]) / (k - 2 * q)
-    resid = sorted([y - bs * t for t, y in zip(ts, u, strict=False)])
-    q = m // 4
-    a = sum(resid[q:m - q]) / (m - 2 * q)
-    sigma = (resid[(3 * m) // 4] - resid[m // 4]) / 1.349
     slope = bs * DAY
     span = (ts[-1] - ts[0]) / DAY
     rise = slope * span
@@ -258,15 +307,23 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     noise2 = sigma * sigma
     confidence = signal2 / (signal2 + noise2) if signal2 + noise2 > 0 else 0.0
     level = a + bs * now
-    sign = -1.0 if falling else 1.0
+    sign = -1.0 if capacity.falling else 1.0
     threshold = capacity.threshold
-    limit, days, reason = sign * threshold, None, None
+    limit, days = sign * threshold, None
     if sign * current >= limit:  # already there
-        days = 0.0
-    else:
+        days, reason = 0.0, None
+    elif reason is None:
         tstat = rise * sqrt(m / 12.0) / sigma if sigma > 0 else rise * 1e300
+        if abs(tstat) >= p.min_t and sigma > 0 and m >= 10:
+            # Correlated noise (a slow wander) has fewer independent readings than points.
+            # With a handful of readings the lag-1 estimate says nothing (and a curving
+            # rise looks "correlated"), so the discount needs enough of them.
+            if rho is None:
+                rho = trend.rho(fit[3], a)[0] if m > 4 and fit[3] is not None else 0.0
+            r = min(max(rho, 0.0), 0.9)
+            tstat *= sqrt((1 - r) / (1 + r))
         if tstat <= -p.min_t:
-            reason = f"{'rising' if falling else 'falling'}: moving away from {threshold:g}"
+            reason = f"{'rising' if capacity.falling else 'falling'}: moving away from {threshold:g}"
         elif slope <= 0 or tstat < p.min_t:
             reason = "flat: no clear trend"
         elif (limit - level) / slope > p.horizon_days:
@@ -275,37 +332,55 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
             days = (limit - level) / slope if limit > level else 0.0
     eta = None if days is None else datetime.fromtimestamp(now + days * DAY, UTC)
     return Forecast(host, check, label, sign * slope, current, threshold, eta, days, confidence, m,
-                    reason, capacity, sign * level, now, ts[0])
+                    reason, capacity, sign * level, now, ts[0], ts[-1], note, unit)
 
 
-def _median(values) -> float:
-    s = sorted(values)
-    k = len(s)
-    return s[k // 2] if k % 2 else (s[k // 2 - 1] + s[k // 2]) / 2
+def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: float, ts, u,
+            found: list[int], current: float) -> Forecast | None:
+    """A series that dropped back at least twice is judged on its cycle: on the line
+    through its peaks (each cycle's highest reading), not on the rise since the last
+    drop. None when the pattern is broken, and the caller fits the rise since the
+    last drop: the next drop is overdue (``overdue`` x the longest cycle), or this
+    cycle's fitted level and last reading are above the highest peak by more than the peaks vary, than
+    ``min_drop`` and than half the way from that peak to the threshold."""
+    lengths = [ts[b] - ts[a] for a, b in zip(found, found[1:], strict=False)]
+    last = found[-1]
+    if now - ts[last] > p.overdue * max(lengths):
+        return None
+    # Each cycle's highest reading, and when (the first cycle may be cut by the history's start).
+    typical = trend.median(lengths)
+    peaks = [max(u[a:b]) for a, b in zip([0, *found[:-1]], found, strict=True)]
+    times = [ts[b - 1] for b in found]
+    top = max(peaks)
+    ct, cu = ts[last:], u[last:]
+    fit = trend.robust_line(ct, cu, p.max_pairs) if len(cu) >= 3 else None
+    limit = -capacity.threshold if capacity.falling else capacity.threshold
+    margin = max(p.min_drop, top - min(peaks), (limit - top) / 2)
+    if fit is not None and min(fit[1] + fit[0] * now, cu[-1]) > top + margin:  # line and reading
+        return None
+    cycle = f"drops back every ~{typical / DAY:.0f} days"
+    line = trend.peak_line(times, peaks, p.max_pairs)
+    if line is not None and line[0] > 0:
+        answer = _answer(host, check, label, capacity, p, now, current, times, peaks, line,
+                         f"the peaks of {len(peaks)} cycles; {cycle}", unit="peaks")
+        if answer.days_left:
+            # A cycle crosses at its peak: the first peak due (every typical cycle from the
+            # last drop) at or after the line's crossing.
+            due = max(ts[last] + typical, now)
+            cross = now + answer.days_left * DAY
+            at = due + max(0, ceil((cross - due) / typical)) * typical
+            answer.days_left = (at - now) / DAY
+            answer.eta = datetime.fromtimestamp(at, UTC)
+        if answer.days_left is not None:
+            return answer
+    shown = -top if capacity.falling else top
+    return _answer(host, check, label, capacity, p, now, current, times, peaks,
+                   line if line is not None else (0.0, top, 0.0, None), f"the peaks of {len(peaks)} cycles",
+                   f"cyclic: {cycle}, peaks up to {_num(shown, capacity.uom)}", unit="peaks")
 
 
-def _change_point(u, diffs: list[float], drop: float) -> int:
-    """Index where the segment after the last significant, lasting drop starts (0: none).
-
-    A step ``u[i-1] - u[i]`` counts when it exceeds both ``drop`` and four times the
-    noise (estimated from the spread of the steps), and the median of the (up to)
-    five points from ``i`` is that much below the median of the five before it: a
-    spike, a dip or noise is not a drop. A drop over several steps is followed.
-    """
-    n = len(u)
-    steps = sorted(diffs)
-    k = len(steps)
-    level = max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
-    if steps[-1] <= level:
-        return 0
-    for j in range(k - 1, -1, -1):
-        if diffs[j] > level:
-            i = j + 1
-            if _median(u[max(0, i - 5):i]) - _median(u[i:i + 5]) > level:
-                while i + 1 < n and u[i] - u[i + 1] > drop / 2:
-                    i += 1
-                return i
-    return 0
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
 # -- findings ---------------------------------------------------------------------------------
@@ -319,8 +394,8 @@ def _subject(f: Forecast) -> str:
     kind = f.capacity.kind if f.capacity else "custom"
     if kind in ("memory", "swap"):
         return kind
-    if kind == "days-left" and f.label == "days_left":
-        return f.check
+    if kind == "days-left":  # "cert", "acme-shop (tls_certs)"
+        return f.check if f.label == "days_left" else f"{f.label.removesuffix('_days_left')} ({f.check})"
     return {"disk": f.label, "inodes": f"inodes on {f.label}"}.get(kind, f"{f.check} {f.label}")
 
 
@@ -342,8 +417,14 @@ def describe(f: Forecast) -> str:
         return f"{subject} {reached} ({now})"
     days = round(f.days_left)
     when = "within a day" if f.days_left < 1 else f"in about {days} day{'s' if days != 1 else ''}"
-    rate = f"{_num(abs(f.slope_per_day or 0.0))} {uom}/day" if uom else \
-        f"{_num(abs(f.slope_per_day or 0.0))}/day"
+    slope = abs(f.slope_per_day or 0.0)
+    rate = f"{_num(slope)} {uom}/day" if uom else f"{_num(slope)}/day"
+    # The ETA runs from the fitted line, not the last reading: when the two disagree
+    # (a noisy reading, a cycle's peaks), say where the line is, so the numbers add up.
+    if f.level is not None and slope > 0:
+        by_reading = abs(f.threshold - f.current) / slope
+        if abs(by_reading - f.days_left) > max(2.0, 0.25 * f.days_left):
+            now = f"trend at {_num(f.level, uom)}{' left' if expires else ''} now, last reading {_num(f.current, uom)}"
     return f"{subject} will {goal} {when} ({'falling' if cap.falling else 'growing'} {rate}; {now})"
 
 
@@ -360,8 +441,8 @@ def forecast_findings(forecasts: Iterable[Forecast], within_days: float = 14.0,
         "kind": "forecast", "title": f"Forecast: {_subject(f)}",
         "status": "crit" if f.days_left <= crit_within_days else "warn",
         "summary": describe(f), "eta": f.eta.isoformat(timespec="seconds") if f.eta else None,
-        "days_left": round(f.days_left, 1),
-        "evidence": {"slope_per_day": f.slope_per_day, "current": f.current,
+        "days_left": round(f.days_left, 1), "basis": f.basis,
+        "evidence": {"basis": f.basis, "slope_per_day": f.slope_per_day, "current": f.current,
                      "threshold": f.threshold,
                      "threshold_source": f.capacity.source if f.capacity else None,
                      "level": f.level, "confidence": round(f.confidence, 3),

@@ -162,7 +162,17 @@ def validate_spec(spec: HostSpec) -> HostSpec:
     if spec.jump is not None and spec.jump == spec.name:
         raise RosterError(f"host {spec.name!r} cannot be its own jump host")
     spec.tags = sorted({t.strip() for t in spec.tags if t and t.strip()})
+    for what, value in (("client", spec.client), ("site", spec.site), ("user", spec.user),
+                        ("jump host", spec.jump), *(("tag", t) for t in spec.tags)):
+        check_text(f"host {spec.name!r}: {what}", value)
     return spec
+
+
+def check_text(what: str, value: str | None) -> None:
+    """Refuse a name with a control character (ESC starts terminal sequences). Bidi
+    marks are legitimate in right-to-left names: every output cleans them instead."""
+    if value is not None and _CONTROL.search(value):
+        raise RosterError(f"{what} {value!r} contains a control character")
 
 
 def parse_port(value) -> int:
@@ -173,3 +183,11 @@ def parse_port(value) -> int:
     if not 1 <= port <= 65535:
         raise RosterError(f"port {port} is out of range 1-65535")
     return port
+
+
+def endpoint_of(chain: list) -> str:
+    """Where a host's secret would be sent: its hop as user@address:port, then each jump
+    host it goes through (innermost first). `chain` is outermost first, ending with the
+    host (RosterService.jump_chain); anything with address, port and user will do."""
+    hops = [f"{h.user}@{h.address}:{h.port}" if h.user else f"{h.address}:{h.port}" for h in reversed(chain)]
+    return " via ".join(hops)

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from techdesk.core.severity import Status
+from techdesk.demo import slowburn
 
 STUB_COMMANDS = ("df", "systemctl", "timedatectl", "journalctl", "ss", "netstat", "apt", "apt-get",
                  "uname", "getconf", "chronyc", "ntpq", "dmesg", "lastb", "needs-restarting",
-                 "dnf", "yum", "hostname", "sudo")
+                 "dnf", "yum", "hostname", "sudo", "openssl", "smartctl")
 HEALTHY_HOST = "praxis-empfang"
 UNREACHABLE_HOST = "lager-pc02"
 DAY = 86400
@@ -64,6 +65,12 @@ class State:
     udp: list[int] = field(default_factory=list)
     failed_logins: int = 0
     uptime_s: int = 20 * DAY
+    # Slow burners (demo/slowburn.py): certificates (path, days left), /proc/mdstat,
+    # SMART per disk (healthy, reallocated, pending), backup dirs (path, age of newest in hours).
+    certs: list[tuple[str, float]] = field(default_factory=list)
+    mdstat: str | None = None
+    smart: dict[str, tuple[bool, int, int]] = field(default_factory=dict)
+    backups: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,9 @@ def fileserver(name: str, d: float, rng: random.Random | None) -> State:
                  ("samba", "bookworm", "2:4.17.12+dfsg-0+deb12u1", "2:4.17.10+dfsg-0+deb12u1"),
                  ("samba-common", "bookworm", "2:4.17.12+dfsg-0+deb12u1", "2:4.17.10+dfsg-0+deb12u1")],
         tcp=[22, 139, 445, 2049], udp=[137, 138], failed_logins=_logins(rng, 2, 2),
-        uptime_s=int((63 - d) * DAY) + 4711)
+        uptime_s=int((63 - d) * DAY) + 4711,
+        # the nightly backup to /srv/backup ran at 01:00
+        backups=[("/srv/backup", 7.0 + (d % 1) * 24)])
 
 
 LOG_CLEANUP_DAYS_AGO = 14.6  # the care report's "caught before an outage" story (demo/workspace.py)
@@ -148,7 +157,11 @@ def webserver(name: str, d: float, rng: random.Random | None) -> State:
         failed_units=[("nginx.service", "A high performance web server and a reverse proxy server")]
         if nginx_down else [],
         updates=updates, tcp=[22, 25] if nginx_down else [22, 25, 80, 443],
-        failed_logins=_logins(rng, 57, 30), uptime_s=int((118 - d) * DAY) + 815)
+        failed_logins=_logins(rng, 57, 30), uptime_s=int((118 - d) * DAY) + 815,
+        # The shop's bought certificate runs out in 12 days; Let's Encrypt renews the
+        # www one every 60 days at 30 days left (a sawtooth the forecast knows as a cycle).
+        certs=[("/etc/ssl/acme-shop.pem", 12 + d),
+               ("/etc/letsencrypt/live/www.acme.example/cert.pem", 30 + (37 + d) % 60)])
 
 
 def workstation(name: str, d: float, rng: random.Random | None) -> State:
@@ -196,7 +209,10 @@ def mailserver(name: str, d: float, rng: random.Random | None) -> State:
         reboot_pkgs=["linux-image-6.1.0-22-amd64", "libc6"] if pending else None,
         kernels_installed=["6.1.0-21-amd64", "6.1.0-22-amd64"] if pending else ["6.1.0-21-amd64"],
         tcp=[22, 25, 143, 465, 587, 993], failed_logins=_logins(rng, 84, 12),
-        uptime_s=int((47 - d) * DAY) + 5000)
+        uptime_s=int((47 - d) * DAY) + 5000,
+        certs=[("/etc/postfix/mail.acme.example.pem", 203 + d)],
+        # the mailbox backup job has not run since yesterday morning
+        backups=[("/var/backups/mail", 31.0 + (d % 1) * 24)])
 
 
 def nas(name: str, d: float, rng: random.Random | None) -> State:
@@ -218,7 +234,17 @@ def nas(name: str, d: float, rng: random.Random | None) -> State:
                   "systemd")],
         lists_age_days=63 + d, clock_synced=False, kernel_errors=errors,
         tcp=[22, 80, 139, 445, 2049], udp=[137, 138], failed_logins=_logins(rng, 0, 1),
-        uptime_s=int((301 - d) * DAY) + 60)
+        uptime_s=int((301 - d) * DAY) + 60,
+        # sdb, the disk logging ATA errors, grows reallocated sectors; md0 dropped it 4 days ago
+        mdstat=_mdstat(degraded=d < 4),
+        smart={"sda": (True, 0, 0), "sdb": (True, 0 if d > 9 else 8 + 3 * int(9 - d), 0 if d > 9 else 2)})
+
+
+def _mdstat(degraded: bool) -> str:
+    members, state = ("sdb1[1](F) sda1[0]", "[2/1] [U_]") if degraded else ("sdb1[1] sda1[0]", "[2/2] [UU]")
+    return (f"Personalities : [raid1]\nmd0 : active raid1 {members}\n"
+            f"      3906886464 blocks super 1.2 {state}\n      bitmap: 2/30 pages [8KB], 65536KB chunk\n\n"
+            "unused devices: <none>\n")
 
 
 PERSONAS: dict[str, Callable[[str, float, random.Random | None], State]] = {
@@ -231,14 +257,15 @@ HOSTS: tuple[DemoHost, ...] = (
     DemoHost("acme-fs01", "Acme Logistics", "HQ", ("files", "server"), "fileserver",
              "file server, /srv nearly full", {"disk": C, "inodes": W}),
     DemoHost("acme-web01", "Acme Logistics", "HQ", ("dmz", "server", "web"), "webserver",
-             "web server, nginx.service failed, security updates pending",
-             {"failed_units": W, "updates": W}),
+             "web server, nginx.service failed, security updates pending, certificate expiring",
+             {"failed_units": W, "updates": W, "tls_certs": W}),
     DemoHost("acme-db01", "Acme Logistics", "HQ", ("db", "server"), "dbserver",
              "database server, memory and swap high", {"memory": W, "swap": W}),
     DemoHost("acme-mail", "Acme Logistics", "HQ", ("mail", "server"), "mailserver",
-             "mail server, reboot required", {"reboot": W}),
+             "mail server, reboot required, mailbox backup a day old", {"reboot": W, "backup": W}),
     DemoHost("lager-nas", "Acme Logistics", "Warehouse", ("nas", "storage"), "nas",
-             "old NAS, clock not synchronised, disk errors", {"clock": W, "kernel_errors": W}),
+             "old NAS, clock not synchronised, disk errors, RAID degraded",
+             {"clock": W, "kernel_errors": W, "raid": C, "smart": W}),
     DemoHost(UNREACHABLE_HOST, "Acme Logistics", "Warehouse", ("workstation",), "workstation",
              "warehouse PC, switched off (unreachable)", {}, unreachable=True),
     DemoHost("sued-kasse1", "Bäckerei Müller", "Filiale Süd", ("pos", "workstation"),
@@ -258,7 +285,9 @@ def write_host_files(folder: Path, state: State, now: float | None = None) -> No
     """Write `folder`/root (TECHDESK_ROOT) and `folder`/replies for one host."""
     now = time.time() if now is None else now
     files = dict(_root_files(state))
+    files.update(slowburn.root_files(state))
     files.update({f"replies/{k}": v for k, v in _replies(state).items()})
+    files.update({f"replies/{k}": v for k, v in slowburn.replies(state, now).items()})
     for rel, text in files.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,6 +298,8 @@ def write_host_files(folder: Path, state: State, now: float | None = None) -> No
     age = now - state.lists_age_days * DAY
     for entry in lists.iterdir():
         os.utime(entry, (age, age))
+    for rel, hours in slowburn.backup_files(state):
+        os.utime(folder / rel, (now - hours * 3600, now - hours * 3600))
 
 
 def _old_temp_files(folder: Path, s: State, now: float) -> None:
@@ -450,6 +481,7 @@ def check_lines(s: State) -> dict[str, tuple[str, int]]:
     up = s.uptime_s
     out["uptime"] = (f"OK - up {up // DAY} days, {up % DAY // 3600} h {up % 3600 // 60} min|"
                      f"uptime={up}s;;;0", 0)
+    out.update(slowburn.check_lines(s))
     return out
 
 

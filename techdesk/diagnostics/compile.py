@@ -3,19 +3,32 @@
 linux/macos: a POSIX sh script sent on stdin to ``sh -s`` (works in dash, bash
 incl. macOS's bash 3.2, and busybox ash). windows: see powershell.py.
 
-Output protocol (both shells), with MARK = "@@TD-<nonce>":
+Output protocol (both shells), with MARK = "@@TD-<nonce>", per check in order:
 
-    \\nMARK BEGIN <id>\\n
+    \\nMARK NEXT <id>\\n
+    \\nMARK BEGIN <id> <token>\\n
     <check output, stdout+stderr, at most output_cap+1 bytes>
-    \\nMARK END <id> <exit_code> <flags>\\n
+    \\nMARK END <id> <token> <exit_code> <flags>\\n
 
-flags is "-" or "T" (the check was stopped by its timeout; exit_code is then 3).
-The nonce is random per run and never reaches a check's environment, so a
-check's output cannot forge a frame. frames.FrameParser reads this back.
+flags is "-", or letters: "T" (stopped by its timeout; exit_code is then 3),
+"H" (a process the check left running held its output open; techdesk stopped
+waiting for it at the check's timeout), "E" (no exit code came back).
+
+Why it is safe against a hostile check (docs/bundles.md "Integrity"):
+- the whole sh script is one brace group, so the shell has read and parsed all
+  of it before the first check starts: nothing a check writes into the shell's
+  stdin can change what runs later;
+- each check has its own random token. For sh (``converse``) the shell asks for
+  it with the NEXT frame and techdesk sends it on stdin only once the previous
+  check has ended, so no token of a later check exists on the machine while an
+  earlier check runs; PowerShell reads its whole script first, tokens included;
+- frames.FrameParser accepts only the exact next frame, and treats anything
+  else carrying the run's mark as tampering.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -28,9 +41,19 @@ SH_COMMAND = "sh -s"
 
 @dataclass(frozen=True)
 class CompiledScript:
-    text: str     # what to send on stdin
+    text: str     # what to send on stdin first
     command: str  # what to exec on the remote side
     sha256: str   # hex digest of text (UTF-8), for the audit log
+    nonce: str = ""
+    tokens: tuple[str, ...] = ()  # one framing token per check, in order
+    converse: bool = False        # True: send tokens[i] + "\n" when the shell asks (NEXT)
+
+    def for_host(self) -> CompiledScript:
+        """The same script with fresh tokens, so no two hosts share one; only when
+        the tokens are not part of the text (conversing), which stays the same."""
+        if not self.converse:
+            return self
+        return dataclasses.replace(self, tokens=_new_tokens(len(self.tokens)))
 
 
 def mark(nonce: str) -> str:
@@ -42,73 +65,102 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
+def _new_tokens(n: int) -> tuple[str, ...]:
+    return tuple(secrets.token_bytes(16).hex() for _ in range(n))
+
+
 def _check_nonce(nonce: str) -> None:
     if not nonce.isascii() or not nonce.isalnum() or len(nonce) < 16:
         raise ValueError("nonce must be at least 16 ASCII letters/digits (use new_nonce())")
 
 
-def compile_script(bundle: Bundle, nonce: str, output_cap: int = DEFAULT_OUTPUT_CAP) -> CompiledScript:
-    """Compile ``bundle`` for one run framed with ``nonce``."""
+def compile_script(bundle: Bundle, nonce: str, output_cap: int = DEFAULT_OUTPUT_CAP, *,
+                   converse: bool = True) -> CompiledScript:
+    """Compile ``bundle`` for one run framed with ``nonce``.
+
+    converse=False puts every token into the sh text, for tools that can only
+    send a script and close stdin (the OpenSSH baseline of the benchmarks); a
+    run by techdesk always converses.
+    """
     _check_nonce(nonce)
     if output_cap < 1:
         raise ValueError("output_cap must be positive")
+    tokens = _new_tokens(len(bundle.checks))
     if bundle.os == "windows":
         from techdesk.diagnostics.powershell import compile_powershell
 
-        text, command = compile_powershell(bundle, mark(nonce), output_cap)
+        text, command = compile_powershell(bundle, mark(nonce), output_cap, tokens)
+        converse = False
     else:
-        text, command = _compile_sh(bundle, mark(nonce), output_cap), SH_COMMAND
+        text = _compile_sh(bundle, mark(nonce), output_cap, None if converse else tokens)
+        command = SH_COMMAND
     return CompiledScript(text=text, command=command,
-                          sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+                          sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                          nonce=nonce, tokens=tokens, converse=converse)
 
 
 # The runtime every sh script starts with. Why it is shaped like this:
+# - the whole script is ONE brace group ending in `exit`: the shell parses all
+#   of it before running anything, and never reads its stdin as script again;
 # - each check's script arrives as a quoted heredoc on fd 5 (no expansion, so no
 #   quoting bugs); a fresh `sh -c` reads it, then runs it with stdin /dev/null,
-#   so a check that reads stdin cannot eat the rest of this script;
+#   so a check that reads stdin gets nothing;
+# - `td_next` prints NEXT and reads the check's token from stdin (techdesk
+#   sends it only then); at EOF techdesk has stopped the run: exit quietly;
 # - `sh -n` first: a check with a syntax error is UNKNOWN, not a false CRITICAL;
 # - the check runs in the background in its own process group (setsid, or perl
 #   on macOS which has no setsid) so the watchdog can TERM then KILL the whole
 #   group at its timeout; coreutils `timeout` does not exist on macOS;
-# - output goes through `head -c CAP+1` then the rest is drained to /dev/null,
-#   so at most CAP+1 bytes cross the network and the check keeps its exit code;
-# - the exit code (and "T" from the watchdog) comes back on fd 4 through a
-#   command substitution, not mixed with the output;
+# - output goes through a FIFO and a relay (`cat`, in a process group of its
+#   own) to `head -c CAP+1` (then the rest is drained), so at most CAP+1 bytes
+#   cross the network and the check keeps its exit code. A process the check
+#   leaves outside its group (`setsid sleep 900 &`) keeps the FIFO open: the
+#   relay is then stopped a second after the check's timeout ("H") instead of
+#   stalling the run, and head, seeing EOF, still flushes what it holds. No
+#   mktemp/mkfifo: a plain pipe, as before (no such protection);
+# - the exit code (and "T"/"H") comes back on fd 4 through a command
+#   substitution, not mixed with the output;
 # - once the check exits, what it left running in its group gets TERM, then
-#   KILL if still there after ~0.3 s: leftovers would hold the output
-#   pipe open and stall the run;
-# - fds 3/4/5 are closed for the check; the mark lives in an unexported variable;
+#   KILL if still there after ~0.3 s;
+# - fds 3/4/5 are closed for the check; the mark and token live in unexported
+#   variables;
 # - the runtime's own noise ("Terminated", kill errors) goes to /dev/null, only
 #   the check's stdout+stderr reach the output.
-_SH_RUNTIME = r"""set +a
+_SH_RUNTIME = r"""{
+set +a
 exec 3>&1
 td_m='@MARK@'
 td_n=@CAP1@
+td_k=
 td_grp=
 if command -v setsid >/dev/null 2>&1; then td_grp=setsid
 elif command -v perl >/dev/null 2>&1; then td_grp=perl
 fi
 td_head=
 if head -c 1 </dev/null >/dev/null 2>&1; then td_head=1; fi
+td_dir=$(umask 077; mktemp -d "${TMPDIR:-/tmp}/techdesk.XXXXXXXX" 2>/dev/null) || td_dir=
+[ -d "$td_dir" ] || td_dir=
+trap '[ -z "$td_dir" ] || rm -rf "$td_dir"' EXIT
+td_i=0
 td_runner='td_s=$(cat <&5); exec 5<&-
 if ! td_e=$(sh -n -c "$td_s" 2>&1); then
   printf "UNKNOWN - check script does not parse: %s\n" "$td_e"; exit 3
 fi
 eval "$td_s"'
-td_launch() {
+td_spawn() {
   case $td_grp in
-    setsid) exec setsid sh -c "$td_runner" td-check ;;
-    perl) exec perl -e 'setpgrp(0, 0); exec @ARGV or exit 127' sh -c "$td_runner" td-check ;;
-    *) exec sh -c "$td_runner" td-check ;;
+    setsid) exec setsid "$@" ;;
+    perl) exec perl -e 'setpgrp(0, 0); exec @ARGV or exit 127' "$@" ;;
+    *) exec "$@" ;;
   esac
 }
 td_sig() {
   if [ -n "$td_grp" ]; then
     kill -"$1" "-$2" 2>/dev/null || kill -"$1" "$2" 2>/dev/null
   else
-    # No process group: the check and its direct children. The check is
-    # stopped first so it can neither start new children nor go on running
-    # once they are gone.
+    # No process group: the process and its direct children. It is stopped
+    # first so it can neither start new children nor go on running once they
+    # are gone.
     kill -STOP "$2" 2>/dev/null
     td_kids=$(pgrep -P "$2" 2>/dev/null)
     [ -z "$td_kids" ] || kill -"$1" $td_kids 2>/dev/null
@@ -121,49 +173,80 @@ td_watch() {
   trap 'kill "$td_w" 2>/dev/null; exit 0' TERM
   sleep "$1" 4>&- & td_w=$!
   wait "$td_w"
-  printf 'T' >&4
+  # The check may already be gone (only its output is held open): then no "T".
+  if kill -0 "$2" 2>/dev/null; then printf 'T' >&4; fi
   td_sig TERM "$2"
   sleep 1 4>&- & td_w=$!
   wait "$td_w"
   td_sig KILL "$2"
+  # The relay: a second to pass on what the check wrote, then it is stopped.
+  [ -z "$3" ] || td_sig KILL "$3"
   exit 9
 }
 td_reap() {
   [ -n "$td_grp" ] || return 0
   kill -TERM "-$1" 2>/dev/null || return 0
-  td_i=0
+  td_j=0
   while kill -0 "-$1" 2>/dev/null; do
-    if [ "$td_i" -ge 3 ] || ! sleep 0.1 2>/dev/null; then kill -KILL "-$1" 2>/dev/null; break; fi
-    td_i=$((td_i + 1))
+    if [ "$td_j" -ge 3 ] || ! sleep 0.1 2>/dev/null; then kill -KILL "-$1" 2>/dev/null; break; fi
+    td_j=$((td_j + 1))
   done
   return 0
 }
 td_body() {
-  td_launch </dev/null 2>&1 3>&- 4>&- &
+  td_rpid=
+  if [ -n "$2" ]; then
+    # check -> FIFO o -> relay (cat, unbuffered) -> FIFO p -> cap -> the channel.
+    # Only the relay is ever stopped: the cap then sees EOF and flushes.
+    td_cap <"$2p" >&3 2>/dev/null 4>&- 5<&- &
+    td_cpid=$!
+    td_spawn cat <"$2o" >"$2p" 2>/dev/null 4>&- 5<&- &
+    td_rpid=$!
+    exec >"$2o"
+  fi
+  td_spawn sh -c "$td_runner" td-check </dev/null 2>&1 3>&- 4>&- &
   td_pid=$!
-  exec 5<&-
-  td_watch "$1" "$td_pid" </dev/null >/dev/null 2>&1 3>&- &
+  exec 5<&- >/dev/null
+  td_watch "$1" "$td_pid" "$td_rpid" </dev/null 2>&1 3>&- &
   td_wpid=$!
   wait "$td_pid"
   td_rc=$?
+  td_reap "$td_pid"
+  if [ -n "$td_rpid" ]; then
+    wait "$td_rpid"
+    [ $? -lt 128 ] || printf 'H' >&4
+    wait "$td_cpid"
+  fi
   kill "$td_wpid" 2>/dev/null
   wait "$td_wpid"
-  # 9: the watchdog already sent KILL to the whole group; else end leftovers.
-  [ $? = 9 ] || td_reap "$td_pid"
   printf '%s' "$td_rc" >&4
 }
 td_cap() {
   if [ -n "$td_head" ]; then head -c "$td_n"; cat >/dev/null; else cat; fi
 }
+td_next() {
+  printf '\n%s NEXT %s\n' "$td_m" "$1"
+  td_k=
+  IFS= read -r td_k || [ -n "$td_k" ] || exit 0
+}
 td_check() {
-  printf '\n%s BEGIN %s\n' "$td_m" "$1"
-  td_r=$( { td_body "$2" 2>/dev/null | td_cap 4>&- 5<&-; } 4>&1 >&3 )
-  case $td_r in
-    T*) td_rc=3 td_f=T ;;
-    ''|*[!0-9]*) td_rc=3 td_f=E ;;
-    *) td_rc=$td_r td_f=- ;;
-  esac
-  printf '\n%s END %s %s %s\n' "$td_m" "$1" "$td_rc" "$td_f"
+  printf '\n%s BEGIN %s %s\n' "$td_m" "$1" "$td_k"
+  td_f=
+  if [ -n "$td_dir" ]; then
+    td_i=$((td_i + 1))
+    td_f="$td_dir/$td_i"
+    mkfifo "${td_f}o" "${td_f}p" 2>/dev/null || td_f=
+  fi
+  if [ -n "$td_f" ]; then
+    td_r=$( { td_body "$2" "$td_f" 2>/dev/null; } 4>&1 )
+  else
+    td_r=$( { td_body "$2" "" 2>/dev/null | td_cap 4>&- 5<&-; } 4>&1 >&3 )
+  fi
+  td_fl=${td_r%%[0-9]*}
+  td_rc=${td_r#"$td_fl"}
+  case $td_rc in ''|*[!0-9]*) td_rc=3 td_fl=E ;; esac
+  case $td_fl in *T*) td_rc=3 ;; esac
+  printf '\n%s END %s %s %s %s\n' "$td_m" "$1" "$td_k" "$td_rc" "${td_fl:--}"
 }
 """
 
@@ -177,19 +260,23 @@ def _heredoc_delimiter(scripts: list[str]) -> str:
             return delim
 
 
-def _compile_sh(bundle: Bundle, mark_text: str, output_cap: int) -> str:
+def _compile_sh(bundle: Bundle, mark_text: str, output_cap: int,
+                embedded: tuple[str, ...] | None) -> str:
     scripts = [c.script.replace("\r\n", "\n").replace("\r", "\n") for c in bundle.checks]
     delim = _heredoc_delimiter(scripts)
     header = (f"# techdesk bundle {bundle.name} version {_one_line(str(bundle.version))} "
               f"({len(bundle.checks)} checks)\n")
     runtime = _SH_RUNTIME.replace("@MARK@", mark_text).replace("@CAP1@", str(output_cap + 1))
     parts = [header, runtime]
-    for check, script in zip(bundle.checks, scripts, strict=True):
+    for i, (check, script) in enumerate(zip(bundle.checks, scripts, strict=True)):
         body = script if script.endswith("\n") else script + "\n"
-        parts.append(f"# check {check.id}: {_one_line(check.title)}\n"
+        ask = (f"td_next {check.id}" if embedded is None
+               else f"printf '\\n%s NEXT %s\\n' \"$td_m\" {check.id}; td_k={embedded[i]}")
+        parts.append(f"# check {check.id}: {_one_line(check.title)}\n{ask}\n"
                      f"td_check {check.id} {check.timeout} </dev/null 5<<'{delim}'\n"
                      f"{body}{delim}\n")
-    parts.append("exit 0\n")
+    # Inside the group: the shell never reads past its closing brace.
+    parts.append("exit 0\n}\n")
     return "".join(parts)
 
 

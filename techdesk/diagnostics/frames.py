@@ -1,13 +1,18 @@
 """Read the framed output of a compiled bundle back into CheckResults.
 
 The stream (see compile.py) is parsed incrementally: a frame may be split
-across chunks at any byte. Only frames carrying this run's nonce count, and
-only in the bundle's order; anything else is plain output of the running check
-(or stray text between checks, kept apart in ``stray_output``).
+across chunks at any byte. The only frame accepted is the exact next one:
+NEXT, BEGIN and END of each check in the bundle's order, with that check's
+token. Any other line starting with this run's mark can only come from someone
+who read the mark out of the machine: it marks the run as ``tampered`` (kept,
+with the reason), and from then on nothing more is accepted or sent.
+For a conversing script the parser also produces what to send on stdin: each
+check's token, once the shell asks for it (NEXT) after the previous check ended.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,13 +21,23 @@ from techdesk.core.findings import CheckResult
 from techdesk.core.perfdata import apply_thresholds, parse_output, strip_status_word
 from techdesk.core.severity import Status
 from techdesk.diagnostics.bundle import CheckDef
-from techdesk.diagnostics.compile import DEFAULT_OUTPUT_CAP, mark
+from techdesk.diagnostics.compile import DEFAULT_OUTPUT_CAP, CompiledScript, mark
 from techdesk.diagnostics.sanitize import clean_output
 
 Thresholds = Mapping[str, Mapping[str, Any]]
-_MAX_FRAME_LINE = 512      # a real frame line is far shorter; longer is output
+_MAX_FRAME_LINE = 512      # a real frame line is far shorter
 _STRAY_CAP = 64 * 1024     # text outside frames (shell errors, banners) we keep
+_FLAGS = set("THE")
+_ORDER = ("NEXT", "BEGIN", "END")
 DEFAULT_FINISH_REASON = "the output ended before the check finished"
+HELD_NOTE = ("\n[techdesk: a process the check left running held its output open; "
+             "stopped waiting for it at the check's timeout]\n")
+
+
+def untrusted(result: CheckResult, why: str) -> CheckResult:
+    """The same result, UNKNOWN: it came from a run that was tampered with."""
+    return dataclasses.replace(result, status=Status.UNKNOWN,
+                               summary=f"not trusted ({why}): {result.summary}")
 
 
 class FrameParser:
@@ -32,24 +47,31 @@ class FrameParser:
     merged over the bundle's own thresholds (client/site/host overrides).
     """
 
-    def __init__(self, nonce: str, checks: list[CheckDef],
+    def __init__(self, script: CompiledScript, checks: list[CheckDef],
                  thresholds: Mapping[str, Thresholds] | None = None,
                  output_cap: int = DEFAULT_OUTPUT_CAP,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._mark = mark(nonce).encode("ascii")
-        self._needle = b"\n" + self._mark + b" "
+        if len(script.tokens) != len(checks):
+            raise ValueError("one token per check")
+        self._mark = mark(script.nonce).encode("ascii")
+        self._needle = b"\n" + self._mark
         self._checks = list(checks)
+        self._tokens = list(script.tokens)
+        self._converse = script.converse
         self._overrides = thresholds or {}
         self._cap = output_cap
         self._clock = clock
         # A virtual newline so a frame at the very start of the stream is found.
         self._buf = bytearray(b"\n")
-        self._next = 0                        # index of the next check to begin
+        self._next = 0                        # index of the check whose frames come next
+        self._stage = "NEXT"                  # the frame expected for it: NEXT, BEGIN, END
         self._current: CheckDef | None = None  # the check whose output we read
         self._out = bytearray()
         self._started = 0.0
         self._stray = bytearray()
         self._finished = False
+        self._input = bytearray()
+        self.tampered: str | None = None       # why the run is not to be trusted
         self.results: list[CheckResult] = []
 
     @property
@@ -58,46 +80,56 @@ class FrameParser:
         return len(self.results) == len(self._checks) and self._current is None
 
     @property
+    def input_closed(self) -> bool:
+        """Nothing more will be sent: close stdin (the shell then stops)."""
+        return not self._converse or self.done or self.tampered is not None or self._finished
+
+    def take_input(self) -> bytes:
+        """Bytes to send on the script's stdin now (tokens asked for)."""
+        data = bytes(self._input)
+        self._input.clear()
+        return data
+
+    @property
     def stray_output(self) -> str:
         """Cleaned text seen outside any frame (e.g. a remote shell error)."""
         return clean_output(bytes(self._stray), _STRAY_CAP)[0].strip()
 
     def feed(self, data: bytes, now: float | None = None) -> list[CheckResult]:
         """Consume a chunk; return the results completed by it, in order."""
-        if self._finished or not data:
+        if self._finished or self.tampered is not None or not data:
             return []
         now = self._clock() if now is None else now
         self._buf += data
         completed: list[CheckResult] = []
-        while True:
+        while self.tampered is None:
             at = self._buf.find(self._needle)
             if at < 0:
                 # Keep a tail that may be the start of a split frame.
                 self._take(len(self._buf) - (len(self._needle) - 1))
                 return completed
-            self._take(at)  # the buffer now starts with "\nMARK "
+            self._take(at)  # the buffer now starts with "\nMARK"
             line_end = self._buf.find(b"\n", 1)
             if line_end < 0:
                 if len(self._buf) > _MAX_FRAME_LINE:
-                    self._take(1)  # too long for a frame: plain text, go on
-                    continue
+                    self._tamper("a frame line that does not end")
                 return completed  # wait for the rest of the frame line
             result = self._frame(bytes(self._buf[1:line_end]), now)
-            if result is False:
-                self._take(1)  # not a frame we expect now: plain text
-                continue
             del self._buf[: line_end + 1]
             if isinstance(result, CheckResult):
                 completed.append(result)
+        return completed
 
     def finish(self, reason: str | None = None) -> list[CheckResult]:
         """End of stream: every check without a result becomes UNKNOWN."""
         if self._finished:
             return []
         self._finished = True
-        why = reason or DEFAULT_FINISH_REASON
+        why = reason or ("techdesk stopped the run: it was tampered with" if self.tampered
+                         else DEFAULT_FINISH_REASON)
         completed: list[CheckResult] = []
-        self._take(len(self._buf))
+        if self.tampered is None:
+            self._take(len(self._buf))
         if self._current is not None:
             check, self._current = self._current, None
             duration = max(0.0, self._clock() - self._started)
@@ -130,29 +162,67 @@ class FrameParser:
             if room > 0:
                 self._stray += chunk[:room]
 
-    def _frame(self, line: bytes, now: float) -> CheckResult | bool:
-        """Handle one frame line: True for a BEGIN, a result for an END, False
-        when the line is not a frame we expect now."""
-        parts = line[len(self._mark) + 1:].split(b" ")
-        try:
-            words = [p.decode("ascii") for p in parts]
-        except UnicodeDecodeError:
-            return False
-        if self._current is None:
-            if (len(words) == 2 and words[0] == "BEGIN" and self._next < len(self._checks)
-                    and words[1] == self._checks[self._next].id):
-                self._current = self._checks[self._next]
-                self._out, self._started = bytearray(), now
-                return True
-            return False
-        if len(words) == 4 and words[0] == "END" and words[1] == self._current.id:
-            check, self._current = self._current, None
-            self._next += 1
-            exit_code = int(words[2]) if words[2].isdigit() else None
-            result = self._build(check, exit_code, words[3], max(0.0, now - self._started))
-            self.results.append(result)
-            return result
-        return False
+    def _tamper(self, why: str) -> None:
+        if self.tampered is None:
+            self.tampered = why
+            self._input.clear()
+
+    def _frame(self, line: bytes, now: float) -> CheckResult | None:
+        """Handle one line that starts with the mark: the exact next frame, or tampering."""
+        rest = line[len(self._mark):]
+        words = rest.decode("ascii", "replace").split(" ")
+        if not rest.startswith(b" ") or len(words) < 3:
+            self._tamper("a malformed frame line")
+            return None
+        kind, cid, args = words[1], words[2], words[3:]
+        if self._next >= len(self._checks):
+            self._tamper(f"a {kind[:8]} frame after the last check ended")
+            return None
+        check, token = self._checks[self._next], self._tokens[self._next]
+        if cid != check.id:
+            known = {c.id for c in self._checks}
+            if cid not in known:
+                self._tamper(f"a frame for a check that was not sent ({cid[:40]!r})")
+            elif any(r.id == cid for r in self.results):
+                self._tamper(f"a second {kind[:8]} frame for check {cid!r}")
+            else:
+                self._tamper(f"frames out of order: {kind[:8]} for {cid!r} while "
+                             f"{self._stage} for {check.id!r} was due")
+            return None
+        if kind != self._stage:
+            if kind not in _ORDER:
+                self._tamper("a malformed frame line")
+            elif _ORDER.index(kind) < _ORDER.index(self._stage):
+                self._tamper(f"a second {kind} frame for check {cid!r}")
+            else:
+                self._tamper(f"frames out of order: {kind} for {cid!r} before its {self._stage}")
+            return None
+        if kind == "NEXT":
+            if args:
+                self._tamper("a malformed frame line")
+                return None
+            self._stage = "BEGIN"
+            if self._converse:
+                self._input += token.encode("ascii") + b"\n"
+            return None
+        if not args or args[0] != token:
+            self._tamper(f"a {kind} frame for check {cid!r} with a wrong token")
+            return None
+        if kind == "BEGIN":
+            if len(args) != 1:
+                self._tamper("a malformed frame line")
+                return None
+            self._stage, self._current = "END", check
+            self._out, self._started = bytearray(), now
+            return None
+        if len(args) != 3 or not args[1].isdigit() or not (args[2] == "-" or set(args[2]) <= _FLAGS):
+            self._tamper("a malformed frame line")
+            return None
+        self._current, self._stage = None, "NEXT"
+        self._next += 1
+        result = self._build(check, int(args[1]), args[2], max(0.0, now - self._started))
+        self.results.append(result)
+        return result
 
     def _build(self, check: CheckDef, exit_code: int | None, flags: str, duration: float,
                summary: str | None = None) -> CheckResult:
@@ -168,6 +238,25 @@ class FrameParser:
         status = apply_thresholds(status, metrics, thresholds)
         if summary is None:
             summary = strip_status_word(first_line) if first_line else "no output"
+        if "H" in flags:
+            text += HELD_NOTE
         return CheckResult(id=check.id, title=check.title, status=status, summary=summary,
                            exit_code=exit_code, duration_s=duration, metrics=metrics,
                            output=text, truncated=truncated, timed_out=timed_out)
+
+
+class ScriptFeed:
+    """stdin of one run (ssh.execute.StdinFeed): the script, then each token the
+    parser releases; closed once the parser expects nothing more."""
+
+    def __init__(self, script: CompiledScript, parser: FrameParser) -> None:
+        self._first: bytes | None = script.text.encode("utf-8")
+        self._parser = parser
+
+    def take(self) -> bytes:
+        first, self._first = self._first or b"", None
+        return first + self._parser.take_input()
+
+    @property
+    def closed(self) -> bool:
+        return self._first is None and self._parser.input_closed

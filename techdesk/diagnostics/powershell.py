@@ -18,7 +18,8 @@ the check's exit code (0 if it neither exits nor runs a native command). The
 runspace gets the check's timeout (BeginInvoke + WaitOne); on timeout it is
 stopped and any process it started is killed (taskkill /T /F). Output (all
 streams) is rendered with Out-String and capped before it is written. Frames are
-the same as for sh (see compile.py).
+the same as for sh (see compile.py); the tokens are in the script, which
+PowerShell reads whole (one statement) before it runs any check.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ function Stop-TdChildren([datetime]$Since) {
       ForEach-Object { & taskkill.exe /T /F /PID $_.ProcessId 2>&1 | Out-Null }
   } catch { }
 }
-function Invoke-TdCheck([string]$Id, [int]$Timeout, [string]$Code) {
-  Write-TdFrame ('BEGIN ' + $Id)
+function Invoke-TdCheck([string]$Id, [string]$Token, [int]$Timeout, [string]$Code) {
+  Write-TdFrame ('NEXT ' + $Id)
+  Write-TdFrame ('BEGIN ' + $Id + ' ' + $Token)
   $rc = 3
   $flags = '-'
   $text = ''
@@ -107,7 +109,7 @@ function Invoke-TdCheck([string]$Id, [int]$Timeout, [string]$Code) {
   if ($text.Length -gt $tdCap) { $text = $text.Substring(0, $tdCap) }
   if ($text) { [Console]::Out.Write($text + "`n") }
   if ($flags -eq 'T') { $rc = 3 }
-  Write-TdFrame ('END ' + $Id + ' ' + $rc + ' ' + $flags)
+  Write-TdFrame ('END ' + $Id + ' ' + $Token + ' ' + $rc + ' ' + $flags)
   # A runspace stuck in a blocking call cannot be disposed: leave it to Exit.
   if ($flags -ne 'T') {
     if ($ps) { $ps.Dispose() }
@@ -128,7 +130,8 @@ def _comment(source: str) -> list[str]:
             for line in source.splitlines() or [""]]
 
 
-def compile_powershell(bundle: Bundle, mark_text: str, output_cap: int) -> tuple[str, str]:
+def compile_powershell(bundle: Bundle, mark_text: str, output_cap: int,
+                       tokens: tuple[str, ...]) -> tuple[str, str]:
     """Return (script text, command). Pure ASCII, no blank line inside the block."""
     lines = ["& {",
              f"# techdesk bundle {bundle.name} version {_ascii(' '.join(str(bundle.version).split()))} "
@@ -136,12 +139,12 @@ def compile_powershell(bundle: Bundle, mark_text: str, output_cap: int) -> tuple
     runtime = _PS_RUNTIME.replace("@MARK@", mark_text).replace("@CAP1@", str(output_cap + 1))
     lines += runtime.splitlines()
     lines.append("try {")
-    for check in bundle.checks:
+    for check, token in zip(bundle.checks, tokens, strict=True):
         source = check.script.replace("\r\n", "\n").replace("\r", "\n")
         code = base64.b64encode(source.encode("utf-8")).decode("ascii")
         lines.append(f"# check {check.id}: {_ascii(' '.join(check.title.split()))}")
         lines += _comment(source)
-        lines.append(f"Invoke-TdCheck '{check.id}' {check.timeout} '{code}'")
+        lines.append(f"Invoke-TdCheck '{check.id}' '{token}' {check.timeout} '{code}'")
     lines += ["} finally {",
               "  Remove-Item -LiteralPath $tdDir -Recurse -Force -ErrorAction SilentlyContinue",
               "  [Console]::Out.Flush()",

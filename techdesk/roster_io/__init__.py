@@ -7,6 +7,8 @@ and every returned HostSpec has passed `validate_spec`.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from techdesk.core.roster import HostSpec, RosterError, validate_spec
@@ -46,6 +48,26 @@ from techdesk.roster_io.ssh_config import parse_ssh_config  # noqa: E402
 FORMATS = {"ssh-config": parse_ssh_config, "csv": parse_csv, "ansible": parse_ansible}
 
 
+MAX_IMPORT = 32 * 1024 * 1024  # far more than any roster; a wrong file must not eat memory
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; ValueError otherwise (a
+    FIFO or device would block or never end)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file (a folder, FIFO or device); nothing was imported")
+        if info.st_size > limit:
+            raise ValueError(f"{info.st_size / 1048576:.0f} MiB is too big for a host list "
+                             f"(at most {limit // 1048576} MiB)")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"too big for a host list (at most {limit // 1048576} MiB)")
+    return data
+
+
 def parse_file(path: Path, fmt: str) -> list[HostSpec]:
     """Read `path` as UTF-8 and parse it as `fmt` ("ssh-config", "csv" or "ansible")."""
     parser = FORMATS.get(fmt)
@@ -53,9 +75,11 @@ def parse_file(path: Path, fmt: str) -> list[HostSpec]:
         raise RosterError(f"unknown import format {fmt!r} (expected {', '.join(FORMATS)})")
     filename = str(path)
     try:
-        data = Path(path).read_bytes()
+        data = _read_regular(Path(path), MAX_IMPORT)
     except OSError as e:
         raise RosterFormatError(filename, None, f"cannot read file: {e.strerror or e}") from None
+    except ValueError as e:
+        raise RosterFormatError(filename, None, str(e)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

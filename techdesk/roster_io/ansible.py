@@ -25,6 +25,9 @@ VARS |= {"ansible_ssh_host": "address", "ansible_ssh_port": "port", "ansible_ssh
 VARS["ansible_private_key_file"] = "key"
 NO_TAG = {"all", "ungrouped"}  # Ansible's implicit groups say nothing about a host
 MAX_EXPANSION = 10_000  # a typo like web[1:9999999] should fail, not eat memory
+MAX_HOSTS = 50_000      # all patterns of one file together
+MAX_ALIASES = 1_000     # YAML aliases (*name); real inventories use a handful
+MAX_WALK = 100_000      # mapping entries visited: aliases must not multiply the work
 RANGE = re.compile(r"\[([0-9a-zA-Z]*):([0-9a-zA-Z]*)(?::(\d+))?\]")
 SECTION = re.compile(r"\[([^\]]*)\]\s*(?:[#;].*)?")
 CHILD = re.compile(r"([^\s#;]+)\s*(?:[#;].*)?")
@@ -89,6 +92,8 @@ class _Inventory:
             self.add_host(name, group, line, own)
 
     def add_host(self, name: str, group: str, line: int, hostvars: dict[str, Value]) -> None:
+        if name not in self.hosts and len(self.hosts) >= MAX_HOSTS:
+            raise self.error(line, f"more than {MAX_HOSTS} hosts in one file; split it")
         host = self.hosts.setdefault(name, _Host(line))
         for attr, (value, vline) in hostvars.items():
             old = host.vars.setdefault(attr, (value, vline))
@@ -140,19 +145,29 @@ def expand_range(pattern: str, filename: str, line: int) -> list[str]:
     bad = f"bad host range {m.group(0)!r}"
     if not end or step < 1:
         raise RosterFormatError(filename, line, bad)
+    too_many = RosterFormatError(filename, line, f"{bad}: expands to no or too many hosts "
+                                 f"(at most {MAX_EXPANSION})")
     if beg.isdigit() and end.isdigit():
         width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
         if width and len(end) != width:
             raise RosterFormatError(filename, line, f"{bad}: zero-padded ends need equal length")
-        seq = [str(i).zfill(width) for i in range(int(beg), int(end) + 1, step)]
+        # Counted before anything is built: web[1:9999999999] must not allocate.
+        if len(end) > 9 or len(beg) > 9:
+            raise too_many
+        numbers = range(int(beg), int(end) + 1, step)
+        if not 0 < len(numbers) <= MAX_EXPANSION:
+            raise too_many
+        seq = [str(i).zfill(width) for i in numbers]
     elif len(beg) == len(end) == 1 and beg.isalpha() and end.isalpha():
         letters = string.ascii_letters
         seq = list(letters[letters.index(beg) : letters.index(end) + 1 : step])
     else:
         raise RosterFormatError(filename, line, bad)
+    if not seq:
+        raise too_many
     rest = expand_range(pattern[m.end() :], filename, line)
-    if not seq or len(seq) * len(rest) > MAX_EXPANSION:
-        raise RosterFormatError(filename, line, f"{bad}: expands to no or too many hosts")
+    if len(seq) * len(rest) > MAX_EXPANSION:
+        raise too_many
     return [pattern[: m.start()] + s + r for s in seq for r in rest]
 
 
@@ -228,10 +243,28 @@ def _ini_host(inv: _Inventory, group: str, line: str, lineno: int) -> None:
     inv.add_pattern(tokens[0], line[0] in "'\"", group, lineno, hostvars)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses alias bombs while composing (before any walk)."""
+
+    def __init__(self, stream: str, inv: _Inventory) -> None:
+        super().__init__(stream)
+        self.inv, self.aliases = inv, 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise self.inv.error(mark.line + 1, f"more than {MAX_ALIASES} YAML aliases "
+                                     "(an alias bomb?); refused")
+        return super().compose_node(parent, index)
+
+
 class _YamlWalker:
     def __init__(self, loader: yaml.SafeLoader, inv: _Inventory) -> None:
         self.loader, self.inv = loader, inv
         self.active: set[int] = set()  # nodes being walked: an alias loop must not recurse forever
+        self.budget = MAX_WALK  # aliases let a small file name the same group a billion times
 
     @staticmethod
     def line(node: yaml.Node) -> int:
@@ -243,6 +276,10 @@ class _YamlWalker:
         if not isinstance(node, yaml.MappingNode):
             raise self.inv.error(self.line(node), f"{what} must be a mapping")
         self.loader.flatten_mapping(node)  # resolves "<<: *defaults" merge keys
+        self.budget -= len(node.value)
+        if self.budget < 0:
+            raise self.inv.error(self.line(node), f"the inventory names more than {MAX_WALK} "
+                                 "entries through its aliases (an alias bomb?); refused")
         out = []
         for k, v in node.value:
             if not isinstance(k, yaml.ScalarNode):
@@ -291,7 +328,7 @@ def _parse_yaml(text: str, filename: str) -> list[HostSpec]:
     inv = _Inventory(filename)
     loader = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text, inv)
         root = loader.get_single_node()
         if root is None:
             return []

@@ -35,10 +35,11 @@ if TYPE_CHECKING:
 class Services:
     """Builds each service on first use, so a command pays only for what it needs."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, clock=None) -> None:
         self.workspace = workspace
         self.conn = workspace.open_db()
         self._closed = False
+        self.clock = clock  # None: the real time; a callable returning an aware datetime replays history
 
     @cached_property
     def roster(self) -> RosterService:
@@ -68,7 +69,8 @@ class Services:
         from techdesk.services.runner import RunService
 
         return RunService(self.conn, self.roster, self.trust, self.workspace.technician,
-                          self.workspace.settings.device_id, connections=self.connections)
+                          self.workspace.settings.device_id, connections=self.connections,
+                          clock=self.clock)
 
     @cached_property
     def connections(self) -> ConnectionPool:

@@ -61,21 +61,24 @@ class HealthMixin:
         Statuses come from each host's latest run of each bundle (a check in several
         bundles: the newest result). One query per table, whatever the fleet size.
         """
-        now = as_utc(now)
+        now = self._now(now)
+        until = now.isoformat()  # only what was known at `now` (honest replay: health --at)
         days = float(within_days if within_days is not None else self.settings.forecast_days)
         stale_after = timedelta(hours=self.settings.stale_after_hours)
         hosts = self.services.roster.hosts()
         created = dict(self.conn.execute("SELECT name, created FROM hosts").fetchall())
-        latest = self._latest()
+        latest = self._latest(until)
         # The last success: the latest run of a bundle that reached the host, else an older one.
         succeeded = {name: info["ok_at"] for name, info in latest.items() if info["ok_at"]}
         failing = sorted(set(latest) - set(succeeded))
         for i in range(0, len(failing), 500):
             part = failing[i:i + 500]
             succeeded.update(self.conn.execute(
-                f"SELECT host, MAX(started) FROM run_hosts WHERE error_kind IS NULL AND host IN"
-                f" ({','.join('?' * len(part))}) GROUP BY host", part).fetchall())
-        health = repo.health(self.conn)
+                f"SELECT host, MAX(started) FROM run_hosts WHERE error_kind IS NULL AND started <= ? AND host IN"
+                f" ({','.join('?' * len(part))}) GROUP BY host", [until, *part]).fetchall())
+        # The sweep bookkeeping is the latest state: a host's row written after `now` is not used.
+        health = {name: h for name, h in repo.health(self.conn).items()
+                  if not h["last_attempt"] or h["last_attempt"] <= now}
         forecasts = self._fleet_forecasts(now, {h.name for h in hosts}, days)
         findings = forecast_findings(forecasts, within_days=days)
         client_of = {h.name: h.spec.client or "" for h in hosts}
@@ -135,17 +138,19 @@ class HealthMixin:
                 "clients": [{"client": c, **counts} for c, counts in sorted(clients.items(),
                                                                            key=lambda kv: (not kv[0], kv[0].casefold()))],
                 "hosts": host_rows, "attention": attention, "stale": stale_rows, "forecasts": findings,
-                "alerts": self.alerts(open_only=True)}
+                "alerts": [a for a in self.alerts(open_only=True) if (a["opened_at"] or "") <= until]}
 
-    def _latest(self) -> dict[str, dict]:
-        """Per host: the checks of its latest run of each bundle (the newest result of a
-        check in several), the time and error of its latest run, its status. One query."""
+    def _latest(self, until: str) -> dict[str, dict]:
+        """Per host: the checks of its latest run (up to ``until``) of each bundle (the
+        newest result of a check in several), the time and error of its latest run, its
+        status. One query."""
         rows = self.conn.execute(
             "WITH latest AS (SELECT rh.host AS host, rh.run_id AS run_id, MAX(rh.started) AS started,"
             " rh.error_kind AS error_kind, rh.error_message AS error_message"
-            " FROM run_hosts rh JOIN runs r ON r.id = rh.run_id GROUP BY rh.host, r.bundle)"
+            " FROM run_hosts rh JOIN runs r ON r.id = rh.run_id WHERE rh.started <= ? GROUP BY rh.host, r.bundle)"
             " SELECT l.host, l.started, l.error_kind, l.error_message, cr.check_id, cr.title, cr.status,"
-            " cr.summary FROM latest l LEFT JOIN check_results cr ON cr.run_id = l.run_id AND cr.host = l.host")
+            " cr.summary FROM latest l LEFT JOIN check_results cr ON cr.run_id = l.run_id AND cr.host = l.host",
+            (until,))
         out: dict[str, dict] = {}
         for host, started, error_kind, error_message, check_id, title, status, summary in rows:
             info = out.get(host)
@@ -176,7 +181,12 @@ class HealthMixin:
         """A forecast for each capacity metric of ``host`` (those without enough data say
         why in ``reason``), for the host page's charts (Forecast.value_at draws the line)."""
         self.services.roster.get(host)
-        return self._forecast(as_utc(now), {host}, only=[host])
+        return self._forecast(self._now(now), {host}, only=[host])
+
+    def _now(self, now: datetime | None) -> datetime:
+        """``now`` as aware UTC; when None, the services' clock (replay) or the real time."""
+        clock = getattr(self.services, "clock", None)
+        return as_utc(now if now is not None or clock is None else clock())
 
     def _capacity_specs(self) -> tuple[dict[str, dict], set[str]]:
         """Bundle thresholds by check id (the last bundle defining the check wins) and
@@ -195,21 +205,22 @@ class HealthMixin:
                         marked.add(check.id)
         return specs, marked
 
-    def _series(self, since: datetime, only: Iterable[str] | None, marked: set[str], conn=None):
+    def _series(self, since: datetime, until: datetime, only: Iterable[str] | None, marked: set[str],
+                conn=None):
         """(host, check, label, [(epoch, value)], uom, crit, min, max) of each capacity
-        series since ``since``, the last four from its newest point. One query (chunked
+        series from ``since`` to ``until``, the last four from its newest point. One query (chunked
         by 500 hosts when ``only`` names hosts); a series' points come concatenated, so
         SQLite returns a row per series, not per point."""
         conn = conn or self.conn
         table_checks = sorted({c for c, _, _, _, _ in CAPACITY_TABLE if "*" not in c} | marked)
-        where = ("ts >= ? AND (check_id IN ({checks}) OR (check_id = 'memory' AND label = 'mem_used')"
+        where = ("ts >= ? AND ts <= ? AND (check_id IN ({checks}) OR (check_id = 'memory' AND label = 'mem_used')"
                  " OR (check_id = 'swap' AND label = 'swap_used') OR label = 'days_left'"
                  " OR label LIKE '%\\_days\\_left' ESCAPE '\\')").format(checks=",".join("?" * len(table_checks)))
         # With exactly one max() aggregate SQLite takes the bare columns from its row.
         cols = ("SELECT host, check_id, label, group_concat(ts, ' '), group_concat(value, ' '), uom, crit, min,"
                 " max, MAX(ts) FROM metrics WHERE ")
         group = " GROUP BY host, check_id, label"
-        args = [repo.iso(since), *table_checks]
+        args = [repo.iso(since), until.isoformat(), *table_checks]
         if only is None:
             queries = [(cols + where + group, args)]
         else:
@@ -234,9 +245,9 @@ class HealthMixin:
         from techdesk.core.forecast import DEFAULT_PARAMS
 
         specs, marked = specs or self._capacity_specs()
-        since = now - timedelta(days=DEFAULT_PARAMS.window_days)
+        since = now - timedelta(days=max(DEFAULT_PARAMS.window_days, DEFAULT_PARAMS.history_days))
         series = []
-        for host, check, label, points, uom, crit, mn, mx in self._series(since, only, marked, conn):
+        for host, check, label, points, uom, crit, mn, mx in self._series(since, now, only, marked, conn):
             if points:
                 one = self._one((host, check, label), points, (uom, crit, mn, mx), specs)
                 if one is not None:
@@ -247,32 +258,48 @@ class HealthMixin:
         series = [s for s in self._prepared(now, only) if s[0][0] in hosts]
         return forecast_many(series, now=now)
 
-    def _refresh_forecasts(self, now: datetime, specs: tuple[dict, set[str]], conn=None) -> int:
+    def _refresh_forecasts(self, now: datetime, specs: tuple[dict, set[str]], conn=None) -> int | None:
         """Bring forecast_cache up to date (see _fleet_forecasts); returns the hosts
-        refitted. Safe in a worker thread with a connection of its own."""
+        refitted, or None when the cache cannot answer for ``now`` (it holds readings
+        taken after it, or fits made later). Safe in a worker thread with a connection
+        of its own."""
         from techdesk.core.forecast import DEFAULT_PARAMS
 
         conn = conn or self.conn
         key = hashlib.sha256(json.dumps([specs[0], sorted(specs[1]), repr(DEFAULT_PARAMS)], sort_keys=True,
                                         default=str).encode()).hexdigest()
-        top = conn.execute("SELECT MAX(rowid) FROM metrics").fetchone()[0] or 0
         try:
             meta = json.loads(repo.get_meta(conn, "forecast_cache") or "{}")
         except ValueError:
             meta = {}
-        seen = meta.get("rowid")
-        if meta.get("key") != key or not isinstance(seen, int) or top < seen:
+        seen, at = meta.get("rowid"), now.timestamp()
+        newest, fitted = meta.get("newest"), meta.get("now")
+        valid = meta.get("key") == key and isinstance(seen, int) and isinstance(newest, str) \
+            and isinstance(fitted, int | float)
+        # The newest reading of all (a full scan) only when everything is refitted anyway.
+        top, latest = conn.execute("SELECT MAX(rowid), NULL FROM metrics" if valid else
+                                   "SELECT MAX(rowid), MAX(ts) FROM metrics").fetchone()
+        top = top or 0
+        if not valid or top < seen:
             changed: list[str] | None = None  # refit everything
+            newest = (latest if not valid else conn.execute("SELECT MAX(ts) FROM metrics").fetchone()[0]) or ""
         elif top > seen:
-            changed = sorted({r[0] for r in conn.execute("SELECT DISTINCT host FROM metrics WHERE rowid > ?",
-                                                         (seen,))})
+            rows = conn.execute("SELECT host, MAX(ts) FROM metrics WHERE rowid > ? GROUP BY host", (seen,)).fetchall()
+            changed = sorted(r[0] for r in rows)
+            newest = max([newest, *(r[1] for r in rows)])
         else:
+            changed = []
+        if (_epoch(newest) or 0.0) > at or (changed is not None and fitted > at):
+            return None  # readings after `now`, or fits made later: not an honest answer for `now`
+        if changed == []:
             return 0
         series = self._prepared(now, changed, specs, conn)
         fits = forecast_many(series, now=now)
         rows = [(f.host, f.check, f.label, s[1][-1][0], f.now, f.days_left, _fit_json(f))
                 for s, f in zip(series, fits, strict=True)]
-        repo.replace_forecasts(conn, changed, rows, {"forecast_cache": json.dumps({"key": key, "rowid": top})})
+        # Hosts left out were fitted at an earlier `now`; `now` here is the latest fit time.
+        meta = {"key": key, "rowid": top, "newest": newest, "now": at if changed is None else max(at, fitted)}
+        repo.replace_forecasts(conn, changed, rows, {"forecast_cache": json.dumps(meta)})
         return len({s[0][0] for s in series}) if changed is None else len(changed)
 
     def _refresh_in_worker(self, now: datetime, specs) -> int:
@@ -293,7 +320,8 @@ class HealthMixin:
         fresh fit would. A change of the bundles' thresholds refits everything."""
         from techdesk.core.forecast import DEFAULT_PARAMS
 
-        self._refresh_forecasts(now, self._capacity_specs())
+        if self._refresh_forecasts(now, self._capacity_specs()) is None:  # a past `now`: fit afresh
+            return [f for f in self._forecast(now, hosts) if f.days_left is not None and f.days_left <= within_days]
         at = now.timestamp()
         return [_fit_load(host, check, label, text, now) for host, check, label, text
                 in repo.cached_forecasts(self.conn, at, within_days, at - DEFAULT_PARAMS.window_days * DAY)
@@ -320,7 +348,7 @@ class HealthMixin:
         most urgent first. A metric with a crossing foreseen gets a row (crit within 3
         days, warn within forecast_days, else ok); a host whose fitted metrics are all
         steady or far from their limit gets one summary row. Too little data: nothing."""
-        now = as_utc(now)
+        now = self._now(now)
         names = [h.name for h in self.services.roster.hosts(client=client)]
         if not names:
             return []
@@ -359,13 +387,16 @@ def _fit_json(f: Forecast) -> str:
     cap = f.capacity
     return json.dumps([f.slope_per_day, f.current, f.threshold, f.days_left, f.confidence, f.points_used,
                        f.reason, f.level, f.now, f.fitted_from,
-                       [cap.threshold, cap.falling, cap.kind, cap.source, cap.uom] if cap else None])
+                       [cap.threshold, cap.falling, cap.kind, cap.source, cap.uom] if cap else None,
+                       f.fitted_to, f.note, f.unit])
 
 
 def _fit_load(host: str, check: str, label: str, text: str, now: datetime) -> Forecast:
     """A cached fit, its line carried on to ``now`` (days left counted from now)."""
+    values = json.loads(text)
     (slope, current, threshold, days_left, confidence, points, reason, level, then, fitted_from,
-     cap) = json.loads(text)
+     cap) = values[:11]
+    fitted_to, note, unit = (values[11:] + [None, "", "readings"][len(values) - 11:])[:3]
     capacity = Capacity(*cap) if cap else None
     at = now.timestamp()
     if days_left and slope and level is not None and threshold is not None:
@@ -374,7 +405,7 @@ def _fit_load(host: str, check: str, label: str, text: str, now: datetime) -> Fo
         then = at
     eta = datetime.fromtimestamp(at + days_left * DAY, UTC) if days_left is not None else None
     return Forecast(host, check, label, slope, current, threshold, eta, days_left, confidence, points, reason,
-                    capacity, level, then, fitted_from)
+                    capacity, level, then, fitted_from, fitted_to, note, unit)
 
 
 def _metric_title(f: Forecast) -> str:

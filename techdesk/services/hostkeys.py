@@ -6,7 +6,7 @@ import base64
 import hashlib
 
 from techdesk.core.roster import RosterError
-from techdesk.ssh.knownhosts import TrustStore
+from techdesk.ssh.knownhosts import TrustStore, pin_name
 
 
 class HostKeyService:
@@ -36,9 +36,16 @@ class HostKeyService:
             raise RosterError(f"{name_or_address!r} is neither a roster host nor ADDRESS[:PORT]")
         return address, int(port)
 
+    def pin_name(self, name_or_address: str) -> str:
+        """The known_hosts name a roster host (its route) or ADDRESS[:PORT] is pinned under."""
+        if self.roster.exists(name_or_address):
+            return pin_name([(h.address, h.port) for h in self.roster.jump_chain(name_or_address)])
+        return pin_name([self.address_of(name_or_address)])
+
     def forget(self, name_or_address: str) -> int:
-        address, port = self.address_of(name_or_address)
-        return self.trust.forget(address, port)
+        """Unpin only the host named: another host behind another jump route at the same
+        address, or a line naming other hosts too, keeps its pins."""
+        return self.trust.forget_name(self.pin_name(name_or_address))
 
 
 def _fingerprint(key_b64: str) -> str:

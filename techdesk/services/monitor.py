@@ -44,8 +44,9 @@ from techdesk.core.schedule import (
 from techdesk.services.bundles import UnknownBundle
 from techdesk.services.health import HealthMixin, as_utc
 from techdesk.services.sweep_lock import SweepLock
+from techdesk.store import approvals
 from techdesk.store import monitor as repo
-from techdesk.store.db import now_iso
+from techdesk.store.db import now_iso, transaction
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,16 @@ LOCK_NAME = "sweep.lock"
 NOTIFY_RETRY = timedelta(hours=24)  # undelivered alerts are retried by later sweeps this long
 NOTIFY_ATTEMPTS = 5
 
+
+
+BUSY_INTERVAL = timedelta(minutes=15)
+
+
+def _check_busy(target: Target, interval: timedelta, confirmed: bool) -> None:
+    """Every host, more often than every 15 minutes: only when the technician says so."""
+    if target.kind == "all" and interval < BUSY_INTERVAL and not confirmed:
+        raise ScheduleError(f"a schedule on all hosts more often than every {format_interval(BUSY_INTERVAL)} "
+                            "connects to every machine each time: confirm it (CLI: --yes)")
 
 
 def _schedule_json(row: dict) -> dict:
@@ -145,33 +156,43 @@ class MonitorService(HealthMixin):
                                        unreachable_after=max(1, int(s.alert_unreachable_after)))
 
     # ------------------------------------------------------------------ schedules
-    def add_schedule(self, bundle: str, target: str, every: str, windows: str | None = None) -> dict:
+    def add_schedule(self, bundle: str, target: str, every: str, windows: str | None = None,
+                     confirmed: bool = False) -> dict:
         """Validate and store a schedule; returns it (``schedules()`` shape).
-        ScheduleError (interval, target, window), RosterError (unknown client, site,
-        host), BundleError (unknown bundle): one line each."""
-        values = self._validated(bundle, target, every, windows)
+        ScheduleError (interval, target, window; every host more often than every 15
+        minutes without `confirmed`), RosterError (unknown client, site, host),
+        BundleError (unknown bundle): one line each."""
+        values = self._validated(bundle, target, every, windows, confirmed)
         uid = uuid.uuid4().hex
         repo.insert_schedule(self.conn, uid, *values, now_iso())
+        with transaction(self.conn):
+            approvals.approve(self.conn, self._find(uid))  # made here: active here
         return self.schedule(uid)
 
     def update_schedule(self, id_or_prefix: str, *, bundle: str | None = None, target: str | None = None,
-                        every: str | None = None, windows: str | None = None) -> dict:
+                        every: str | None = None, windows: str | None = None, confirmed: bool = False) -> dict:
         """Change a schedule's bundle, target, interval or windows (None: keep; windows
         "": none). Validated like ``add_schedule``; a bad value changes nothing. The
-        enabled flag is left alone (``enable_schedule``)."""
+        enabled flag is left alone (``enable_schedule``); an edit made here is approved here."""
         row = self._find(id_or_prefix)
         current = _schedule_json(row)
         values = self._validated(bundle if bundle is not None else row["bundle"],
                                  target if target is not None else row["target"],
                                  every if every is not None else current["every"],
-                                 windows if windows is not None else row["windows"])
+                                 windows if windows is not None else row["windows"], confirmed)
+        was_approved = approvals.is_approved(row, approvals.approved(self.conn))
         repo.update_schedule(self.conn, row["uid"], *values, now_iso())
+        if was_approved:
+            with transaction(self.conn):
+                approvals.approve(self.conn, self._find(row["uid"]))
         return self.schedule(row["uid"])
 
-    def _validated(self, bundle: str, target: str, every: str, windows: str | None) -> tuple:
+    def _validated(self, bundle: str, target: str, every: str, windows: str | None,
+                   confirmed: bool = False) -> tuple:
         """(bundle, target, interval_s, windows) as stored, or the one-line error."""
         interval = parse_interval(every)
         parsed = Target.parse(target)
+        _check_busy(parsed, interval, confirmed)
         window_list = parse_windows(windows or "")
         if bundle not in self.services.bundles.all():
             known = ", ".join(sorted(self.services.bundles.all())) or "none"
@@ -210,12 +231,15 @@ class MonitorService(HealthMixin):
         rows = repo.list_schedules(self.conn)
         if not rows:
             return []
+        approved = approvals.approved(self.conn)
         hosts = self.services.roster.hosts()
         last = repo.last_runs(self.conn)
         health = repo.health(self.conn)
         out = []
         for row in rows:
             item = _schedule_json(row)
+            # A teammate's schedule (or a teammate's change to one) waits for `schedule enable` here.
+            item["enabled_here"] = approvals.is_approved(row, approved)
             try:
                 core = _core(row)
             except ScheduleError as exc:
@@ -228,7 +252,8 @@ class MonitorService(HealthMixin):
             soonest = min((next_due(core, last.get((row["uid"], n)), now, *_backoff(health.get(n)))
                            for n in names), default=None)
             item.update(hosts=len(names), last_run=repo.iso(max(done)) if done else None,
-                        next_due=repo.iso(soonest) if soonest and core.enabled else None)
+                        next_due=repo.iso(soonest) if soonest and core.enabled and item["enabled_here"]
+                        else None)
             out.append(item)
         return out
 
@@ -253,9 +278,16 @@ class MonitorService(HealthMixin):
         repo.delete_schedule(self.conn, row["uid"])
         return _schedule_json(row)
 
-    def enable_schedule(self, id_or_prefix: str, enabled: bool = True) -> dict:
+    def enable_schedule(self, id_or_prefix: str, enabled: bool = True, confirmed: bool = False) -> dict:
+        """Enabling also approves this version of the schedule on this device (how a
+        teammate's schedule becomes active here)."""
         row = self._find(id_or_prefix)
-        repo.set_enabled(self.conn, row["uid"], enabled, now_iso())
+        if enabled:
+            _check_busy(Target.parse(row["target"]), timedelta(seconds=row["interval_s"]), confirmed)
+            with transaction(self.conn):
+                approvals.approve(self.conn, row)
+        if bool(row["enabled"]) != enabled:
+            repo.set_enabled(self.conn, row["uid"], enabled, now_iso())
         return self.schedule(row["uid"])
 
     # ------------------------------------------------------------------ what is due
@@ -270,7 +302,8 @@ class MonitorService(HealthMixin):
         return [(_schedule_json(plan.schedules[uid]), names) for uid, names in by_schedule.items()]
 
     def _plan(self, now: datetime) -> _Plan:
-        rows = [r for r in repo.list_schedules(self.conn) if r["enabled"]]
+        approved = approvals.approved(self.conn)
+        rows = [r for r in repo.list_schedules(self.conn) if r["enabled"] and approvals.is_approved(r, approved)]
         hosts = {h.name: h for h in self.services.roster.hosts()} if rows else {}
         last = repo.last_runs(self.conn) if rows else {}
         health = repo.health(self.conn) if rows else {}
@@ -369,7 +402,7 @@ class MonitorService(HealthMixin):
             if result["runs"]:  # refit the swept hosts' forecasts now, off the event loop
                 try:
                     await asyncio.get_running_loop().run_in_executor(
-                        None, self._refresh_in_worker, now, self._capacity_specs())
+                        None, self._refresh_in_worker, self._now(None), self._capacity_specs())
                 except Exception as exc:  # noqa: BLE001 - health() refits them later anyway
                     log.warning("forecast refresh after the sweep failed: %s", exc)
         finally:

@@ -1,9 +1,11 @@
 """Alert notifications: a webhook (POST JSON) and e-mail (SMTP), both optional.
 
 Configured in the workspace settings (``webhook_url``; ``smtp_host``, ``smtp_port``,
-``smtp_security``, ``smtp_user``, ``smtp_from``, ``smtp_to``); the SMTP password lives
-in the OS keyring as ``techdesk.secrets.get_secret("smtp", <smtp_host>)``, never in a
-file. Blocking (urllib, smtplib): the monitor service calls ``send`` in a worker
+``smtp_security``, ``smtp_user``, ``smtp_from``, ``smtp_to``). Secrets live in the OS
+keyring, never in a file: the SMTP password as ``get_secret("smtp", <smtp_host>)``, and
+the webhook URL (its path or query usually is the token) as ``get_secret("webhook",
+<device id>)``; the settings keep only its scheme and host, for display
+(``https://hooks.example.com/…``). Blocking (urllib, smtplib): the monitor service calls ``send`` in a worker
 thread. Failures are returned as messages, never raised: an alert that could not be
 sent is still stored and listed, and the next sweeps try again.
 """
@@ -73,6 +75,45 @@ def payload(events: list[dict], device: str = "", technician: str = "") -> dict:
             "text": "\n".join(lines), "events": events}
 
 
+HIDDEN = "/…"  # what the settings show of a webhook URL's path and query
+
+
+def shown_url(url: str) -> str:
+    """What the settings keep of a webhook URL: scheme, host and port."""
+    return _safe_url(url) + HIDDEN
+
+
+def is_stored_in_keyring(settings) -> bool:
+    return bool(settings.webhook_url) and settings.webhook_url.endswith(HIDDEN)
+
+
+def set_webhook(settings, url: str | None) -> None:
+    """Keep the URL in the keyring (SecretsError if it cannot keep it safely: nothing
+    changes then) and its shown form in the settings; None or "" turns it off."""
+    if not url:
+        if settings.webhook_url:
+            keyring_secrets.delete_secret("webhook", settings.device_id)
+        settings.webhook_url = None
+        return
+    check_webhook_url(url)
+    keyring_secrets.set_secret("webhook", settings.device_id, url)
+    settings.webhook_url = shown_url(url)
+
+
+def webhook_url(settings) -> str | None:
+    """The full webhook URL, from the keyring (or, from an older workspace that kept it in
+    its settings until `techdesk notify` moves it, from there)."""
+    if not settings.webhook_url:
+        return None
+    if not is_stored_in_keyring(settings):
+        return settings.webhook_url
+    url = keyring_secrets.get_secret("webhook", settings.device_id)
+    if url is None:
+        raise ValueError("the webhook URL is not in this machine's keyring: set it again with "
+                         "`techdesk notify --webhook URL`")
+    return url
+
+
 def send(settings, events: list[dict], device: str = "", technician: str = "") -> Delivery:
     """Send ``events`` (AlertEvent JSON dicts) through every configured channel."""
     result = Delivery(channels(settings))
@@ -80,7 +121,7 @@ def send(settings, events: list[dict], device: str = "", technician: str = "") -
         return result
     if "webhook" in result.channels:
         try:
-            send_webhook(settings.webhook_url, payload(events, device, technician))
+            send_webhook(webhook_url(settings), payload(events, device, technician))
         except Exception as exc:  # never fatal: reported in the sweep result
             result.errors.append(f"webhook {_safe_url(settings.webhook_url)}: {_reason(exc)}")
     if "email" in result.channels:

@@ -38,11 +38,18 @@ class NotifySetup:
         return out
 
     def configure(self, **values) -> list[str]:
-        """Change some of FIELDS ("" turns a channel's value off). Returns the changed keys."""
+        """Change some of FIELDS ("" turns a channel's value off). Returns the changed keys.
+        The webhook URL carries its token: it goes to the keyring, the settings keep only
+        its scheme and host (and a URL an older version left in the settings moves too)."""
         unknown = sorted(set(values) - set(FIELDS))
         if unknown:
             raise NotifyError(f"{unknown[0]} is not a notification setting")
-        url = values.get("webhook_url")
+        current = self.settings.current
+        url = values.pop("webhook_url", None)
+        if url is not None and url.strip() == (current.webhook_url or ""):
+            url = None  # the shown form given back unchanged (the Settings dialog)
+        if url is None and current.webhook_url and not notify.is_stored_in_keyring(current):
+            url = current.webhook_url
         if url:
             try:
                 notify.check_webhook_url(url.strip())
@@ -52,6 +59,14 @@ class NotifySetup:
             for address in notify.recipients(values.get(key)):
                 if "@" not in address or any(c.isspace() for c in address):
                     raise NotifyError(f"{key}: {address!r} is not an e-mail address")
+        if url is not None:
+            if url.strip():
+                keyring_secrets.set_secret("webhook", current.device_id, url.strip())
+                values["webhook_url"] = notify.shown_url(url.strip())
+            else:
+                if current.webhook_url:
+                    keyring_secrets.delete_secret("webhook", current.device_id)
+                values["webhook_url"] = ""
         try:
             return self.settings.update(**values)
         except ValueError as exc:

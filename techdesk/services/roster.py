@@ -10,6 +10,7 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
+from techdesk import secrets as keyring_secrets
 from techdesk.core.roster import (
     Client,
     Defaults,
@@ -17,6 +18,8 @@ from techdesk.core.roster import (
     HostSpec,
     RosterError,
     Site,
+    check_text,
+    endpoint_of,
     parse_port,
     validate_spec,
 )
@@ -100,6 +103,9 @@ class RosterService:
         """Connection defaults (user, port, jump, key) for a client or a site."""
         if values.get("port") not in (None, ""):
             values["port"] = parse_port(values["port"])
+        for what, value in (("client", client), ("site", site),
+                            *((k, v) for k, v in values.items() if isinstance(v, str))):
+            check_text(what, value)
         holder = next((s for s in self.sites(client) if s.name == site), None) if site else \
             next((c for c in self.clients() if c.name == client), None)
         current = holder.defaults if holder else Defaults()
@@ -181,9 +187,14 @@ class RosterService:
 
     def import_file(self, path: Path, fmt: str, client: str | None = None, site: str | None = None,
                     update: bool = False) -> dict:
+        return self.import_hosts(self.read_file(path, fmt), client=client, site=site, update=update)
+
+    @staticmethod
+    def read_file(path: Path, fmt: str) -> list[HostSpec]:
+        """Parse an import file; touches no store, so the window runs it off the GUI thread."""
         from techdesk.roster_io import parse_file
 
-        return self.import_hosts(parse_file(Path(path), fmt), client=client, site=site, update=update)
+        return parse_file(Path(path), fmt)
 
     def export(self, fmt: str) -> str:
         from techdesk.roster_io import export_ansible_ini, export_csv
@@ -213,6 +224,21 @@ class RosterService:
             chain.append(host)
             current = host.jump
         return list(reversed(chain))
+
+    def endpoint(self, name: str) -> str:
+        """Where the host's stored secrets may be sent (techdesk.secrets): user, address,
+        port and jump route."""
+        self.get(name)  # an unknown host: one clear line
+        return endpoint_of(self.jump_chain(name))
+
+    def endpoint_changes(self, name: str) -> list[tuple[str, str]]:
+        """[(secret kind, endpoint it was stored for)] where the host has moved since."""
+        return keyring_secrets.changed_endpoints(name, self.endpoint(name))
+
+    def confirm_endpoint(self, name: str) -> tuple[str, list[str]]:
+        """Accept the host's current endpoint for its stored secrets: (endpoint, kinds)."""
+        endpoint = self.endpoint(name)
+        return endpoint, keyring_secrets.confirm_endpoint(name, endpoint)
 
     def _check_jumps(self, names: list[str]) -> None:
         for name in names:

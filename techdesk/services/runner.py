@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 
 from techdesk import secrets as keyring_secrets
 from techdesk.core.findings import CheckResult, HostError, HostResult
-from techdesk.core.roster import Host, RosterError
+from techdesk.core.roster import Host, RosterError, endpoint_of
 from techdesk.diagnostics.bundle import Bundle
 from techdesk.diagnostics.compile import compile_script
-from techdesk.diagnostics.frames import FrameParser
+from techdesk.diagnostics.frames import FrameParser, ScriptFeed, untrusted
 from techdesk.ssh.connect import Target, Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
-from techdesk.ssh.knownhosts import TrustStore, fingerprint
+from techdesk.ssh.knownhosts import RouteTrust, TrustStore, fingerprint, pin_name
 from techdesk.ssh.pool import ConnectionPool
 from techdesk.store import audit
 from techdesk.store import runs as runs_repo
@@ -61,11 +61,14 @@ class RunReport:
 HostKeyPrompt = Callable[[Target, object], Awaitable[bool | str]]
 # Asked when the keyring has no password/passphrase: (kind, host) -> secret or None.
 SecretPrompt = Callable[[str, str], Awaitable[str | None]]
+# Asked when a stored secret's host changed endpoint: True sends it (and remembers the new one).
+EndpointPrompt = Callable[[keyring_secrets.EndpointChanged], Awaitable[bool]]
 
 
 class RunService:
     def __init__(self, conn, roster, trust: TrustStore, technician: str, device: str,
-                 connections: ConnectionPool | None = None) -> None:
+                 connections: ConnectionPool | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.conn = conn
         # Warm connections shared with fixes/exec; without one, each run connects afresh.
         self.connections = connections or ConnectionPool(idle_s=0)
@@ -73,6 +76,8 @@ class RunService:
         self.trust = trust
         self.technician = technician
         self.device = device
+        # Where runs and their metrics get their times: injectable, so history can be replayed.
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def resolve_targets(self, names: list[str]) -> list[Host]:
         hosts, seen = [], set()
@@ -86,7 +91,7 @@ class RunService:
 
     async def run(self, bundle: Bundle, hosts: list[Host], *, concurrency: int = DEFAULT_CONCURRENCY,
                   accept_new_hostkeys: bool = False, hostkey_prompt: HostKeyPrompt | None = None,
-                  secret_prompt: SecretPrompt | None = None,
+                  secret_prompt: SecretPrompt | None = None, endpoint_prompt: EndpointPrompt | None = None,
                   on_event: Callable[[RunEvent], None] | None = None,
                   cancel: threading.Event | None = None, trigger: str = "manual",
                   timeouts: Timeouts | None = None) -> RunReport:
@@ -94,18 +99,22 @@ class RunService:
         cancel = cancel or threading.Event()
         emit = on_event or (lambda event: None)
         run_id = uuid.uuid4().hex[:12]
-        started = datetime.now(UTC).isoformat(timespec="seconds")
+        started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
         runs_repo.create_run(self.conn, run_id, bundle.name, bundle.version, self.technician, started, trigger)
         report = RunReport(run_id=run_id, bundle=bundle.name, started=started)
-        # One nonce per run: a check's output cannot forge another check's frame.
+        # One mark per run, one token per check and host (compile.py, frames.py).
         nonce = pysecrets.token_hex(16)
         compiled = compile_script(bundle, nonce)
         # Jump chains are resolved up front, on the loop thread (the store is not thread-safe).
         plans: list[tuple[Host, list[Target] | None, HostError | None]] = []
+        endpoints: dict[str, str] = {}  # host name -> where its secret may go (techdesk.secrets)
+        routes: dict[str, RouteTrust] = {}  # host name -> host keys pinned per route
         for host in hosts:
             try:
-                chain = [_target(h) for h in self.roster.jump_chain(host.name)]
-                plans.append((host, chain, None))
+                route = plan_route(self.roster, self.trust, host.name)
+                plans.append((host, route.chain, None))
+                endpoints.update(route.endpoints)
+                routes[host.name] = route.trust
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
 
@@ -132,21 +141,16 @@ class RunService:
             def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
                 return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
 
-        def lookup_secret(kind: str, host_name: str) -> str | None:
-            # Runs in a worker: keyring first, then (in the window) ask the technician.
-            value = keyring_secrets.get_secret(kind, host_name)
-            if value is None and secret_prompt is not None and not cancel.is_set():
-                value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
-            return value
+        lookup_secret = secret_lookup(loop, endpoints, secret_prompt, endpoint_prompt, cancel)
 
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
-                host_started = datetime.now(UTC).isoformat(timespec="seconds")
+                host_started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
                 if error is None and not cancel.is_set():
                     emit(RunEvent("host-started", host=host.name))
                     result = await loop.run_in_executor(
-                        pool, _run_host, self.connections, host.name, chain, self.trust, compiled, nonce,
-                        bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
+                        pool, _run_host, self.connections, host.name, chain, routes[host.name], compiled,
+                        nonce, bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
                         lookup_secret)
                 else:
                     result = HostResult(host=host.name, error=error or HostError("protocol", "cancelled"))
@@ -189,30 +193,87 @@ class RunService:
                      detail=result.error.message if result.error else f"{len(result.checks)} checks")
 
 
+class _Tampered(Exception):
+    """Raised from the output callback to end a run whose frames were forged."""
+
+
 def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
 
 
-def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore, compiled,
+@dataclass
+class Route:
+    """How to reach a host: the hops, where each hop's stored secret may go, its host-key pins."""
+
+    chain: list[Target]
+    endpoints: dict[str, str]   # hop name -> endpoint its keyring secret is bound to
+    trust: RouteTrust           # host keys pinned per route (like OpenSSH's HostKeyAlias)
+
+
+def plan_route(roster, trust: TrustStore, name: str) -> Route:
+    """The route to `name` through its jump chain; on the loop thread (the store is not
+    thread-safe). Raises RosterError. Runs, shells, forwards and file sessions all use it."""
+    hops = roster.jump_chain(name)
+    return Route(chain=[_target(h) for h in hops],
+                 endpoints={h.name: endpoint_of(hops[:i + 1]) for i, h in enumerate(hops)},
+                 trust=trust.route({(h.address, h.port): pin_name([(j.address, j.port) for j in hops[:i + 1]])
+                                    for i, h in enumerate(hops)}))
+
+
+def secret_lookup(loop: asyncio.AbstractEventLoop, endpoints: dict[str, str],
+                  secret_prompt: SecretPrompt | None, endpoint_prompt: EndpointPrompt | None,
+                  cancel: threading.Event | None = None) -> Callable[[str, str], str | None]:
+    """connect()'s `secrets` callback, for a worker thread: the keyring first (a secret is
+    released only to the endpoint it belongs to; a moved host is asked about on the loop),
+    then (in the window) the technician."""
+    cancel = cancel or threading.Event()
+
+    def lookup_secret(kind: str, host_name: str) -> str | None:
+        endpoint = endpoints.get(host_name)
+        try:
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        except keyring_secrets.EndpointChanged as exc:
+            if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
+                    endpoint_prompt(exc), loop).result():
+                raise SshError("auth", str(exc), target=host_name) from None
+            keyring_secrets.confirm_endpoint(host_name, exc.now)
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        if value is None and secret_prompt is not None and not cancel.is_set():
+            value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
+            if value is not None and endpoint is not None:
+                keyring_secrets.bind(kind, host_name, endpoint)
+        return value
+
+    return lookup_secret
+
+
+def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore | RouteTrust,
+              compiled,
               nonce: str, bundle: Bundle, accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
               on_hostkey, lookup_secret) -> HostResult:
     """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""
     t0 = time.monotonic()
-    parser = FrameParser(nonce, bundle.checks)
+    compiled = compiled.for_host()
+    parser = FrameParser(compiled, bundle.checks)
     result = HostResult(host=name)
 
     def on_output(chunk: bytes) -> None:
         for check in parser.feed(chunk):
             result.checks.append(check)
             emit(RunEvent("check", host=name, check=check))
+        if parser.tampered:
+            raise _Tampered  # stop reading now: nothing more from this host counts
 
+    deadline = t0 + RUN_LIMIT_S  # connecting and authenticating count too
     try:
         if cancel.is_set():
             raise Cancelled("cancelled")
-        connections.run(chain, trust, compiled.command, compiled.text.encode("utf-8"), on_output,
-                        deadline=time.monotonic() + RUN_LIMIT_S, cancel=cancel,
-                        before_send=lambda: before_send(name), secrets=lookup_secret,
-                        accept_new=accept_new, timeouts=timeouts, on_hostkey_event=on_hostkey)
+        connections.run(chain, trust, compiled.command, ScriptFeed(compiled, parser), on_output,
+                        deadline=deadline, cancel=cancel, before_send=lambda: before_send(name),
+                        secrets=lookup_secret, accept_new=accept_new, timeouts=timeouts,
+                        on_hostkey_event=on_hostkey, connect_deadline=deadline)
+        result.checks.extend(parser.finish(None))
+    except _Tampered:
         result.checks.extend(parser.finish(None))
     except Cancelled:
         result.checks.extend(parser.finish("cancelled") if result.checks else [])
@@ -223,5 +284,9 @@ def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust
         result.error = HostError(exc.kind, exc.message)
     except Exception as exc:  # never let one host's bug stop the others
         result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
+    if parser.tampered:  # never silently: every result of this host is suspect
+        result.checks = [untrusted(c, "tampered run") for c in result.checks]
+        result.error = HostError("tampered", f"results not trusted: the client machine sent "
+                                 f"{parser.tampered}")
     result.duration_s = time.monotonic() - t0
     return result

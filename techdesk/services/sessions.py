@@ -15,9 +15,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from techdesk import secrets as keyring_secrets
 from techdesk.core.roster import RosterError
-from techdesk.services.runner import _target
+from techdesk.services.runner import EndpointPrompt, Route, plan_route, secret_lookup
 from techdesk.ssh.connect import Target, Timeouts
 from techdesk.ssh.errors import SshError
 from techdesk.store import audit
@@ -38,6 +37,7 @@ class Prompts:
 
     hostkey: HostKeyPrompt | None = None
     secret: SecretPrompt | None = None
+    endpoint: EndpointPrompt | None = None   # a stored secret's host moved: send it anyway?
     accept_new: bool = False
 
 
@@ -83,7 +83,7 @@ class SessionService:
                          prompts: Prompts | None = None) -> ShellChannel:
         """A started login shell on `name` (xterm-256color PTY). Raises SessionError."""
         loop = asyncio.get_running_loop()
-        chain = self._chain(name)
+        route = self._route(name)
         self._audit(name, "terminal", "interactive shell (PTY)", "opening")
 
         def opened(lease):
@@ -95,8 +95,7 @@ class SessionService:
                 lease.__exit__(None, None, None)
                 raise
 
-        lease = self.services.connections.lease(chain, self.services.trust,
-                                                **self._connect_options(loop, prompts or Prompts()))
+        lease = self._lease(route, loop, prompts)
         try:
             shell = await loop.run_in_executor(None, opened, lease)
         except (SshError, OSError, EOFError) as exc:
@@ -126,9 +125,7 @@ class SessionService:
         target_host:target_port as seen from `name`. Raises SessionError."""
         parse_forward(str(ForwardSpec(local_port, target_host, target_port)))  # the same checks
         loop = asyncio.get_running_loop()
-        chain = self._chain(name)
-        lease = self.services.connections.lease(chain, self.services.trust,
-                                                **self._connect_options(loop, prompts or Prompts()))
+        lease = self._lease(self._route(name), loop, prompts)
         try:
             conn = await loop.run_in_executor(None, lease.__enter__)
         except SshError as exc:
@@ -163,8 +160,7 @@ class SessionService:
         from techdesk.services.files import FileSession
 
         loop = asyncio.get_running_loop()
-        lease = self.services.connections.lease(self._chain(name), self.services.trust,
-                                                **self._connect_options(loop, prompts or Prompts()))
+        lease = self._lease(self._route(name), loop, prompts)
         try:
             conn = await loop.run_in_executor(None, lease.__enter__)
         except SshError as exc:
@@ -177,14 +173,16 @@ class SessionService:
             raise SessionError(f"{name} refused a file transfer session: {exc}") from None
 
     # -- shared -------------------------------------------------------------------------
-    def _chain(self, name: str) -> list[Target]:
+    def _route(self, name: str) -> Route:
         try:
-            return [_target(h) for h in self.services.roster.jump_chain(name)]
+            return plan_route(self.services.roster, self.services.trust, name)
         except RosterError as exc:
             raise SessionError(str(exc)) from None
 
-    def _connect_options(self, loop: asyncio.AbstractEventLoop, prompts: Prompts) -> dict:
-        """connect() options for a worker thread: the questions are asked on the loop."""
+    def _lease(self, route: Route, loop: asyncio.AbstractEventLoop, prompts: Prompts | None):
+        """A lease on a pooled connection, entered in a worker: the same host-key pins per
+        route, endpoint-bound secrets and questions (asked on the loop) as a run."""
+        prompts = prompts or Prompts()
         runner = self.services.runner
 
         def on_hostkey(event: str, target: Target, key, known) -> None:
@@ -195,14 +193,9 @@ class SessionService:
             def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
                 return asyncio.run_coroutine_threadsafe(prompts.hostkey(target, key), loop).result()
 
-        def lookup_secret(kind: str, host_name: str) -> str | None:
-            value = keyring_secrets.get_secret(kind, host_name)
-            if value is None and prompts.secret is not None:
-                value = asyncio.run_coroutine_threadsafe(prompts.secret(kind, host_name), loop).result()
-            return value
-
-        return {"secrets": lookup_secret, "accept_new": decide, "timeouts": Timeouts(),
-                "on_hostkey_event": on_hostkey}
+        return self.services.connections.lease(
+            route.chain, route.trust, secrets=secret_lookup(loop, route.endpoints, prompts.secret, prompts.endpoint),
+            accept_new=decide, timeouts=Timeouts(), on_hostkey_event=on_hostkey)
 
     def _audit(self, host: str, action: str, detail: str, outcome: str) -> None:
         ws = self.services.workspace

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from techdesk.core.work import WorkError
 from techdesk.store.db import transaction
-from techdesk.sync.engine import records
+from techdesk.sync.engine import records, trash, trust
 from techdesk.sync.engine import state as syncstate
 from techdesk.sync.engine.batch import Batch
 from techdesk.sync.engine.merge import merge_body
@@ -32,6 +32,7 @@ from techdesk.sync.format import (
     SharedFolderError,
     merge_revision,
 )
+from techdesk.sync.format.folder import forget_seen
 
 PUBLISH_BATCH = 100
 
@@ -50,6 +51,8 @@ class SyncReport:
     renamed: list[dict] = field(default_factory=list)
     merged_by_name: list[dict] = field(default_factory=list)
     not_sent: list[dict] = field(default_factory=list)
+    held: dict[str, int] = field(default_factory=dict)  # kind -> deletions waiting for --allow-deletes
+    suspicious: list[dict] = field(default_factory=list)
     republished: int = 0
     pending: int = 0
     folder: str = ""
@@ -57,6 +60,13 @@ class SyncReport:
 
     def as_json(self) -> dict:
         return dict(self.__dict__)
+
+    def held_line(self) -> str:
+        """One line: what was held back and how to approve it."""
+        what = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(self.held.items()))
+        return (f"held back the deletion of {what} from the shared folder (more than "
+                f"{trust.MASS_DELETE_COUNT} records and {trust.MASS_DELETE_SHARE:.0%} of them here); everything "
+                "else was synced. Check `techdesk trash` after approving with `techdesk sync --allow-deletes`")
 
 
 @dataclass
@@ -113,15 +123,18 @@ class SyncService:
             self.workspace.save_settings()
 
     # ------------------------------------------------------------------ sync
-    def sync(self, *, init: bool = False, full: bool = False) -> SyncReport:
-        """Push local changes, pull the team's. SharedFolderError: nothing local changed."""
-        return _drive(self._steps(init, full))
+    def sync(self, *, init: bool = False, full: bool = False, allow_deletes: bool = False) -> SyncReport:
+        """Push local changes, pull the team's. SharedFolderError: nothing local changed.
+        A sync that would delete many local records holds those deletions (report.held)
+        unless `allow_deletes`."""
+        return _drive(self._steps(init, full, allow_deletes))
 
-    async def sync_async(self, *, init: bool = False, full: bool = False) -> SyncReport:
+    async def sync_async(self, *, init: bool = False, full: bool = False,
+                         allow_deletes: bool = False) -> SyncReport:
         """The same steps; the folder I/O runs in a worker thread, the SQLite work on the
         calling loop's thread (a sqlite3 connection belongs to one thread)."""
         loop = asyncio.get_running_loop()
-        steps = self._steps(init, full)
+        steps = self._steps(init, full, allow_deletes)
         result = None
         try:
             while True:
@@ -130,7 +143,7 @@ class SyncService:
         except StopIteration as done:
             return done.value
 
-    def _steps(self, init: bool, full: bool):
+    def _steps(self, init: bool, full: bool, allow_deletes: bool):
         """One sync as a generator: it yields each piece of folder I/O as (function, args)
         for the driver to run (inline, or in a worker thread) and receives its result.
         Everything that touches SQLite runs here, on the caller's thread."""
@@ -139,8 +152,8 @@ class SyncService:
         if init:
             yield self.init_folder, (folder,)
         seen = syncstate.load_seen(self.conn)
-        scan = yield folder.scan, (seen,)  # raises SharedFolderError before anything changes
-        report = self._commit(folder, scan, seen, full)
+        scan = yield folder.scan, (seen, full)  # raises SharedFolderError before anything changes
+        report = self._commit(folder, scan, seen, full, allow_deletes)
         yield from self._publish_steps(folder, report)
         return self._finish(report, folder, started)
 
@@ -154,7 +167,7 @@ class SyncService:
             if error is not None:
                 raise error
 
-    def _commit(self, folder: SharedFolder, scan, seen: set[str], full: bool) -> SyncReport:
+    def _commit(self, folder: SharedFolder, scan, seen: set[str], full: bool, allow_deletes: bool) -> SyncReport:
         identity = _identity(folder)
         with transaction(self.conn):
             known = syncstate.get_meta(self.conn, "folder")
@@ -165,12 +178,14 @@ class SyncService:
                 republished = self.conn.execute("UPDATE sync_revs SET published = 0 WHERE head = 1").rowcount
             if identity is not None:
                 syncstate.set_meta(self.conn, "folder", identity)
-            batch = Batch(self.conn, self.technician, self.device)
+            batch = Batch(self.conn, self.technician, self.device, allow_deletes=allow_deletes)
             batch.run(scan.revisions, full=full)
-            syncstate.save_seen(self.conn, seen, scan.seen)
+            # Refused revisions are read (and reported) again by the next sync.
+            syncstate.save_seen(self.conn, seen, forget_seen(scan.seen, {r.relpath for r in batch.refused}))
             syncstate.set_meta(self.conn, "last_sync", _now())
         return SyncReport(pulled=batch.pulled, applied=batch.applied, renamed=batch.ctx.renamed,
                           merged_by_name=batch.ctx.aliased, not_sent=batch.not_sent, republished=republished,
+                          held={k: len(v) for k, v in batch.held.items() if v}, suspicious=batch.suspicious,
                           skipped=[{"path": s.path, "reason": s.reason} for s in scan.skipped] + batch.problems)
 
     def _mark_published(self, written: list[Revision], report: SyncReport | None) -> None:
@@ -236,6 +251,19 @@ class SyncService:
         return [{"rev": h.rev, "author": h.author, "device": h.device, "time": h.time, "deleted": h.deleted,
                  "title": records.title(kind, h.body, h.deleted), "text": _readable(kind, h.body, h.deleted)}
                 for h in heads]
+
+    # ------------------------------------------------------------------ trash
+    def trash(self) -> list[dict]:
+        """Deleted notes, visits and hosts whose last body is kept here, newest first."""
+        return trash.entries(self.conn)
+
+    def restore(self, record_id: str) -> dict:
+        """Bring a deleted record back; the next sync publishes it as a new revision."""
+        kind, rid = _unique("deleted record", record_id, trash.find(self.conn, record_id), lambda k: k[1],
+                            hint=" (see `techdesk trash`)")
+        with transaction(self.conn):
+            title, renamed = trash.restore(self.conn, kind, rid, self.technician)
+        return {"kind": kind, "id": rid, "title": title, "renamed": renamed}
 
     # ------------------------------------------------------------------ resolving
     def resolve(self, record_id: str, *, keep: str | None = None, merge: bool = False) -> dict:
@@ -308,11 +336,11 @@ def _identity(folder: SharedFolder) -> str | None:
         return None
 
 
-def _unique(what: str, prefix: str, items, key):
+def _unique(what: str, prefix: str, items, key, hint: str = ""):
     exact = [i for i in items if key(i) == prefix]
     found = exact or [i for i in items if key(i).startswith(prefix.lower())]
     if not found:
-        raise WorkError(f"no {what} with id {prefix!r}" + (" (see `techdesk conflicts`)" if what == "conflict" else ""))
+        raise WorkError(f"no {what} with id {prefix!r}" + (" (see `techdesk conflicts`)" if what == "conflict" else hint))
     if len(found) > 1:
         raise WorkError(f"{what} id {prefix!r} is ambiguous: {', '.join(key(i)[:12] for i in found[:5])}")
     return found[0]

@@ -6,9 +6,12 @@ pinned host key types, our own host key decision, then auth: key file, ssh-agent
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import logging
+import os
 import socket
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from techdesk.ssh.knownhosts import KnownKey, TrustStore, fingerprint
 
 log = logging.getLogger(__name__)
 MAX_AUTH_ATTEMPTS = 6
+MAX_KEY_FILE = 64 * 1024  # an OpenSSH private key is a few KiB (RSA 16384: ~13 KiB)
 
 
 @dataclass
@@ -71,10 +75,13 @@ def connect(
     accept_new: bool | HostKeyDecision = False,
     timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen, safe as a default
     on_hostkey_event: HostKeyEvent | None = None,
+    deadline: float | None = None,
 ) -> Connection:
     """Connect through `chain` (jump hosts first, target last). Raises SshError.
 
     on_hostkey_event(event, target, key, pinned) with event "added", "changed" or "revoked".
+    deadline (time.monotonic()): every timeout is cut to what is left of it, so a run's
+    connect and authentication count against the run's own limit.
     ValueError for an empty chain or one that visits the same address:port twice.
     """
     if not chain:
@@ -82,9 +89,13 @@ def connect(
     pairs = [(t.address.strip().lower(), int(t.port)) for t in chain]
     if len(set(pairs)) != len(pairs):
         raise ValueError("connection chain visits the same address:port twice")
+    for target in chain:  # before any network: a bad key path is refused at once
+        if target.key_file and (problem := key_file_problem(Path(target.key_file).expanduser())):
+            raise _err("auth", f"{target.where}: {problem}; fix the host's key path", target)
     transports: list[paramiko.Transport] = []
     try:
         for i, target in enumerate(chain):
+            timeouts = _within(timeouts, deadline, target)
             if i == 0:
                 sock = _tcp_connect(target, timeouts)
             else:
@@ -97,6 +108,39 @@ def connect(
         for transport in reversed(transports):
             transport.close()
         raise
+
+
+def _within(timeouts: Timeouts, deadline: float | None, target: Target) -> Timeouts:
+    if deadline is None:
+        return timeouts
+    left = deadline - time.monotonic()
+    if left <= 0.05:
+        raise _err("timeout", f"{target.where}: the run's time limit passed before connecting",
+                   target)
+    return dataclasses.replace(timeouts, connect=min(timeouts.connect, left),
+                               banner=min(timeouts.banner, left / 2), auth=min(timeouts.auth, left))
+
+
+def key_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a private key file (None if it may be one). Checked on the
+    open file without blocking: a FIFO, a device, a directory or a huge file from a roster,
+    an import or the shared folder must not hang or exhaust a run."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return f"key {path} unreadable ({exc.strerror or exc})"
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if stat.S_ISDIR(info.st_mode):
+        return f"key {path} is a directory, not a key file"
+    if not stat.S_ISREG(info.st_mode):
+        kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "device or socket"
+        return f"key {path} is a {kind}, not a key file"
+    if info.st_size > MAX_KEY_FILE:
+        return f"key {path} is {info.st_size / 1048576:.1f} MiB, too big for a private key"
+    return None
 
 
 def _tcp_connect(target: Target, timeouts: Timeouts) -> socket.socket:
@@ -345,6 +389,8 @@ def _authenticate(transport: paramiko.Transport, target: Target,
 def _load_key(path: Path, target: Target,
               secrets: SecretLookup | None) -> tuple[paramiko.PKey | None, str]:
     """(key, "") or (None, what went wrong, for the auth error message)."""
+    if problem := key_file_problem(path):
+        return None, problem
     try:
         return paramiko.PKey.from_path(path), ""
     except TypeError:  # cryptography: encrypted and no password given

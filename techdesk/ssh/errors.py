@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from techdesk.core.findings import ERROR_KINDS as KINDS
 from techdesk.core.findings import ErrorKind
+from techdesk.core.text import clean_text
 
 if TYPE_CHECKING:
     import paramiko
@@ -31,6 +32,9 @@ class SshError(Exception):
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown SshError kind {kind!r}")
+        # Messages quote what the server sent (its banner, paramiko's errors), before
+        # any host key was checked: no escape sequence may reach a terminal or the store.
+        message = clean_text(message)
         super().__init__(message)
         self.kind: str = kind
         self.message: str = message
@@ -56,5 +60,6 @@ class Cancelled(Exception):
     """A run was stopped because the caller set its cancel event (not an SSH failure)."""
 
     def __init__(self, message: str = "run cancelled") -> None:
+        message = clean_text(message)
         super().__init__(message)
         self.message = message

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import paramiko
 
@@ -25,6 +25,17 @@ SEND_CHUNK = 32768
 READ_CHUNK = 65536
 POLL = 0.2  # how often cancel and the deadline are looked at
 GRACE = 2.0  # how long past a deadline/cancel before the watchdog closes the transport
+
+
+class StdinFeed(Protocol):
+    """stdin that is not all known up front (a conversation with the command)."""
+
+    def take(self) -> bytes:
+        """What to send now (b"" if nothing yet)."""
+
+    @property
+    def closed(self) -> bool:
+        """True once take() will never return more: stdin is then closed."""
 
 
 class Connection:
@@ -41,7 +52,7 @@ class Connection:
         self._lock = threading.Lock()
         self._closed = False
 
-    def run(self, command: str, stdin: bytes, on_output: Callable[[bytes], None], *,
+    def run(self, command: str, stdin: bytes | StdinFeed, on_output: Callable[[bytes], None], *,
             deadline: float | None = None, cancel: threading.Event | None = None) -> int:
         """Exit status of `command` (-1 if the server sent none); output goes to on_output.
 
@@ -78,7 +89,7 @@ class Connection:
         return f"<Connection {route}{' (closed)' if self._closed else ''}>"
 
 
-def run_command(transport: paramiko.Transport, command: str, stdin: bytes,
+def run_command(transport: paramiko.Transport, command: str, stdin: bytes | StdinFeed,
                 on_output: Callable[[bytes], None], *, deadline: float | None = None,
                 cancel: threading.Event | None = None, where: str = "host",
                 open_timeout: float = 20.0) -> int:
@@ -88,7 +99,7 @@ def run_command(transport: paramiko.Transport, command: str, stdin: bytes,
     watchdog = _Watchdog(transport, deadline, cancel) if deadline or cancel else None
     try:
         run.open(command, open_timeout)
-        return run.pump(bytes(stdin), on_output)
+        return run.pump(stdin, on_output)
     except (paramiko.SSHException, EOFError, OSError) as exc:
         error = run.failure(exc)
         if isinstance(error, SshError):
@@ -144,12 +155,17 @@ class _Run:
         self.chan.set_combine_stderr(True)  # one stream: a chatty stderr cannot deadlock us
         self.chan.exec_command(command)
 
-    def pump(self, data: bytes, on_output: Callable[[bytes], None]) -> int:
+    def pump(self, stdin: bytes | StdinFeed, on_output: Callable[[bytes], None]) -> int:
         chan = self.chan
         assert chan is not None
+        feed = None if isinstance(stdin, bytes | bytearray) else stdin
+        data = bytes(stdin) if feed is None else b""
         pos, eof_sent = 0, False
         while True:
             self.check()
+            if feed is not None and not eof_sent:
+                data = data[pos:] + feed.take()  # what on_output asked us to send
+                pos = 0
             if not eof_sent:
                 try:
                     while pos < len(data) and chan.send_ready():
@@ -157,14 +173,15 @@ class _Run:
                         if sent == 0:  # channel closed: the command stopped reading
                             pos = len(data)
                         pos += sent
-                    if pos >= len(data):
+                    if pos >= len(data) and (feed is None or feed.closed):
                         chan.shutdown_write()
                         eof_sent = True
                 except OSError:  # "Socket is closed": same, unless the transport died
                     if not self.transport.is_active():
                         raise
                     eof_sent = True
-            wait = POLL if eof_sent else 0.02  # short naps while stdin waits for window
+            # Short naps while stdin waits for window; a feed gets more only from on_output.
+            wait = POLL if eof_sent or pos >= len(data) else 0.02
             if self.deadline is not None:
                 wait = max(0.001, min(wait, self.deadline - time.monotonic()))
             chan.settimeout(wait)

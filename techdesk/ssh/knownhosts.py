@@ -75,6 +75,20 @@ def host_string(host: str, port: int) -> str:
     return host if int(port) == 22 else f"[{host}]:{int(port)}"
 
 
+def pin_name(route: list[tuple[str, int]]) -> str:
+    """The known_hosts name a host's key is pinned under. `route` is the (address, port)
+    of each hop, outermost first, ending with the host. A direct host is pinned as
+    OpenSSH pins it (`host` or `[host]:port`, shared with ~/.ssh/known_hosts); a host
+    behind jump hosts is pinned under its whole route, in the spirit of OpenSSH's
+    HostKeyAlias: 10.0.0.5 behind gw-a and 10.0.0.5 behind gw-b are different machines
+    and keep separate pins (`10.0.0.5:22~via~gw-a:22`)."""
+    *jumps, (address, port) = route
+    if not jumps:
+        return host_string(address, port)
+    hops = [f"{host_string(a, 22)}:{int(p)}" for a, p in reversed(route)]
+    return "~via~".join(hops)
+
+
 @functools.lru_cache(maxsize=1024)
 def _glob(pattern: str) -> re.Pattern[str]:
     parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
@@ -236,9 +250,16 @@ class TrustStore:
 
     def lookup(self, host: str, port: int) -> list[KnownKey]:
         """Entries for host:port: plain keys and @revoked ones (never @cert-authority)."""
-        name = host_string(host, port)
+        return self.lookup_name(host_string(host, port))
+
+    def lookup_name(self, name: str) -> list[KnownKey]:
+        """Entries for a known_hosts name (host_string or pin_name)."""
         return [e for e in self.entries()
                 if e.marker != "@cert-authority" and pattern_matches(e.host_pattern, name)]
+
+    def route(self, aliases: dict[tuple[str, int], str]) -> RouteTrust:
+        """This store as one connection sees it: each hop pinned under its pin_name."""
+        return RouteTrust(self, aliases)
 
     def pinned_key_types(self, host: str, port: int) -> list[str]:
         """Key types pinned for host:port (e.g. ["ssh-ed25519", "ssh-rsa"]), file order."""
@@ -247,7 +268,10 @@ class TrustStore:
 
     def verify(self, host: str, port: int, key: paramiko.PKey) -> Verdict:
         """Revoked beats known; a pinned key for host:port that differs (any type) = changed."""
-        found = self.lookup(host, port)
+        return self.verify_name(host_string(host, port), key)
+
+    def verify_name(self, name: str, key: paramiko.PKey) -> Verdict:
+        found = self.lookup_name(name)
         if any(e.marker == "@revoked" and e.matches_key(key) for e in found):
             return "revoked"
         pinned = [e for e in found if e.marker is None]
@@ -257,7 +281,10 @@ class TrustStore:
 
     def add(self, host: str, port: int, key: paramiko.PKey) -> None:
         """Append ONE line for host:port to the own file (no-op if that exact line exists)."""
-        name = host_string(host, port)
+        self.add_name(host_string(host, port), key)
+
+    def add_name(self, name: str, key: paramiko.PKey) -> None:
+        """Append ONE line pinning `key` for a known_hosts name (host_string or pin_name)."""
         line = f"{name} {key.get_name()} {key.get_base64()}\n".encode("ascii")
         with self._lock:
             if any(e.marker is None and e.host_pattern == name and e.matches_key(key)
@@ -286,12 +313,17 @@ class TrustStore:
             self._states.pop(self.own_file, None)
 
     def forget(self, host: str, port: int) -> int:
-        """Remove the own file's unmarked lines matching host:port; returns how many.
+        """Forget the own file's pins of host:port (see forget_name)."""
+        return self.forget_name(host_string(host, port))
 
-        Like `ssh-keygen -R`, a matching line goes whole (with its other patterns). Every
-        other line stays byte-identical. The user file is never touched.
+    def forget_name(self, name: str) -> int:
+        """Remove this name's pins from the own file; returns how many keys were unpinned.
+
+        Only the host named is affected: a line naming it among others keeps the others
+        (the name is taken out of its list), a hashed line for it goes, and wildcard
+        patterns (which pin other hosts too) are left alone. Every other line stays
+        byte-identical. The user file is never touched.
         """
-        name = host_string(host, port)
         with self._lock:
             try:
                 data = self.own_file.read_bytes()
@@ -299,19 +331,36 @@ class TrustStore:
             except FileNotFoundError:
                 return 0
             lines = _lines(data)
-            keep = [raw for raw in lines if not self._pins(raw, name)]
-            removed = len(lines) - len(keep)
+            out, removed = [], 0
+            for raw in lines:
+                kept = self._without(raw, name)
+                removed += kept is not raw
+                if kept:
+                    out.append(kept)
             if removed:
-                self._rewrite(b"".join(keep), mode)
+                self._rewrite(b"".join(out), mode)
             self._states.pop(self.own_file, None)
             return removed
 
-    def _pins(self, raw: bytes, name: str) -> bool:
+    def _without(self, raw: bytes, name: str) -> bytes:
+        """The line without its pin of `name` (b"" when nothing is left), or `raw` itself."""
         try:
             entry = _parse_line(raw, str(self.own_file), 0)
         except _Skip:
-            return False
-        return bool(entry and entry.marker is None and pattern_matches(entry.host_pattern, name))
+            return raw
+        if not entry or entry.marker is not None:
+            return raw
+        field = entry.host_pattern
+        if field.startswith("|"):
+            return b"" if _hashed_matches(field, name) else raw
+        patterns = field.split(",")
+        rest = [p for p in patterns if p.lower() != name]
+        if len(rest) == len(patterns):
+            return raw
+        if not rest or all(p.startswith("!") for p in rest):
+            return b""
+        text = raw.decode("utf-8", errors="replace")
+        return text.replace(field, ",".join(rest), 1).encode("utf-8")
 
     def _rewrite(self, data: bytes, mode: int) -> None:
         parent = self.own_file.parent
@@ -327,3 +376,27 @@ class TrustStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         _fsync_dir(parent)
+
+
+class RouteTrust:
+    """A TrustStore seen through one connection's route, for ssh.connect: the same calls,
+    each hop's (address, port) looked up and pinned under its pin_name."""
+
+    def __init__(self, store: TrustStore, aliases: dict[tuple[str, int], str]) -> None:
+        self.store, self.aliases = store, aliases
+
+    def _name(self, host: str, port: int) -> str:
+        return self.aliases.get((host, int(port))) or host_string(host, port)
+
+    def lookup(self, host: str, port: int) -> list[KnownKey]:
+        return self.store.lookup_name(self._name(host, port))
+
+    def pinned_key_types(self, host: str, port: int) -> list[str]:
+        types = [e.key_type for e in self.lookup(host, port) if e.marker is None]
+        return list(dict.fromkeys(types))
+
+    def verify(self, host: str, port: int, key: paramiko.PKey) -> Verdict:
+        return self.store.verify_name(self._name(host, port), key)
+
+    def add(self, host: str, port: int, key: paramiko.PKey) -> None:
+        self.store.add_name(self._name(host, port), key)

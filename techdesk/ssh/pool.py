@@ -101,11 +101,16 @@ class ConnectionPool:
     def run(self, chain: list[Target], trust: TrustStore, command: str, stdin: bytes,
             on_output: Callable[[bytes], None], *, deadline: float | None = None,
             cancel: threading.Event | None = None, before_send: Callable[[], None] | None = None,
-            **connect_kwargs) -> int:
+            connect_deadline: float | None = None, **connect_kwargs) -> int:
         """`Connection.run` on a warm or new connection; replaces a dead warm one once.
 
         before_send() is called once, after the connection is up and before anything is sent.
+        connect_deadline bounds a new connection's handshake and authentication. A run that
+        ends in anything but its exit status or an SSH error (cancelled, or stopped because
+        the host tampered with its results) closes the connection: it is never kept warm.
         """
+        if connect_deadline is not None:
+            connect_kwargs["deadline"] = connect_deadline
         announced = False
         for attempt in (1, 2):
             entry, reused = self._acquire(chain, trust, connect_kwargs)
@@ -121,6 +126,9 @@ class ConnectionPool:
                 if attempt == 1 and reused and dead and exc.nothing_sent:
                     log.info("warm connection to %s was dead; connecting again", chain[-1].name)
                     continue
+                raise
+            except BaseException:
+                self._discard(entry)
                 raise
             finally:
                 self._release(entry)

@@ -1,9 +1,14 @@
 """The audit log: every command sent to a client machine, chained by hash.
 
 Each entry's hash covers its fields and the previous entry's hash, so editing or
-deleting an entry breaks the chain from there on; `verify()` finds it. Script
-texts are stored once per SHA-256 (a sweep sends the same script to many hosts)
-and checked against their hash too.
+deleting an entry breaks the chain from there on; `verify()` finds it. Deleting
+entries from the END (or all of them) leaves an intact but shorter chain: the
+anchor row (how many entries, the last one's seq and hash), written in the same
+transaction as each entry, is what shows it. Script texts are stored once per
+SHA-256 (a sweep sends the same script to many hosts) and checked against their
+hash; an entry whose script is gone is reported too. Someone who can rewrite the
+database at will can rewrite all of this consistently: the chain and the anchor
+catch deletions and edits made with ordinary tools, not a forger of SHA-256 chains.
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ def append(conn: sqlite3.Connection, *, technician: str, device: str, host: str 
             (entry.ts, technician, device, host, action, detail, sha, outcome, entry.prev_hash, entry.hash),
         )
         entry.seq = cur.lastrowid
+        conn.execute(
+            "INSERT INTO audit_anchor (id, entries, last_seq, last_hash) VALUES (1, 1, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET entries = entries + 1, last_seq = excluded.last_seq,"
+            " last_hash = excluded.last_hash", (entry.seq, entry.hash))
     return entry
 
 
@@ -74,16 +83,43 @@ def verify(conn: sqlite3.Connection) -> list[str]:
     """Problems found in the chain (empty list = intact)."""
     problems: list[str] = []
     prev = GENESIS
-    for entry in entries(conn):
+    scripts = {sha: text for sha, text in conn.execute("SELECT sha256, text FROM audit_scripts")}
+    chain = entries(conn)
+    for entry in chain:
         if entry.prev_hash != prev:
             problems.append(f"entry {entry.seq}: does not follow the previous entry (one was removed or edited)")
         if _entry_hash(entry, entry.prev_hash) != entry.hash:
             problems.append(f"entry {entry.seq}: its content does not match its hash (edited)")
+        if entry.script_sha256 and entry.script_sha256 not in scripts:
+            problems.append(f"entry {entry.seq}: the script it sent ({entry.script_sha256[:12]}) "
+                            "is missing from the stored scripts (deleted)")
         prev = entry.hash
-    for sha, text in conn.execute("SELECT sha256, text FROM audit_scripts"):
+    for sha, text in scripts.items():
         if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha:
             problems.append(f"script {sha[:12]}: its text does not match its hash (edited)")
+    problems += _check_anchor(conn, chain)
     return problems
+
+
+def _check_anchor(conn: sqlite3.Connection, chain: list[AuditEntry]) -> list[str]:
+    row = conn.execute("SELECT entries, last_seq, last_hash FROM audit_anchor WHERE id = 1").fetchone()
+    if row is None:
+        return ["the audit anchor is missing (it records how many entries there are; deleted)"]
+    count, last_seq, last_hash = row
+    have = len(chain)
+    if count == have and (have == 0 or (chain[-1].seq == last_seq and chain[-1].hash == last_hash)):
+        return []
+    if have == 0:
+        return [f"all {count} entries were removed (entries up to {last_seq})"]
+    if have < count:
+        newest = chain[-1].seq
+        missing = count - have
+        if last_seq > newest:
+            return [f"{missing} entr{'y was' if missing == 1 else 'ies were'} removed: the log "
+                    f"ends at entry {newest} but entry {last_seq} was written"]
+        return [f"{missing} entr{'y was' if missing == 1 else 'ies were'} removed"]
+    return [f"the log has {have} entries ending at {chain[-1].seq}, but the anchor says "
+            f"{count} ending at {last_seq} (entries or the anchor were changed)"]
 
 
 def as_json(entry: AuditEntry) -> dict:

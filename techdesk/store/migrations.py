@@ -339,6 +339,45 @@ MIGRATIONS: list[str] = [
         created TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 8: trust (docs/sync-format.md "Trust model"). trash: the last body of each deleted
+    # note, visit and host, restorable. schedule_approvals: the exact version of a
+    # schedule a technician enabled on this device (a teammate's schedule runs only
+    # then: the schedules that exist when upgrading keep running). A secret's endpoint
+    # is kept with it in the keyring, not here.
+    """
+    CREATE TABLE trash (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        deleted_by TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE schedule_approvals (
+        uid TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        approved_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO schedule_approvals (uid, version, approved_at)
+        SELECT uid, bundle || char(31) || target || char(31) || interval_s || char(31) || windows,
+               strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM schedules;
+    """,
+    # 9: audit anchor: how many entries and which was last, written with every entry in
+    # the same transaction; deleting audit rows does not update it (store/audit.py)
+    """
+    CREATE TABLE audit_anchor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        entries INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_hash TEXT NOT NULL
+    );
+    INSERT INTO audit_anchor (id, entries, last_seq, last_hash)
+        SELECT 1, COUNT(*), COALESCE(MAX(seq), 0),
+               COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1),
+                        '0000000000000000000000000000000000000000000000000000000000000000')
+        FROM audit;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,8 +24,21 @@ def finish_run(conn: sqlite3.Connection, run_id: str) -> None:
         conn.execute("UPDATE runs SET finished = ? WHERE id = ?", (now_iso(), run_id))
 
 
+SUMMARY_CAP = 4096  # bytes of a check's summary: what is stored can always be shared (sync)
+CUT_MARK = " […]"
+
+
+def cap_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes (never inside a character), marked when cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:max(0, limit - len(CUT_MARK.encode()))].decode("utf-8", "ignore") + CUT_MARK
+
+
 def save_host_result(conn: sqlite3.Connection, run_id: str, result: HostResult, started: str) -> None:
-    """Store one host's result as soon as it is complete (a crash later loses nothing of it)."""
+    """Store one host's result as soon as it is complete (a crash later loses nothing of it).
+    A summary is capped at SUMMARY_CAP bytes: the first line of an output can be huge."""
     with transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO run_hosts (run_id, host, status, started, duration_s, error_kind,"
@@ -36,8 +49,8 @@ def save_host_result(conn: sqlite3.Connection, run_id: str, result: HostResult, 
         conn.executemany(
             "INSERT OR REPLACE INTO check_results (run_id, host, check_id, title, status, summary, exit_code,"
             " duration_s, output) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(run_id, result.host, c.id, c.title, c.status.value, c.summary, c.exit_code, c.duration_s,
-              c.output) for c in result.checks],
+            [(run_id, result.host, c.id, c.title, c.status.value, cap_text(c.summary, SUMMARY_CAP), c.exit_code,
+              c.duration_s, c.output) for c in result.checks],
         )
         conn.executemany(
             "INSERT OR REPLACE INTO metrics (run_id, host, check_id, label, ts, value, uom, warn, crit, min,"

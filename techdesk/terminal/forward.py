@@ -54,8 +54,14 @@ class LocalForward:
             return
         self._stopped.set()
         self._done.set()
+        # shutdown first: close() alone leaves the socket listening while the acceptor's
+        # poll still holds it, so a stopped forward could take one more connection.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self.listener.close()
+        if self._acceptor.is_alive() and self._acceptor is not threading.current_thread():
+            self._acceptor.join(timeout=2)
         for pump in list(self._pumps):
             pump.join(timeout=2)
         callback, self.on_stop = self.on_stop, None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 
@@ -15,7 +14,7 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
     from techdesk.ui.errors import install_excepthook
     from techdesk.ui.icons import app_icon
     from techdesk.ui.main_window import MainWindow
-    from techdesk.workspace import Workspace, WorkspaceError
+    from techdesk.workspace import Workspace, WorkspaceError, log_to_file
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("techdesk")
@@ -36,7 +35,7 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
         print(f"techdesk: error: {exc}", file=sys.stderr)
         QMessageBox.critical(None, "techdesk cannot start", str(exc))
         return 1
-    _log_to_file(ws.path / "logs" / "techdesk.log")
+    log_to_file(ws.log_path)
     install_excepthook()
     services = Services(ws)
     loop = qasync.QEventLoop(app)
@@ -53,11 +52,3 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
         if demo_env is not None:
             demo_env.close()
     return 0
-
-
-def _log_to_file(path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("techdesk").addHandler(handler)
-    logging.getLogger("techdesk").setLevel(logging.INFO)

@@ -14,7 +14,7 @@ from techdesk.ui.controllers.alerts_controller import AlertsController
 from techdesk.ui.controllers.briefing_controller import BriefingController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
 from techdesk.ui.controllers.files_controller import FilesController
-from techdesk.ui.controllers.hostkey_prompt import HostKeyPrompter, SecretPrompter
+from techdesk.ui.controllers.hostkey_prompt import EndpointPrompter, HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
@@ -66,7 +66,9 @@ class MainWindow(QMainWindow):
         self.hostkey_prompt = HostKeyPrompter(self)
         self.secret_prompt = SecretPrompter(self)
         self.roster = RosterController(services, self.roster_panel, self)
-        self.runs = RunController(services, self.run_panel, self.hostkey_prompt, self.secret_prompt, self)
+        self.endpoint_prompt = EndpointPrompter(self)
+        self.runs = RunController(services, self.run_panel, self.hostkey_prompt, self.secret_prompt, self,
+                                  endpoint_prompt=self.endpoint_prompt)
         self.notes = NotesController(services, self.notes_panel, self)
         self.visit_timer = QLabel("")
         self.visits = VisitController(services, self.visit_panel, self, self.visit_timer)

@@ -403,7 +403,7 @@ def test_sweep_cli_exit_codes_and_text(sshd, workspace_dir, tmp_path):
     _bundle(workspace_dir, "probe", f'[ -f "{flag}" ] && {{ echo "CRITICAL - bad"; exit 2; }}; echo "OK - fine"')
     svc = _services(workspace_dir)
     _add_host(svc, sshd, "web1")
-    svc.monitor.add_schedule("probe", "all", "1m")
+    svc.monitor.add_schedule("probe", "all", "1m", confirmed=True)
     svc.close()
     code, out, err = _cli(workspace_dir, "sweep")
     assert code == 0 and "OK" in out and "swept 1 host in 1 run" in out, (out, err)
@@ -523,6 +523,13 @@ def test_a_schedule_travels_with_the_roster(tmp_path, monkeypatch):
     mine = {s["id"]: s for s in json.loads(out)}
     assert mine[schedule["id"]]["target"] == "client:Acme" and mine[schedule["id"]]["every"] == "6h"
     assert mine[schedule["id"]]["windows"] == ["Sun 02:00-04:00 Europe/Berlin"] and mine[schedule["id"]]["hosts"] == 1
+    # Ann's schedules stay inactive on Bob's device until he enables them there (trust rule 6).
+    assert all(s["enabled"] and not s["enabled_here"] and s["next_due"] is None for s in mine.values())
+    svc = Services(Workspace(bob))
+    assert svc.monitor.due() == [] and svc.monitor._plan(datetime.now(UTC)).skipped == []
+    svc.close()
+    for sid in mine:
+        assert run(bob, "schedule", "enable", sid[:8])[0] == 0
     # Bob has no bundle "ann-only": his sweeps skip that schedule and say so.
     svc = Services(Workspace(bob))
     plan = svc.monitor._plan(datetime.now(UTC))

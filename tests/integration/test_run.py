@@ -14,6 +14,7 @@ import pytest
 from techdesk.services.context import Services
 from techdesk.ssh.connect import Timeouts
 from techdesk.workspace import Workspace
+from tests.integration.hostile_servers import FakeServer
 
 pytestmark = pytest.mark.sshd
 
@@ -138,27 +139,12 @@ def test_failures_are_per_host_and_classified(cli, sshd, workspace_dir, tmp_path
 
 
 def test_silent_server_times_out_bounded(sshd, workspace_dir):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(5)
-    accepted = []
-    stop = threading.Event()
-
-    def accept_and_sleep():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept_and_sleep, daemon=True)
-    thread.start()
+    listener = FakeServer()
     svc = Services(Workspace(workspace_dir))
     try:
         from techdesk.core.roster import HostSpec
 
-        svc.roster.add(HostSpec(name="mute", address="127.0.0.1", port=listener.getsockname()[1]))
+        svc.roster.add(HostSpec(name="mute", address="127.0.0.1", port=listener.port))
         t0 = time.monotonic()
         report = asyncio.run(svc.runner.run(svc.bundles.get("linux-quick"), [svc.roster.get("mute")],
                                             timeouts=Timeouts(connect=2, banner=1, auth=2)))
@@ -166,7 +152,6 @@ def test_silent_server_times_out_bounded(sshd, workspace_dir):
         assert report.results[0].error.kind == "timeout"
         assert took < 6
     finally:
-        stop.set()
         svc.close()
         listener.close()
 

@@ -69,15 +69,6 @@ class Device:
             conn.close()
 
 
-@pytest.fixture
-def team(tmp_path, capsys, monkeypatch):
-    shared = tmp_path / "shared"
-    ann = Device(tmp_path / "ann", shared, "ann", capsys, monkeypatch)
-    bob = Device(tmp_path / "bob", shared, "bob", capsys, monkeypatch)
-    assert ann("sync", "--init")[0] == 0
-    return ann, bob
-
-
 def folder_heads(shared: Path, kind: str = "note") -> dict[str, list]:
     result = SharedFolder(shared).scan()
     return {rid: hs for (k, rid), hs in heads(result.revisions).items() if k == kind}

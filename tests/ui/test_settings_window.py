@@ -37,7 +37,16 @@ def test_send_test_from_settings_reaches_the_webhook(qtbot, qloop, window, servi
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=20_000)
     assert dialog.test_result.text() == "Sent through webhook."
     assert [b["events"][0]["host"] for b in webhook_bodies] == ["techdesk-test"]
-    assert services.workspace.settings.webhook_url == webhook
+    # The URL carries its token: the keyring keeps it, the settings file only scheme and host.
+    from techdesk.secrets import get_secret
+
+    settings = services.workspace.settings
+    assert get_secret("webhook", settings.device_id) == webhook
+    assert "secret-token" not in services.workspace.settings_path.read_text()
+    assert settings.webhook_url.startswith("http://127.0.0.1:")
+    # Saving the dialog again with the shown form unchanged keeps the stored URL.
+    dialog.save()
+    assert get_secret("webhook", settings.device_id) == webhook
 
 
 def test_send_test_with_nothing_configured_says_so(qtbot, window, services):

@@ -14,8 +14,13 @@ from pathlib import Path
 
 from techdesk.core.findings import CheckResult
 from techdesk.diagnostics.bundle import Bundle, parse_bundle
-from techdesk.diagnostics.compile import DEFAULT_OUTPUT_CAP, compile_script, new_nonce
-from techdesk.diagnostics.frames import FrameParser
+from techdesk.diagnostics.compile import (
+    DEFAULT_OUTPUT_CAP,
+    CompiledScript,
+    compile_script,
+    new_nonce,
+)
+from techdesk.diagnostics.frames import FrameParser, ScriptFeed
 
 
 @dataclass
@@ -24,6 +29,7 @@ class Run:
     parser: FrameParser
     raw: bytes
     nonce: str
+    script: CompiledScript
     elapsed: float
     cpu: float  # CPU seconds of the shell and everything it waited for
 
@@ -41,18 +47,27 @@ def run_bundle(bundle: Bundle, argv: list[str], cap: int = DEFAULT_OUTPUT_CAP,
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env)
+    parser = FrameParser(script, bundle.checks, output_cap=cap)
+    feed = ScriptFeed(script, parser)
+    lock = threading.Lock()  # the script is written by a thread, tokens by the reader
 
-    def write() -> None:
-        try:
-            proc.stdin.write(script.text.encode())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
+    def send() -> None:
+        with lock:
+            try:
+                if proc.stdin.closed:
+                    return
+                data = feed.take()
+                if data:
+                    proc.stdin.write(data)
+                    proc.stdin.flush()
+                if feed.closed:
+                    proc.stdin.close()
+            except (BrokenPipeError, ValueError):
+                pass
 
-    threading.Thread(target=write, daemon=True).start()
+    threading.Thread(target=send, daemon=True).start()
     killer = threading.Timer(timeout, proc.kill)  # a hung run fails, never blocks
     killer.start()
-    parser = FrameParser(nonce, bundle.checks, output_cap=cap)
     results, raw = [], bytearray()
     fd = proc.stdout.fileno()
     try:
@@ -62,6 +77,7 @@ def run_bundle(bundle: Bundle, argv: list[str], cap: int = DEFAULT_OUTPUT_CAP,
                 break
             raw += chunk
             results += parser.feed(chunk)
+            send()
     finally:
         killer.cancel()
         if proc.poll() is None:
@@ -71,7 +87,7 @@ def run_bundle(bundle: Bundle, argv: list[str], cap: int = DEFAULT_OUTPUT_CAP,
     results += parser.finish("stream ended")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(results, parser, bytes(raw), nonce, time.monotonic() - start, cpu)
+    return Run(results, parser, bytes(raw), nonce, script, time.monotonic() - start, cpu)
 
 
 SHELLS = {

@@ -233,14 +233,17 @@ def test_windows_script_text_is_sane():
     assert code.count("(") == code.count(")")
     assert f"$tdMark = '@@TD-{nonce}'" in text
     for check in bundle.checks:
-        calls = re.findall(rf"^Invoke-TdCheck '{re.escape(check.id)}' (\d+) '([A-Za-z0-9+/=]*)'$",
-                           text, re.M)
+        calls = re.findall(rf"^Invoke-TdCheck '{re.escape(check.id)}' '([0-9a-f]{{32}})' (\d+) "
+                           r"'([A-Za-z0-9+/=]*)'$", text, re.M)
         assert len(calls) == 1, check.id
-        timeout, code64 = calls[0]
+        token, timeout, code64 = calls[0]
+        assert token == script.tokens[bundle.checks.index(check)]
         assert int(timeout) == check.timeout
         assert base64.b64decode(code64).decode("utf-8") == check.script
-    assert "Write-TdFrame ('BEGIN ' + $Id)" in text
-    assert "Write-TdFrame ('END ' + $Id + ' ' + $rc + ' ' + $flags)" in text
+    assert "Write-TdFrame ('NEXT ' + $Id)" in text
+    assert "Write-TdFrame ('BEGIN ' + $Id + ' ' + $Token)" in text
+    assert "Write-TdFrame ('END ' + $Id + ' ' + $Token + ' ' + $rc + ' ' + $flags)" in text
+    assert not script.converse  # PowerShell reads the whole statement, tokens included
 
 
 def test_windows_hostile_check_text_is_carried_safely():
@@ -263,7 +266,7 @@ exit 2
     script = compile_script(bundle, new_nonce()).text
     assert script.isascii()
     assert all(line.strip() for line in script.split("\n")[:-3])
-    code64 = re.search(r"^Invoke-TdCheck 'nasty' 30 '(.*)'$", script, re.M).group(1)
+    code64 = re.search(r"^Invoke-TdCheck 'nasty' '[0-9a-f]{32}' 30 '(.*)'$", script, re.M).group(1)
     assert base64.b64decode(code64).decode() == bundle.checks[0].script
     assert "#   #> <# } {" in script  # readable for the audit log, as a comment
 

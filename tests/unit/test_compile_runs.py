@@ -3,6 +3,7 @@ bare environments) and read back with FrameParser."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -125,6 +126,7 @@ def test_tricky_checks_run_safely(shell):
     env = res["env"]
     assert env.status is Status.OK and env.summary == "environment"
     assert run.nonce not in env.output and "PATH=" in env.output
+    assert not any(token in env.output for token in run.script.tokens)
     # fds 3/4/5 (real stdout, exit-code channel, script) are closed for the check.
     assert b"bypass" not in run.raw
 
@@ -200,8 +202,9 @@ def test_timeouts_in_every_runtime(tmp_path: Path):
     runtimes = {
         "sh": (["sh", "-s"], None, TIMEOUTS),
         "bash": (["bash", "-s"], None, TIMEOUTS),
-        "macos-like": (None, path_of(tmp_path / "mac", {**base, "sh": "bash", "perl": "perl"}),
-                       TIMEOUTS),
+        "macos-like": (None, path_of(tmp_path / "mac", {**base, "sh": "bash", "perl": "perl",
+                                                        "mktemp": "mktemp", "mkfifo": "mkfifo",
+                                                        "rm": "rm"}), TIMEOUTS),
         # Without a process group a left-behind child would hold the output open.
         "no-group": (None, path_of(tmp_path / "bare", {**base, "sh": "dash", "pgrep": "pgrep"}),
                      no_straggler),
@@ -307,3 +310,56 @@ def test_busybox_only_system(tmp_path: Path):
 
 
 # -- FrameParser on recorded and synthetic streams ------------------------------
+
+
+def test_leftover_holding_output_in_every_runtime(tmp_path: Path):
+    """A process that leaves the check's process group keeps its output open: the
+    run goes on at the check's timeout ("H"), keeping what the check printed."""
+    import signal
+
+    pids = tmp_path / "pids"
+    bundle = bundle_of(f"""
+[bundle]
+name = "leftover"
+os = "linux"
+[[checks]]
+id = "daemon"
+timeout = 2
+script = '''
+if command -v setsid >/dev/null 2>&1; then setsid sleep 900 &
+else perl -e 'setpgrp(0, 0); exec @ARGV' sleep 900 &
+fi
+echo $! >>{pids}
+sleep 0.5
+echo 'OK - left a daemon'
+'''
+[[checks]]
+id = "after"
+script = "echo 'OK - still runs'"
+""")
+    base = {"head": "head", "cat": "cat", "sleep": "sleep", "mktemp": "mktemp", "mkfifo": "mkfifo",
+            "rm": "rm"}
+    runtimes = {
+        "sh": (["sh", "-s"], None),
+        "bash": (["bash", "-s"], None),
+        "macos-like": (None, path_of(tmp_path / "mac", {**base, "sh": "bash", "perl": "perl"})),
+        "busybox-only": (None, busybox_path(tmp_path / "bb")),
+    }
+    try:
+        for where, (argv, env) in runtimes.items():
+            if argv is None:
+                if env is None:
+                    continue
+                argv = [str(Path(env["PATH"]) / "sh"), "-s"]
+            elif not shutil.which(argv[0]):
+                continue
+            run = run_bundle(bundle, argv, env=env, timeout=30)
+            daemon, after = run.results
+            assert (daemon.status, daemon.summary) == (Status.OK, "left a daemon"), (where, daemon)
+            assert "held its output open" in daemon.output, where
+            assert 1.5 <= daemon.duration_s < 8, (where, daemon.duration_s)
+            assert (after.status, after.summary) == (Status.OK, "still runs"), where
+    finally:
+        for pid in pids.read_text().split() if pids.exists() else []:
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)

@@ -11,7 +11,7 @@ from techdesk.ssh import errors
 def test_the_ssh_layer_uses_the_core_list():
     assert errors.KINDS is ERROR_KINDS
     assert set(ERROR_KINDS) == {"unreachable", "timeout", "auth", "hostkey-unknown", "hostkey-changed",
-                                "protocol"}
+                                "protocol", "tampered"}
     for kind in ERROR_KINDS:
         assert errors.SshError(kind, "m").kind == kind
 

@@ -169,8 +169,10 @@ def test_only_the_window_counts():
     f = forecast_series(daily(values), DISK)
     assert f.slope_per_day == pytest.approx(0.5)
     assert within(f.days_left, (90 - 64.5) / 0.5, 0.05)
+    # over 90 days one line is flat, but the turn is a change point: the rise since it counts
     f = forecast_series(daily(values), DISK, params=ForecastParams(window_days=90))
-    assert f.eta is None
+    assert f.slope_per_day == pytest.approx(0.5) and within(f.days_left, (90 - 64.5) / 0.5, 0.05)
+    assert "since the trend changed" in f.basis
 
 
 def test_dense_points_are_subsampled():
@@ -288,3 +290,88 @@ def test_describe_sentences():
     assert describe(f).startswith("inodes on / will reach 90% (critical) in about 19 days")
     f = forecast_series(daily([50.0] * 30), DISK, label="/")
     assert describe(f) == "/: no forecast (flat: no clear trend)"
+
+
+# -- the patterns of a real fleet (issue 13) ----------------------------------------------------
+
+def twice_daily(values, now=NOW):
+    """A reading every 12 h, the last one at ``now``."""
+    n = len(values)
+    return [(now - (n - 1 - i) * DAY / 2, float(v)) for i, v in enumerate(values)]
+
+
+def test_sawtooth_is_judged_on_its_peaks_not_on_the_rise_since_the_purge():
+    # a spool filled 40 -> 82% over a week and purged, for 6 weeks; 2 days into a new cycle
+    values = [40 + 6 * (i % 14) / 2 for i in range(6 * 14)] + [40, 43, 46, 49]
+    f = forecast_series(twice_daily(values), DISK, check="disk", label="/spool")
+    assert f.days_left is None and f.reason.startswith("cyclic: drops back every ~7 days")
+    assert "peaks up to 79%" in f.reason and "peaks of" in f.basis
+    # the same rise without the history of purges is a forecast
+    assert forecast_series(twice_daily(values[-4:] + [52, 55, 58, 61, 64, 67]), DISK).days_left is not None
+
+
+def test_sawtooth_whose_peaks_creep_up_is_forecast_on_the_peaks():
+    values = [40 + 0.25 * i + 3 * (i % 14) / 2 for i in range(6 * 14)]
+    f = forecast_series(twice_daily(values), DISK)
+    assert f.days_left is not None and f.unit == "peaks" and "cycles" in f.basis
+
+
+def test_leak_with_restarts_is_cyclic_and_a_missed_restart_is_not():
+    rng = random.Random(7)
+    values = [45 + 4 * (i % 12) / 2 + rng.gauss(0, 0.5) for i in range(5 * 12)]
+    mem = capacity_for("memory", "mem_used", "%", crit=90.0)
+    f = forecast_series(twice_daily(values), mem, check="memory", label="mem_used")
+    assert f.days_left is None and f.reason.startswith("cyclic")
+    # the restart stopped: 12 days without one (twice the cycle) and still leaking
+    values += [45 + 2 * i + rng.gauss(0, 0.5) for i in range(24)]
+    f = forecast_series(twice_daily(values), mem, check="memory", label="mem_used")
+    assert f.days_left is not None and f.days_left < 3 and "cycle is broken" in f.basis
+
+
+def test_a_step_up_that_stays_flat_is_a_change_point_not_a_trend():
+    # 17 days ago someone copied a big ISO: 50% -> 72%, flat since
+    values = [50.0 + 0.3 * ((i * 7) % 3) for i in range(26)] + [72.0 + 0.3 * ((i * 5) % 3) for i in range(34)]
+    f = forecast_series(twice_daily(values), DISK)
+    assert f.days_left is None and f.reason == "flat: no clear trend"
+    assert "since the trend changed" in f.basis
+
+
+def test_a_recent_sustained_rise_is_not_an_outlier():
+    # flat for 8 weeks, then filling 3 %/day for 4 days
+    rng = random.Random(4)
+    values = [50 + rng.gauss(0, 0.4) for _ in range(112)] + [50 + 1.5 * k + rng.gauss(0, 0.4) for k in range(1, 9)]
+    f = forecast_series(twice_daily(values), DISK)
+    assert f.days_left is not None and within(f.days_left, (90 - 62) / 3, 0.25)
+    assert f.slope_per_day == pytest.approx(3, rel=0.2) and "since the trend changed" in f.basis
+
+
+def test_acceleration_is_caught_by_the_recent_trend():
+    # 0.2 %/day for three weeks, then 1.5 %/day for a week: one line says 60+ days
+    values = [40 + 0.2 * d for d in range(21)] + [44 + 1.5 * d for d in range(1, 8)]
+    f = forecast_series(daily(values), DISK)
+    assert f.days_left is not None and f.days_left < 25
+    assert f.slope_per_day == pytest.approx(1.5, rel=0.15)
+
+
+def test_the_sentence_agrees_with_its_numbers():
+    # the last reading is far off the line (a noisy dip): the sentence says where the line is
+    values = line(60, 1.0, 30)
+    values[-1] = 81.0
+    f = forecast_series(daily(values), DISK, label="/srv")
+    text = describe(f)
+    assert text == "/srv will reach 90% (critical) in about 1 day (growing 1 %/day; trend at 89% now, last reading 81%)"
+    f = forecast_series(daily(line(40, 0.8, 45)), DISK, label="/srv")
+    assert describe(f).endswith("(growing 0.8 %/day; 75.2% now)")
+
+
+def test_every_forecast_says_which_data_it_rests_on():
+    f = forecast_series(daily(line(40, 0.8, 45)), DISK)
+    assert f.basis == "31 readings 2025-12-11 to 2026-01-10"
+    [found] = forecast_findings([forecast_series(daily(line(60, 1, 30)), DISK, host="h", label="/")])
+    assert found["basis"] == found["evidence"]["basis"] == "30 readings 2025-12-12 to 2026-01-10"
+
+
+def test_readings_after_now_are_not_used():
+    points = daily(line(40, 0.8, 45))
+    later = points + [(NOW + d * DAY, 20.0) for d in range(1, 6)]  # a cleanup after `now`
+    assert forecast_series(later, DISK, now=NOW).as_json() == forecast_series(points, DISK, now=NOW).as_json()

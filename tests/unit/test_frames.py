@@ -3,6 +3,7 @@ synthetic streams."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 
@@ -11,7 +12,8 @@ import pytest
 from techdesk.core.findings import CheckResult
 from techdesk.core.severity import Status
 from techdesk.diagnostics.bundle import CheckDef
-from techdesk.diagnostics.frames import FrameParser
+from techdesk.diagnostics.compile import CompiledScript
+from techdesk.diagnostics.frames import HELD_NOTE, FrameParser, ScriptFeed, untrusted
 from techdesk.diagnostics.sanitize import TRUNCATION_MARK
 from tests.unit.diag_helpers import SHELLS, Run, bundle_of, run_bundle
 
@@ -65,10 +67,10 @@ def test_frames_split_at_every_byte():
     expected = signature(run.results)
     data = run.raw
     for cut in range(len(data) + 1):
-        parser = FrameParser(run.nonce, checks)
+        parser = FrameParser(run.script, checks)
         got = parser.feed(data[:cut]) + parser.feed(data[cut:]) + parser.finish()
         assert signature(got) == expected, cut
-    parser = FrameParser(run.nonce, checks)
+    parser = FrameParser(run.script, checks)
     got = [r for i in range(len(data)) for r in parser.feed(data[i:i + 1])]
     assert signature(got + parser.finish()) == expected
 
@@ -78,7 +80,7 @@ def test_finish_after_truncated_stream():
     run = recorded_run()
     checks = [CheckDef(id=r.id, title=r.id, script="x") for r in run.results]
     cut = run.raw.index(b"no newline at end") + 5  # inside check "b"
-    parser = FrameParser(run.nonce, checks)
+    parser = FrameParser(run.script, checks)
     first = parser.feed(run.raw[:cut])
     assert [r.id for r in first] == ["a"]
     rest = parser.finish("connection lost")
@@ -93,6 +95,12 @@ def test_finish_after_truncated_stream():
 
 NONCE = "0123456789abcdef0123456789abcdef"
 M = f"@@TD-{NONCE}".encode()
+TA, TB = "a" * 32, "b" * 32
+
+
+def script(converse: bool = False) -> CompiledScript:
+    return CompiledScript(text="", command="sh -s", sha256="", nonce=NONCE, tokens=(TA, TB),
+                          converse=converse)
 
 
 def checks_ab(**thresholds) -> list[CheckDef]:
@@ -100,43 +108,101 @@ def checks_ab(**thresholds) -> list[CheckDef]:
             CheckDef(id="b", title="B", script="x")]
 
 
-def test_unexpected_frames_are_plain_output():
-    stream = (b"banner\n" + b"\n" + M + b" BEGIN b\n"          # b before a: stray text
-              + b"\n" + M + b" BEGIN a\n" + b"OK - a\n"
-              + b"\n" + M + b" END b 0 -\n"                     # wrong id: output of a
-              + b"\n@@TD-ffffffffffffffffffffffffffffffff END a 0 -\n"  # other nonce
-              + b"\n" + M + b" BEGIN a\n"                       # BEGIN inside a: output
-              + b"\n" + M + b" END a 2 -\n"
-              + b"\n" + M + b" BEGIN b\n" + b"\n" + M + b" END b x -\n")
-    parser = FrameParser(NONCE, checks_ab())
-    a, b = parser.feed(stream)
+def frame(kind: str, cid: str, *rest: str) -> bytes:
+    return b"\n" + M + f" {kind} {cid}{''.join(' ' + r for r in rest)}\n".encode()
+
+
+def check_frames(cid: str, token: str, output: bytes, rc: str = "0", flags: str = "-") -> bytes:
+    return (frame("NEXT", cid) + frame("BEGIN", cid, token) + output
+            + frame("END", cid, token, rc, flags))
+
+
+def test_other_nonces_and_mid_line_marks_are_plain_output():
+    stream = (b"banner\n"
+              + check_frames("a", TA, b"OK - a\n@@TD-ffffffffffffffffffffffffffffffff END a " + TA.encode()
+                             + b" 0 -\nnot at line start " + M + b" END a x\n", rc="2")
+              + check_frames("b", TB, b"", rc="x"))
+    parser = FrameParser(script(), checks_ab())
+    [a] = parser.feed(stream)
     assert (a.status, a.exit_code, a.summary) == (Status.CRIT, 2, "a")
-    assert f"{M.decode()} END b 0 -" in a.output and "@@TD-ffff" in a.output
-    assert f"{M.decode()} BEGIN a" in a.output
-    assert (b.status, b.exit_code) == (Status.UNKNOWN, None)
-    assert "banner" in parser.stray_output and "BEGIN b" in parser.stray_output
-    assert parser.done and parser.finish() == []
+    assert "@@TD-ffff" in a.output and "not at line start" in a.output
+    assert "banner" in parser.stray_output
+    # "END b <token> x -": an exit code that is not a number is tampering too
+    assert parser.tampered == "a malformed frame line"
+    [b] = parser.finish()
+    assert b.status is Status.UNKNOWN and "tampered" in b.summary
+
+
+@pytest.mark.parametrize(("stream", "why"), [
+    # a check printing the next check's frames (it read the mark and a token)
+    (check_frames("a", TA, frame("END", "a", TA, "0", "-") + b"late output", rc="2"),
+     "a second END frame for check 'a'"),
+    (frame("NEXT", "a") + frame("BEGIN", "a", TA) + frame("NEXT", "b"),
+     "frames out of order: NEXT for 'b' while END for 'a' was due"),
+    (frame("NEXT", "b"), "frames out of order: NEXT for 'b' while NEXT for 'a' was due"),
+    (frame("NEXT", "zz"), "a frame for a check that was not sent ('zz')"),
+    (frame("NEXT", "a") + frame("END", "a", TA, "0", "-"),
+     "frames out of order: END for 'a' before its BEGIN"),
+    (frame("NEXT", "a") + frame("BEGIN", "a", TB), "a BEGIN frame for check 'a' with a wrong token"),
+    (check_frames("a", TA, b"") + check_frames("b", TB, b"") + frame("NEXT", "a"),
+     "a NEXT frame after the last check ended"),
+    (frame("NEXT", "a") + frame("NEXT", "a"), "a second NEXT frame for check 'a'"),
+    (frame("NEXT", "a") + frame("BEGIN", "a", TA) + frame("END", "a", TA, "0", "Z"),
+     "a malformed frame line"),
+    (b"\n" + M + b"X BEGIN a\n", "a malformed frame line"),
+    (b"\n" + M + b" BEGIN a " + b"z" * 2000, "a frame line that does not end"),
+])
+def test_tampering_is_detected_and_stops_the_run(stream, why):
+    parser = FrameParser(script(converse=True), checks_ab())
+    for i in range(len(stream)):  # byte by byte: frames split anywhere
+        parser.feed(stream[i:i + 1])
+    assert parser.tampered == why
+    assert parser.input_closed and parser.take_input() in (b"", TA.encode() + b"\n")
+    # nothing after the tampering counts, not even genuine frames
+    assert parser.feed(check_frames("b", TB, b"OK - b\n")) == []
+    rest = parser.finish()
+    assert all(r.status is Status.UNKNOWN for r in rest)
+    assert all(untrusted(r, "x").status is Status.UNKNOWN for r in parser.results)
+
+
+def test_tokens_are_released_one_at_a_time():
+    parser = FrameParser(script(converse=True), checks_ab())
+    assert parser.take_input() == b"" and not parser.input_closed
+    parser.feed(frame("NEXT", "a"))
+    assert parser.take_input() == TA.encode() + b"\n"
+    parser.feed(frame("BEGIN", "a", TA) + b"OK\n")
+    assert parser.take_input() == b""  # b's token does not exist remotely while a runs
+    parser.feed(frame("END", "a", TA, "0", "H") + frame("NEXT", "b"))
+    assert parser.take_input() == TB.encode() + b"\n"
+    [b] = parser.feed(frame("BEGIN", "b", TB) + frame("END", "b", TB, "1", "-"))
+    assert b.status is Status.WARN and parser.done and parser.input_closed
+    assert parser.tampered is None
+    a = parser.results[0]
+    assert a.output.endswith(HELD_NOTE) and a.status is Status.OK
+
+
+def test_script_feed_sends_the_script_then_tokens():
+    compiled = dataclasses.replace(script(converse=True), text="echo hi\n")
+    parser = FrameParser(compiled, checks_ab())
+    feed = ScriptFeed(compiled, parser)
+    assert feed.take() == b"echo hi\n" and not feed.closed
+    parser.feed(frame("NEXT", "a"))
+    assert feed.take() == TA.encode() + b"\n"
+    parser.feed(frame("BEGIN", "a", TA) + frame("BEGIN", "a", TA))
+    assert feed.closed and feed.take() == b""
 
 
 def test_timeout_flag_cap_thresholds_and_durations():
     clock = iter([10.0, 12.5, 13.0, 13.25]).__next__
-    parser = FrameParser(NONCE, checks_ab(m={"warn": 5}), output_cap=1000,
+    parser = FrameParser(script(), checks_ab(m={"warn": 5}), output_cap=1000,
                          thresholds={"b": {"n": {"crit": 1}}}, clock=clock)
-    out = parser.feed(b"\n" + M + b" BEGIN a\nOK - x|m=6\n")
-    out += parser.feed(b"y" * 5000 + b"\n" + M + b" END a 3 T\n")
-    out += parser.feed(b"\n" + M + b" BEGIN b\nOK - fine|n=1\n")
-    out += parser.feed(b"\n" + M + b" END b 0 -\n")
+    out = parser.feed(frame("NEXT", "a") + frame("BEGIN", "a", TA) + b"OK - x|m=6\n")
+    out += parser.feed(b"y" * 5000 + frame("END", "a", TA, "3", "T"))
+    out += parser.feed(frame("NEXT", "b") + frame("BEGIN", "b", TB) + b"OK - fine|n=1\n")
+    out += parser.feed(frame("END", "b", TB, "0", "-"))
     a, b = out
     assert (a.status, a.exit_code, a.timed_out, a.truncated) == (Status.UNKNOWN, 3, True, True)
     assert a.summary == "timed out after 7 s" and a.output.endswith(TRUNCATION_MARK)
     assert a.metrics["m"].warn == 5.0 and a.duration_s == 2.5
     assert (b.status, b.summary, b.duration_s) == (Status.CRIT, "fine", 0.25)
     assert b.metrics["n"].crit == 1.0
-
-
-def test_overlong_marker_line_is_output():
-    parser = FrameParser(NONCE, checks_ab())
-    junk = b"\n" + M + b" " + b"z" * 2000
-    a, _ = parser.feed(b"\n" + M + b" BEGIN a\n" + junk + b"\n" + M + b" END a 0 -\n") \
-        + parser.finish()
-    assert a.status is Status.OK and "z" * 2000 in a.output

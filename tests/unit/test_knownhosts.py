@@ -253,7 +253,7 @@ def test_forget_removes_matching_lines_and_keeps_others_byte_identical(tmp_path)
         line("h.lan").encode() + b"\n",
         line("H.LAN", RSA).encode() + b"\n",
         (hashed("h.lan") + " ssh-ed25519 " + KEY.get_base64()).encode() + b"\n",
-        line("x.lan,h.lan", ECDSA).encode() + b"\n",
+        line("x.lan,h.lan", ECDSA).encode() + b"\n",  # keeps x.lan's pin (only the host named goes)
     ]
     content = keep[0] + drop[0] + keep[1] + keep[2] + drop[1] + keep[3] + keep[4] + drop[2] \
         + keep[5] + keep[6] + drop[3] + keep[7] + b"last line without newline"
@@ -261,7 +261,9 @@ def test_forget_removes_matching_lines_and_keeps_others_byte_identical(tmp_path)
     os.chmod(trust.own_file, 0o640)
     assert trust.verify("h.lan", 22, KEY) == "known"
     assert trust.forget("h.lan", 22) == 4
-    assert trust.own_file.read_bytes() == b"".join(keep) + b"last line without newline"
+    assert trust.own_file.read_bytes() == b"".join(keep[:7]) + line("x.lan", ECDSA).encode() + b"\n" \
+        + keep[7] + b"last line without newline"
+    assert trust.verify("x.lan", 22, ECDSA) == "known"
     assert stat.S_IMODE(trust.own_file.stat().st_mode) == 0o640
     assert trust.verify("h.lan", 22, KEY) == "unknown"
     assert trust.forget("h.lan", 22) == 0

@@ -305,7 +305,7 @@ def test_csv_empty_header_column_is_tolerated_while_empty():
 
 
 def test_csv_line_numbers_count_physical_lines_of_multiline_cells():
-    text = 'name,user,port\na,"line one\nline two",22\nb,x,notaport\n'
+    text = 'name,tags,port\na,"line one\nline two",22\nb,x,notaport\n'
     e = fails(parse_csv, text, "hosts.csv")
     assert str(e) == "hosts.csv:4: port 'notaport' is not a number"
 

@@ -644,3 +644,44 @@ def test_only_own_stale_temp_files_are_removed(tmp_path):
     assert result.revisions == [rev] and result.skipped == []
     assert not old_mine.exists()
     assert new_mine.exists() and old_other.exists() and old_foreign.exists()
+
+
+def test_unchanged_record_directories_are_not_listed_again(tmp_path):
+    folder = SharedFolder(tmp_path)
+    folder.open(create=True)
+    a = rev_of("n1", body={"text": "a"})
+    folder.write(a)
+    record_dir = tmp_path / "notes" / "n1"
+    old = time.time_ns() - 3600 * 10**9
+    os.utime(record_dir, ns=(old, old))
+    first = folder.scan()
+    assert [r.rev for r in first.revisions] == [a.rev]
+    assert f"notes/n1\t{old}" in first.seen  # settled: remembered
+
+    b = rev_of("n1", body={"text": "b"}, parents=[a.rev], time=T1)
+    folder.write(b)  # a new file changes the directory's mtime: listed again
+    second = folder.scan(first.seen)
+    assert [r.rev for r in second.revisions] == [b.rev]
+    assert not any(t.startswith("notes/n1\t") for t in second.seen)  # just changed: not settled yet
+
+    c = rev_of("n1", body={"text": "c"}, parents=[b.rev], time=T2)
+    folder.write(c)
+    os.utime(record_dir, ns=(old, old))  # as if c had landed within the remembered mtime tick
+    quiet = folder.scan(first.seen | {p for p in second.seen if "\t" not in p})
+    assert quiet.revisions == [] and f"notes/n1\t{old}" in quiet.seen
+    assert [r.rev for r in folder.scan(quiet.seen, relist=True).revisions] == [c.rev]  # sync --full
+
+
+def test_a_file_hashed_over_its_own_bytes_is_still_fully_checked():
+    """The fast hash path (file bytes without "rev") accepts nothing the long way refuses."""
+    good = rev_of("n1", body={"text": "é ☃"})
+    assert revision_from_bytes(good.to_bytes()) == good
+    for text in ('"\\ud800"', '"\\uD800"'):  # a lone surrogate, escaped: valid JSON, not valid text
+        doc = good.to_bytes()[:-1].replace(b'"text":"\xc3\xa9 \xe2\x98\x83"', b'"text":' + text.encode())
+        without = doc.replace(b',"rev":"' + good.rev.encode() + b'"', b"")
+        rev = hashlib.sha256(without).hexdigest()
+        forged = doc.replace(good.rev.encode(), rev.encode()) + b"\n"
+        with pytest.raises(InvalidRevision):
+            revision_from_bytes(forged)
+    spaced = json.dumps(good.to_dict(), sort_keys=True).encode() + b"\n"  # not canonical: the long way
+    assert revision_from_bytes(spaced) == good

@@ -12,9 +12,9 @@ import sqlite3
 from collections import defaultdict
 
 from ..format import Revision, SharedFolder, make_revision
-from . import records
+from . import records, trash, trust
 from . import state as syncstate
-from .codec import BodyError, Context
+from .codec import BodyError, Context, rows
 from .roster import check_host, fix_jumps, park_hosts, unpark
 from .state import TOMBSTONE_SHA, Head, State, content_sha
 
@@ -23,17 +23,31 @@ MAX_FILE_BYTES = inspect.signature(SharedFolder).parameters["max_file_bytes"].de
 
 
 class Batch:
-    def __init__(self, conn: sqlite3.Connection, author: str, device: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, author: str, device: str, allow_deletes: bool = False) -> None:
         self.conn, self.author, self.device = conn, author, device
+        self.allow_deletes = allow_deletes
         self.ctx = Context(conn)
         self.pulled = 0
         self.applied = 0
         self.queued = 0
         self.problems: list[dict] = []  # incoming revisions that cannot be applied
+        self.refused: list[Revision] = []  # not taken on trust: read again (and reported) next time
+        self.suspicious: list[dict] = []  # claim this device's id, written elsewhere
+        self.held: dict[str, list[str]] = {}  # kind -> ids whose deletion waits for --allow-deletes
         self.not_sent: list[dict] = []  # local records that cannot be pushed
+        self.parsed: dict[str, Revision] = {}  # the revisions this batch read, by rev
 
     def run(self, incoming: list[Revision], full: bool = False) -> None:
+        own = syncstate.known_revs(self.conn, [r.rev for r in incoming if r.device == self.device])
+        incoming, refused = trust.screen(incoming, self.device, own)
+        for rev, reason, suspicious in refused:
+            self.refused.append(rev)
+            self.problems.append({"path": rev.relpath, "reason": reason})
+            if suspicious:
+                self.suspicious.append({"path": rev.relpath, "kind": rev.kind, "id": rev.id,
+                                        "author": rev.author, "time": rev.time})
         new = syncstate.add_revisions(self.conn, incoming, published=True)
+        self.parsed = {r.rev: r for r in new}
         self.pulled = len(new)
         touched: dict[str, set[str]] = defaultdict(set)
         for rev in new:
@@ -48,13 +62,15 @@ class Batch:
                 # Applying may change other records of this kind (a renamed jump host's users).
                 ids = syncstate.dirty_ids(self.conn, kind) - done
             syncstate.clear_dirty(self.conn, kind, done)
+            # Still to do next time: records too large to send, deletions held back.
             syncstate.mark_dirty(self.conn, kind, [n["id"] for n in self.not_sent if n["kind"] == kind])
+            syncstate.mark_dirty(self.conn, kind, self.held.get(kind, []))
 
     # ------------------------------------------------------------------ deciding
     def process(self, kind: str, ids: list[str]) -> None:
         conn = self.conn
         states = syncstate.states_of(conn, kind, ids)
-        heads = syncstate.heads_of(conn, kind, ids)
+        heads = syncstate.heads_of(conn, kind, ids, self.parsed)
         local = records.read_bodies(conn, kind, ids)
         out: dict[str, State] = {}
         plan: list[tuple[str, Head, list[str]]] = []  # (id, head to apply, revs it stands for)
@@ -74,6 +90,10 @@ class Batch:
                 elif body is None and not hs:
                     conn.execute("DELETE FROM sync_state WHERE kind = ? AND id = ?", (kind, rid))
                 else:
+                    if body is None:  # deleted here: its last synced body goes to the trash
+                        last = [h for h in hs if h.rev in base and not h.deleted]
+                        if last:
+                            trash.keep(conn, kind, {rid: last[-1].body}, self.author)
                     rev = make_revision(kind, rid, body or {}, base, self.author, self.device,
                                         deleted=body is None)
                     size = len(rev.to_bytes())
@@ -102,28 +122,48 @@ class Batch:
     def _apply(self, kind: str, plan, out: dict[str, State], heads: dict[str, list[Head]]) -> None:
         if not plan:
             return
+        plan = self._hold_deletions(kind, plan)
+        # Synced text is untrusted text: cleaned like remote output before it is stored.
+        clean = {rid: trust.clean(head.body) if trust.needs_cleaning(head.text) else head.body
+                 for rid, head, _ in plan if not head.deleted}
         if kind == "host":
             valid = []
             for item in plan:
                 try:
                     if not item[1].deleted:
-                        check_host(item[1].body)
+                        check_host(clean[item[0]])
                     valid.append(item)
                 except BodyError as exc:
                     self._problem(kind, item[0], item[1], str(exc))
             plan = valid
-            parked = park_hosts(self.ctx, {rid: h.body for rid, h, _ in plan if not h.deleted})
+            parked = park_hosts(self.ctx, {rid: clean[rid] for rid, h, _ in plan if not h.deleted})
         plan.sort(key=lambda item: not item[1].deleted)  # deletions first: they free names
+        doomed = records.read_bodies(self.conn, kind, [rid for rid, head, _ in plan if head.deleted]) \
+            if kind in trash.KINDS else {}
         settled: dict[str, tuple[list[str], str | None]] = {}  # id -> (base, alias)
+        # Notes and visits: every body checked, then written in one statement.
+        bulk = records.apply_many(self.ctx, kind, {rid: clean[rid] for rid, head, _ in plan if not head.deleted}) \
+            if kind in records.BULK else None
+        bad, exact = bulk if bulk is not None else ({}, set())
         for rid, head, revs in plan:
-            self.ctx.author = head.author
+            if bulk is not None and not head.deleted:
+                if rid in bad:
+                    self._problem(kind, rid, head, bad[rid])
+                    out.pop(rid, None)
+                else:
+                    self.applied += 1
+                    settled[rid] = (revs, None)
+                continue
+            self.ctx.author = trust.clean(head.author)
             self.conn.execute("SAVEPOINT sync_apply")
             try:
                 if head.deleted:
+                    if rid in doomed:
+                        trash.keep(self.conn, kind, {rid: doomed[rid]}, f"{self.ctx.author} (sync)")
                     records.remove(self.ctx, kind, rid)
                     alias = None
                 else:
-                    alias = records.apply(self.ctx, kind, rid, head.body)
+                    alias = records.apply(self.ctx, kind, rid, clean[rid])
             except (BodyError, sqlite3.IntegrityError) as exc:
                 self.conn.execute("ROLLBACK TO sync_apply")
                 self.conn.execute("RELEASE sync_apply")
@@ -135,18 +175,41 @@ class Batch:
             settled[rid] = (revs, alias)
         if kind == "host":
             unpark(self.ctx, {uid: name for uid, name in parked.items() if uid not in settled})
-            fix_jumps(self.ctx, {rid: head.body for rid, head, _ in plan if rid in settled and not head.deleted},
+            fix_jumps(self.ctx, {rid: clean[rid] for rid, head, _ in plan if rid in settled and not head.deleted},
                       {uid: name for uid, name in parked.items() if uid in settled})
-        bodies = records.read_bodies(self.conn, kind, [rid for rid, (_, alias) in settled.items() if not alias])
         applied = {rid: head for rid, head, _ in plan}
+        # The local rows read back (a row written exactly as its head's body is not).
+        exact = {rid for rid in exact if clean[rid] is applied[rid].body}
+        bodies = records.read_bodies(self.conn, kind, [rid for rid, (_, alias) in settled.items()
+                                                       if not alias and rid not in exact])
         for rid, (revs, alias) in settled.items():
             body, head = bodies.get(rid), applied[rid]
             forked = len({h.content for h in heads.get(rid, [])}) > 1
-            if alias or body is None:
+            if rid in exact:
+                sha = head.content
+            elif alias or body is None:
                 sha = None
             else:  # the local row read back: usually exactly the body applied
                 sha = head.content if not head.deleted and body == head.body else content_sha(False, body)
             out[rid] = State(revs, sha, alias, conflict=forked)
+
+    def _hold_deletions(self, kind: str, plan: list) -> list:
+        """Without --allow-deletes, a batch deleting many local records of a kind applies
+        everything else and keeps those records until the technician allows it."""
+        if self.allow_deletes:
+            return plan
+        deleting = [rid for rid, head, _ in plan if head.deleted]
+        if not deleting:
+            return plan
+        table, key, _ = syncstate.LOCAL[kind]
+        present = [rid for rid, in rows(self.conn, f"SELECT {key} FROM {table} WHERE {key} IN ({{marks}})",
+                                          deleting)]
+        total = self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        if not trust.is_mass_deletion(len(present), total):
+            return plan
+        held = set(present)
+        self.held.setdefault(kind, []).extend(sorted(held))
+        return [item for item in plan if item[0] not in held]
 
     def _problem(self, kind: str, rid: str, head: Head, reason: str) -> None:
         self.problems.append({"path": f"{kind}s/{rid}/{head.rev}.json", "reason": f"cannot apply: {reason}"})

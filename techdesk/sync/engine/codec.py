@@ -167,15 +167,28 @@ def check_flat(kind: Kind, body: dict) -> dict[Field, object]:
 
 
 def write_flat(ctx: Context, kind: Kind, record_id: str, values: dict[Field, object]) -> None:
-    """Insert or update the row. Not an UPSERT: its conflict clause would override the
-    change triggers' OR IGNORE."""
-    cols = [f.column for f in kind.fields]
+    """Insert or replace the row. A table keyed by its own text primary key (notes, visits)
+    takes INSERT OR REPLACE: one statement. Others (schedules: an integer rowid and a
+    unique uid) are updated in place: their row id must not change."""
     row = [to_column(f, v) for f, v in values.items()]
-    cur = ctx.conn.execute(f"UPDATE {kind.table} SET {', '.join(c + ' = ?' for c in cols)}"
+    marks = ",".join("?" * len(kind.columns))
+    if kind.id_column == "id":
+        ctx.conn.execute(f"INSERT OR REPLACE INTO {kind.table} ({', '.join(kind.columns)}) VALUES ({marks})",
+                         (record_id, *row))
+        return
+    cur = ctx.conn.execute(f"UPDATE {kind.table} SET {', '.join(f.column + ' = ?' for f in kind.fields)}"
                            f" WHERE {kind.id_column} = ?", (*row, record_id))
     if cur.rowcount == 0:
-        ctx.conn.execute(f"INSERT INTO {kind.table} ({', '.join(kind.columns)}) VALUES"
-                         f" ({','.join('?' * len(kind.columns))})", (record_id, *row))
+        ctx.conn.execute(f"INSERT INTO {kind.table} ({', '.join(kind.columns)}) VALUES ({marks})",
+                         (record_id, *row))
+
+
+def write_flat_many(ctx: Context, kind: Kind, items: list[tuple[str, dict[Field, object]]]) -> None:
+    """Many rows of a kind keyed by its own text primary key, in one statement."""
+    assert kind.id_column == "id", "only tables keyed by their own text id are written in bulk"
+    marks = ",".join("?" * len(kind.columns))
+    ctx.conn.executemany(f"INSERT OR REPLACE INTO {kind.table} ({', '.join(kind.columns)}) VALUES ({marks})",
+                         [(rid, *(to_column(f, v) for f, v in values.items())) for rid, values in items])
 
 
 def delete_flat(ctx: Context, kind: Kind, record_id: str) -> bool:

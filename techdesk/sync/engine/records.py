@@ -8,13 +8,22 @@ hosts they name.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 from techdesk.core.schedule import MAX_INTERVAL, MIN_INTERVAL, ScheduleError, Target, Window
 from techdesk.store import fields
 
 from . import roster, runs
-from .codec import BodyError, Context, check_flat, delete_flat, read_flat, write_flat
+from .codec import (
+    BodyError,
+    Context,
+    check_flat,
+    delete_flat,
+    read_flat,
+    write_flat,
+    write_flat_many,
+)
 
 KIND_ORDER = ("client", "site", "host", "note", "visit", "run", "schedule")
 
@@ -67,6 +76,35 @@ HANDLERS = {
     "run": (runs.read_runs, runs.apply_run, runs.remove_run),
     "schedule": (_read_s, _apply_s, _remove_schedule),
 }
+
+
+# Kinds applied many records at a time (a first sync brings thousands of notes).
+BULK = {"note": fields.NOTE, "visit": fields.VISIT}
+
+
+def apply_many(ctx: Context, kind: str, bodies: dict[str, dict]) -> tuple[dict[str, str], set[str]] | None:
+    """Upsert many records of a BULK kind in one statement. Returns ({id: why} for the
+    bodies that do not fit, the ids whose row now reads back exactly as their body), or
+    None when the database refused the batch (nothing written: apply them one by one)."""
+    spec, good, bad, exact = BULK[kind], [], {}, set()
+    for rid, body in bodies.items():
+        try:
+            values = check_flat(spec, body)
+        except BodyError as exc:
+            bad[rid] = str(exc)
+            continue
+        good.append((rid, values))
+        if len(body) == len(values) and all(body.get(f.key) == v for f, v in values.items()):
+            exact.add(rid)
+    ctx.conn.execute("SAVEPOINT sync_bulk")
+    try:
+        write_flat_many(ctx, spec, good)
+    except sqlite3.IntegrityError:
+        ctx.conn.execute("ROLLBACK TO sync_bulk")
+        ctx.conn.execute("RELEASE sync_bulk")
+        return None
+    ctx.conn.execute("RELEASE sync_bulk")
+    return bad, exact
 
 
 def read_bodies(conn, kind: str, ids) -> dict[str, dict]:

@@ -7,12 +7,14 @@ run's file stays under the 1 MiB limit every reader enforces.
 from __future__ import annotations
 
 from techdesk.core.severity import Status
+from techdesk.store.runs import cap_text
 
 from ..format.revisions import canonical_json
 from .codec import BodyError, Context, iso_time, items, num, opt_int, opt_str, req_str, rows
 
 RUN_BUDGET = 900_000          # bytes of canonical JSON: a run file stays under the 1 MiB limit
 CHECK_OUTPUT_CAP = 32_768     # bytes of output per check in a run body
+SHORT_SUMMARY = 200           # bytes of a summary when a run is too large even without outputs
 TRUNCATED = "\n[output truncated by techdesk sync]"
 _STATUSES = {s.value for s in Status}
 
@@ -56,7 +58,10 @@ def _cut(text: str, limit: int) -> str:
 
 
 def cap_run_outputs(body: dict) -> None:
-    """Cap each check's output so the whole run body stays under RUN_BUDGET bytes."""
+    """Cap each check's output so the whole run body stays under RUN_BUDGET bytes. A run
+    too large even without outputs (a sweep of very many hosts) travels with short
+    summaries, then without metrics (they stay in this device's history): a stored run
+    must always be publishable."""
     checks = [c for h in body["hosts"] for c in h["checks"]]
     cap = CHECK_OUTPUT_CAP
     while True:
@@ -64,8 +69,18 @@ def cap_run_outputs(body: dict) -> None:
             check["output"] = _cut(check["output"], cap)
         size = len(canonical_json(body))
         if size <= RUN_BUDGET or not checks or cap == 0:
-            return
+            break
         cap = min(cap // 2, max(0, cap - (size - RUN_BUDGET) // len(checks) - 64))
+    if size > RUN_BUDGET:
+        for check in checks:
+            check["summary"] = cap_text(check["summary"], SHORT_SUMMARY)
+        for host in body["hosts"]:
+            if host["error"] and host["error"]["message"]:
+                host["error"]["message"] = cap_text(host["error"]["message"], SHORT_SUMMARY)
+        size = len(canonical_json(body))
+    if size > RUN_BUDGET:
+        for check in checks:
+            check["metrics"] = []
 
 
 def apply_run(ctx: Context, record_id: str, b: dict) -> None:

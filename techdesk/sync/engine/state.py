@@ -61,14 +61,18 @@ def add_seen(conn: sqlite3.Connection, tokens: Iterable[str]) -> None:
 class Head:
     """A head revision as stored: enough to apply it, show it and merge it."""
 
-    __slots__ = ("rev", "kind", "id", "parents", "author", "device", "time", "deleted", "content", "body")
+    __slots__ = ("rev", "kind", "id", "parents", "author", "device", "time", "deleted", "content", "body", "text")
 
-    def __init__(self, row) -> None:
+    def __init__(self, row, parsed: Revision | None = None) -> None:
         (self.rev, self.kind, self.id, parents, self.author, self.device, self.time, deleted,
          self.content, body) = row
-        self.parents = json.loads(parents)
         self.deleted = bool(deleted)
-        self.body = json.loads(body) if body is not None else {}
+        self.text = body or "{}"  # the body's canonical JSON
+        if parsed is not None:  # just read from the folder: no need to parse it again
+            self.parents, self.body = parsed.parents, parsed.body
+        else:
+            self.parents = json.loads(parents)
+            self.body = json.loads(body) if body is not None else {}
 
     def as_revision(self) -> Revision:
         return Revision(kind=self.kind, id=self.id, rev=self.rev, parents=self.parents,
@@ -95,10 +99,16 @@ def add_revisions(conn: sqlite3.Connection, revisions: list[Revision], published
     by_record: dict[tuple[str, str], list[Revision]] = {}
     for rev in fresh.values():
         by_record.setdefault((rev.kind, rev.id), []).append(rev)
+    known: dict[tuple[str, str], list] = {}  # the revisions stored before, per record
+    for kind in {k for k, _ in by_record}:
+        for part in chunks([rid for k, rid in by_record if k == kind]):
+            marks = ",".join("?" * len(part))
+            for row in conn.execute(f"SELECT id, rev, parents, head FROM sync_revs WHERE kind = ?"
+                                    f" AND id IN ({marks})", [kind, *part]):
+                known.setdefault((kind, row[0]), []).append(row[1:])
     rows, superseded = [], []
     for (kind, record_id), new in by_record.items():
-        existing = conn.execute("SELECT rev, parents, head FROM sync_revs WHERE kind = ? AND id = ?",
-                                (kind, record_id)).fetchall()
+        existing = known.get((kind, record_id), [])
         named = {p for r in new for p in r.parents}
         named_before = {p for row in existing for p in json.loads(row[1])}
         superseded += [(row[0],) for row in existing if row[2] and row[0] in named]
@@ -115,14 +125,17 @@ def add_revisions(conn: sqlite3.Connection, revisions: list[Revision], published
     return list(fresh.values())
 
 
-def heads_of(conn: sqlite3.Connection, kind: str, ids: list[str]) -> dict[str, list[Head]]:
-    """Heads per record, oldest first (time, then rev), as `techdesk.sync.heads` orders them."""
+def heads_of(conn: sqlite3.Connection, kind: str, ids: list[str],
+             parsed: dict[str, Revision] | None = None) -> dict[str, list[Head]]:
+    """Heads per record, oldest first (time, then rev), as `techdesk.sync.heads` orders them.
+    `parsed`: revisions at hand by rev (their bodies are not parsed again)."""
     out: dict[str, list[Head]] = {}
+    parsed = parsed or {}
     for part in chunks(ids):
         marks = ",".join("?" * len(part))
         for row in conn.execute(f"SELECT {_HEAD_COLS} FROM sync_revs WHERE kind = ? AND head = 1"
                                 f" AND id IN ({marks}) ORDER BY time, rev", [kind, *part]):
-            out.setdefault(row[2], []).append(Head(row))
+            out.setdefault(row[2], []).append(Head(row, parsed.get(row[0])))
     return out
 
 

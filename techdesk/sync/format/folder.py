@@ -34,6 +34,7 @@ from .revisions import (
 MARKER_NAME = "techdesk-shared.json"
 MAX_MARKER_BYTES = 65_536
 STALE_TEMP_SECONDS = 3600
+DIR_SETTLE_NS = 5_000_000_000  # a directory listing is remembered once it is this old
 _WAITS = "nothing was changed, your changes wait in the outbox"
 _SYMLINK = "symbolic link (not followed)"
 
@@ -194,7 +195,7 @@ class SharedFolder:
                           f"refusing to write through it")
 
     # ---------------------------------------------------------------- scan
-    def scan(self, seen: set[str] | None = None) -> ScanResult:
+    def scan(self, seen: set[str] | None = None, relist: bool = False) -> ScanResult:
         """Read the revisions not in `seen`. Never raises for a bad file (it is skipped
         with a reason); raises SharedFolderError if the folder itself is gone or unusable.
 
@@ -202,15 +203,26 @@ class SharedFolder:
         its relative path (content-addressed: never re-read). A file skipped after being
         read is "path TAB size:mtime_ns:rules TAB reason": reported again from the token,
         re-read only once its size or mtime changes (a torn write later completed).
-        Files skipped by their name or type are re-judged from the listing alone."""
+        Files skipped by their name or type are re-judged from the listing alone.
+
+        A record directory whose files were all accepted is "path TAB mtime_ns": it is
+        not listed again while its mtime stays the same (adding or renaming a file into
+        a directory changes it). Only a listing made DIR_SETTLE_NS after the directory's
+        last change is remembered, so a change within the same mtime tick is never
+        missed (git's "racy" rule); `relist=True` lists every directory anyway."""
         self.open()  # re-reads the marker: another device may have upgraded the folder
         state = _ScanState()
         for token in seen or ():
-            if "\t" in token:
-                path, meta, reason = token.split("\t", 2)
-                state.cached[path] = (meta, reason)
+            parts = token.split("\t", 2)
+            if len(parts) == 3:
+                state.cached[parts[0]] = (parts[1], parts[2])
+            elif len(parts) == 2:
+                if not relist:
+                    state.dirs[parts[0]] = token
+                continue
             else:
                 state.accepted.add(token)
+            state.by_dir.setdefault(parts[0].rpartition("/")[0], []).append(token)
         for kind in self.kinds:
             self._scan_kind(kind, state)
         if not os.path.isfile(os.path.join(self.root, MARKER_NAME)):
@@ -235,7 +247,19 @@ class SharedFolder:
             return
         except OSError as exc:
             raise self._error(f"is not usable ({kind_rel}: {exc.strerror})") from None
+        dirs, seen, by_dir = state.dirs, state.seen, state.by_dir
         for entry in entries:
+            rel = f"{kind_rel}/{entry.name}"
+            token = dirs.get(rel)
+            if token is not None:  # a record directory listed before: unchanged?
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # vanished since the listing
+                if token == f"{rel}\t{st.st_mtime_ns}" and stat.S_ISDIR(st.st_mode) and not atomic.is_link(st):
+                    seen.add(token)
+                    seen.update(by_dir.get(rel, ()))
+                    continue
             verdict, detail = names.classify_record_dir(entry.name)
             if verdict == names.IGNORED:
                 continue
@@ -247,7 +271,20 @@ class SharedFolder:
             elif not entry.is_dir(follow_symlinks=False):
                 state.skipped.append((rel, "not a directory (records are directories)"))
             else:
-                self._scan_record(kind, entry.name, rel, entry.path, state)
+                self._scan_dir(kind, entry, rel, state)
+
+    def _scan_dir(self, kind: str, entry: os.DirEntry, rel: str, state: _ScanState) -> None:
+        """A record directory: listed, and remembered as unchanged if the listing settles."""
+        try:
+            mtime = entry.stat(follow_symlinks=False).st_mtime_ns
+        except OSError:
+            return  # vanished since the listing
+        token = f"{rel}\t{mtime}"
+        listed_at = time.time_ns()
+        skipped_before = len(state.skipped)
+        self._scan_record(kind, entry.name, rel, entry.path, state)
+        if len(state.skipped) == skipped_before and listed_at - mtime >= DIR_SETTLE_NS:
+            state.seen.add(token)
 
     def _scan_record(self, kind: str, record_id: str, rec_rel: str, path: str,
                      state: _ScanState) -> None:
@@ -316,9 +353,19 @@ class SharedFolder:
             pass
 
 
+def forget_seen(seen: set[str], relpaths: set[str]) -> set[str]:
+    """`seen` without these files and their directories' tokens: the next scan reads them again."""
+    if not relpaths:
+        return seen
+    dirs = {p.rpartition("/")[0] for p in relpaths}
+    return {t for t in seen if t not in relpaths and t.split("\t", 1)[0] not in dirs}
+
+
 @dataclass
 class _ScanState:
     accepted: set[str] = field(default_factory=set)
+    dirs: dict[str, str] = field(default_factory=dict)  # record dir -> its "unchanged" token
+    by_dir: dict[str, list[str]] = field(default_factory=dict)  # record dir -> its files' tokens
     cached: dict[str, tuple[str, str]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     found: dict[str, Revision] = field(default_factory=dict)

@@ -35,7 +35,8 @@ class DashboardController(QObject):
         self.view.schedules.show_schedules(schedules)
 
     def _tick(self) -> None:
-        if self.services.closed:
+        # A closed window (its services may be closed too) sweeps nothing.
+        if self.services.closed or not self.window.isVisible():
             return
         # Only when something is due: the sweep lock keeps cron and the window apart.
         if self.services.monitor.due():

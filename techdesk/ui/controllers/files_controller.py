@@ -12,11 +12,13 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from techdesk.core.text import clean_text
 from techdesk.services.sessions import Prompts, SessionError
 from techdesk.terminal.files import TransferCancelled, TransferError, join, parent
 from techdesk.ui.controllers.terminal_controller import add_closable_tab
+from techdesk.ui.plain import question
 from techdesk.ui.views.files_view import FilesView, human_size
 
 
@@ -47,18 +49,18 @@ class FilesTab(QObject):
         self.task = asyncio.ensure_future(coro)
 
     def _error(self, text: str) -> None:
-        self.view.status.setText(text)
+        self.view.status.setText(clean_text(text))  # errors quote the host's words
         self.view.status.setStyleSheet("color: #b00020;")
 
     def _info(self, text: str) -> None:
-        self.view.status.setText(text)
+        self.view.status.setText(clean_text(text))
         self.view.status.setStyleSheet("")
 
     async def connect(self) -> bool:
         self._info(f"Connecting to {self.name}…")
         try:
             self.session = await self.services.sessions.open_files(
-                self.name, Prompts(self.window.hostkey_prompt, self.window.secret_prompt))
+                self.name, Prompts(self.window.hostkey_prompt, self.window.secret_prompt, self.window.endpoint_prompt))
             home = await self.session.home()
         except (SessionError, TransferError) as exc:
             self._error(f"Could not open files on {self.name}: {exc}")
@@ -99,8 +101,7 @@ class FilesTab(QObject):
         done = []
         for entry in entries:
             target = folder / entry.name
-            if target.exists() and QMessageBox.question(
-                    self.view, "Replace?", f"{target} exists. Replace it?") != QMessageBox.StandardButton.Yes:
+            if target.exists() and not question(self.view, "Replace?", f"{target} exists. Replace it?"):
                 continue
             if await self._transfer(f"Downloading {entry.name}", self.session.download, entry.path, target):
                 done.append(target)
@@ -162,8 +163,7 @@ class FilesTab(QObject):
         names = ", ".join(e.name + ("/ (and everything in it)" if e.is_dir else "") for e in entries[:5])
         more = f" and {len(entries) - 5} more" if len(entries) > 5 else ""
         question = f"Delete {names}{more} on {self.name}? This cannot be undone."
-        ask = confirm or (lambda text: QMessageBox.question(self.view, "Delete", text)
-                          == QMessageBox.StandardButton.Yes)
+        ask = confirm or (lambda text: question(self.view, "Delete", text))
         if not ask(question):
             return False
 

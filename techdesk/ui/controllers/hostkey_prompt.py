@@ -8,56 +8,48 @@ from techdesk.ssh.knownhosts import fingerprint
 from techdesk.ui.dialogs.hostkey_dialog import UnknownHostKeyDialog
 
 
-class HostKeyPrompter:
-    """An awaitable prompt; one dialog at a time so a sweep never stacks dozens of them."""
-
-    def __init__(self, window) -> None:
-        self.window = window
-        self._lock = asyncio.Lock()
-        self.last_dialog: UnknownHostKeyDialog | None = None
-
-    async def __call__(self, target, key) -> bool | str:
-        """True = trust and remember, "once" = this connection only, False = refuse."""
-        async with self._lock:
-            future: asyncio.Future = asyncio.get_running_loop().create_future()
-            dialog = UnknownHostKeyDialog(target.name, target.address, target.port, key.get_name(),
-                                          fingerprint(key), self.window)
-            dialog.finished.connect(lambda code: future.done() or future.set_result(code))
-            self.last_dialog = dialog
-            dialog.open()  # window-modal, but the loop keeps running
-            try:
-                code = await future
-            finally:
-                self.last_dialog = None
-                dialog.deleteLater()
-            if code == UnknownHostKeyDialog.ONCE:
-                return "once"
-            return code == UnknownHostKeyDialog.REMEMBER
-
-
-class SecretPrompter:
-    """Asks for a password or passphrase the keyring does not have; one dialog at a time."""
+class _Prompter:
+    """An awaitable dialog; one at a time so a sweep never stacks dozens of them."""
 
     def __init__(self, window) -> None:
         self.window = window
         self._lock = asyncio.Lock()
         self.last_dialog = None
 
+    async def _ask(self, dialog) -> int:
+        """Open the dialog window-modal (the loop keeps running) and wait for its answer."""
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        dialog.finished.connect(lambda code: future.done() or future.set_result(code))
+        self.last_dialog = dialog
+        dialog.open()
+        try:
+            return await future
+        finally:
+            self.last_dialog = None
+            dialog.deleteLater()
+
+
+class HostKeyPrompter(_Prompter):
+    async def __call__(self, target, key) -> bool | str:
+        """True = trust and remember, "once" = this connection only, False = refuse."""
+        async with self._lock:
+            code = await self._ask(UnknownHostKeyDialog(target.name, target.address, target.port,
+                                                        key.get_name(), fingerprint(key), self.window))
+            if code == UnknownHostKeyDialog.ONCE:
+                return "once"
+            return code == UnknownHostKeyDialog.REMEMBER
+
+
+class SecretPrompter(_Prompter):
+    """Asks for a password or passphrase the keyring does not have."""
+
     async def __call__(self, kind: str, host: str) -> str | None:
         from techdesk.secrets import SecretsError, set_secret
         from techdesk.ui.dialogs.secret_dialog import SecretDialog
 
         async with self._lock:
-            future: asyncio.Future = asyncio.get_running_loop().create_future()
             dialog = SecretDialog(kind, host, self.window)
-            dialog.finished.connect(lambda code: future.done() or future.set_result(code))
-            self.last_dialog = dialog
-            dialog.open()
-            try:
-                code = await future
-            finally:
-                self.last_dialog = None
-                dialog.deleteLater()
+            code = await self._ask(dialog)
             value = dialog.secret.text()
             if code != SecretDialog.DialogCode.Accepted or not value:
                 return None
@@ -67,3 +59,14 @@ class SecretPrompter:
                 except SecretsError as exc:
                     self.window.statusBar().showMessage(str(exc), 8000)
             return value
+
+
+class EndpointPrompter(_Prompter):
+    """Asks before a stored secret goes to a host's new endpoint (techdesk.secrets)."""
+
+    async def __call__(self, change) -> bool:
+        from techdesk.ui.dialogs.trust_dialogs import EndpointChangedDialog
+
+        async with self._lock:
+            code = await self._ask(EndpointChangedDialog(change, self.window))
+            return code == EndpointChangedDialog.DialogCode.Accepted

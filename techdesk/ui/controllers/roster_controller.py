@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import shutil
 from datetime import timedelta
@@ -9,10 +10,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog
 
 from techdesk.core.roster import RosterError
 from techdesk.ui.dialogs.host_dialog import HostDialog
+from techdesk.ui.plain import warn
 
 
 class RosterController(QObject):
@@ -96,12 +98,32 @@ class RosterController(QObject):
         if path:
             self.import_file(Path(path), fmt)
 
-    def import_file(self, path: Path, fmt: str) -> dict | None:
+    def import_file(self, path: Path, fmt: str) -> asyncio.Task:
+        """Read the file in a worker (a big or hostile file must not freeze the window),
+        with a progress dialog whose Cancel imports nothing; then add the hosts here."""
+        progress = QProgressDialog(f"Reading {path.name}…", "Cancel", 0, 0, self.window)
+        progress.setWindowTitle("Import hosts")
+        progress.setMinimumDuration(300)
+        progress.setValue(0)
+        self.import_progress = progress
+        task = asyncio.ensure_future(self._import(path, fmt, progress))
+        progress.canceled.connect(task.cancel)
+        return task
+
+    async def _import(self, path: Path, fmt: str, progress) -> dict | None:
+        loop = asyncio.get_running_loop()
         try:
-            result = self.services.roster.import_file(path, fmt)
-        except RosterError as exc:
-            QMessageBox.warning(self.window, "Nothing was imported", str(exc))
+            specs = await loop.run_in_executor(None, self.services.roster.read_file, path, fmt)
+            result = self.services.roster.import_hosts(specs)
+        except asyncio.CancelledError:
+            self.window.statusBar().showMessage(f"Import of {path.name} cancelled: nothing was imported", 5000)
             return None
+        except RosterError as exc:
+            progress.reset()
+            warn(self.window, "Nothing was imported", str(exc))
+            return None
+        finally:
+            progress.reset()
         self.refresh()
         self.hosts_changed.emit()
         self.window.statusBar().showMessage(

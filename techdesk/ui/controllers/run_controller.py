@@ -20,12 +20,14 @@ class RunController(QObject):
     run_finished = Signal(object)   # RunReport
     host_finished = Signal(object)  # HostResult
 
-    def __init__(self, services, panel, hostkey_prompt=None, secret_prompt=None, parent=None) -> None:
+    def __init__(self, services, panel, hostkey_prompt=None, secret_prompt=None, parent=None,
+                 endpoint_prompt=None) -> None:
         super().__init__(parent)
         self.services = services
         self.panel = panel
         self.hostkey_prompt = hostkey_prompt
         self.secret_prompt = secret_prompt
+        self.endpoint_prompt = endpoint_prompt  # a host moved since its secret was stored
         self.targets: list[str] = []
         self.task: asyncio.Task | None = None
         self.cancel_event: threading.Event | None = None
@@ -74,7 +76,7 @@ class RunController(QObject):
         concurrency = self.services.workspace.settings.concurrency
         self.task = asyncio.ensure_future(self.services.runner.run(
             bundle, hosts, concurrency=concurrency, hostkey_prompt=self.hostkey_prompt,
-            secret_prompt=self.secret_prompt,
+            secret_prompt=self.secret_prompt, endpoint_prompt=self.endpoint_prompt,
             on_event=self._enqueue, cancel=self.cancel_event))
         self.task.add_done_callback(self._done)
         return self.task

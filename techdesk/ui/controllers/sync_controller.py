@@ -1,13 +1,15 @@
-"""Sync from the window: a status indicator, Sync now, a periodic sync, the conflicts dialog."""
+"""Sync from the window: a status indicator, Sync now, a periodic sync, the conflicts dialog,
+held deletions to confirm, and the trash (right-click the indicator)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QMenu, QPushButton
 
 from techdesk.sync import SharedFolderError
+from techdesk.ui.plain import plain_tip
 
 AUTO_SYNC_MS = 5 * 60 * 1000
 
@@ -23,6 +25,9 @@ class SyncController(QObject):
         self.button = QPushButton()
         self.button.setFlat(True)
         self.button.clicked.connect(self._clicked)
+        self.button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.button.customContextMenuRequested.connect(self._menu)
+        self.held_dialog = None
         self.offline_reason: str | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(AUTO_SYNC_MS)
@@ -45,7 +50,7 @@ class SyncController(QObject):
         else:
             text, tip = "✓ Synced", f"{status['folder']}\nlast sync {status['last_sync'] or 'never'}"
         self.button.setText(text)
-        self.button.setToolTip(tip)
+        self.button.setToolTip(plain_tip(tip))
 
     def _clicked(self) -> None:
         status = self.services.sync.status()
@@ -68,11 +73,18 @@ class SyncController(QObject):
             self.window.open_settings("Shared folder")
         return dialog
 
-    def sync_now(self) -> asyncio.Task | None:
+    def _menu(self, pos) -> None:
+        menu = QMenu(self.button)
+        menu.addAction("Sync now", lambda: self.sync_now())
+        menu.addAction("Conflicts…", self.show_conflicts)
+        menu.addAction("Trash…", self.show_trash)
+        menu.exec(self.button.mapToGlobal(pos))
+
+    def sync_now(self, allow_deletes: bool = False) -> asyncio.Task | None:
         if self.services.workspace.shared is None or (self.task and not self.task.done()):
             self.update_status()
             return None
-        self.task = asyncio.ensure_future(self.services.sync.sync_async())
+        self.task = asyncio.ensure_future(self.services.sync.sync_async(allow_deletes=allow_deletes))
         self.task.add_done_callback(self._done)
         self.update_status()
         return self.task
@@ -92,9 +104,37 @@ class SyncController(QObject):
             report = task.result()
             self.window.statusBar().showMessage(
                 f"Synced: {report.pushed} sent, {report.pulled} received"
-                + (f", {len(report.skipped)} bad files skipped" if report.skipped else ""), 6000)
+                + (f", {len(report.skipped)} bad files skipped" if report.skipped else "")
+                + (f", {len(report.suspicious)} SUSPICIOUS (claiming this device)" if report.suspicious else ""),
+                6000)
             self.synced.emit(report)
+            if report.held:
+                self.confirm_deletions(report.held)
         self.update_status()
+
+    def confirm_deletions(self, held: dict[str, int]) -> None:
+        """Many deletions were held back: ask (without blocking the loop) whether to apply them."""
+        from techdesk.ui.dialogs.trust_dialogs import HeldDeletionsDialog
+
+        if self.held_dialog is not None:
+            return  # already asking
+        self.held_dialog = dialog = HeldDeletionsDialog(held, self.window)
+
+        def answered(code: int) -> None:
+            self.held_dialog = None
+            dialog.deleteLater()
+            if code == HeldDeletionsDialog.DialogCode.Accepted:
+                self.sync_now(allow_deletes=True)
+
+        dialog.finished.connect(answered)
+        dialog.open()
+
+    def show_trash(self) -> None:
+        from techdesk.ui.dialogs.trust_dialogs import TrashDialog
+
+        TrashDialog(self.services.sync, self.window).exec()
+        self.update_status()
+        self.synced.emit(None)
 
     def show_conflicts(self) -> None:
         from techdesk.ui.dialogs.conflicts_dialog import ConflictsDialog

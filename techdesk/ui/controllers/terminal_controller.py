@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QTabBar, QToolButton
 
 from techdesk.services.sessions import Prompts, SessionError
+from techdesk.ui.plain import plain_tip
 from techdesk.ui.views.terminal_view import DEFAULT_FONT_SIZE, TerminalView
 
 FONT_KEY = "terminal/font_size"
@@ -71,7 +72,7 @@ class TerminalController(QObject):
         view.note(f"Connecting to {name}…")
         await asyncio.sleep(0.1)  # let the tab lay out: the PTY starts at the tab's real size
         view._apply_size()
-        prompts = Prompts(self.window.hostkey_prompt, self.window.secret_prompt)
+        prompts = Prompts(self.window.hostkey_prompt, self.window.secret_prompt, self.window.endpoint_prompt)
         try:
             shell = await self.services.sessions.open_shell(name, view.emulator.columns,
                                                             view.emulator.lines, prompts)
@@ -95,7 +96,8 @@ class TerminalController(QObject):
             index = self.tabs.indexOf(view)
             title = view.emulator.screen.title
             if index >= 0:
-                self.tabs.setTabToolTip(index, f"{view.host_name}: {title}" if title else view.host_name)
+                # The title is the host's (an OSC sequence): shown literally, never as markup.
+                self.tabs.setTabToolTip(index, plain_tip(f"{view.host_name}: {title}" if title else view.host_name))
 
     def close(self, view: TerminalView) -> None:
         if view in self.views:

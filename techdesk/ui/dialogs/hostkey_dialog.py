@@ -48,6 +48,7 @@ class UnknownHostKeyDialog(QDialog):
 def changed_key_box(host: str, message: str, parent=None) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Critical, "Host key changed — connection refused",
                       f"The key of {host} is not the one techdesk trusts.", parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the host name is roster data
     box.setInformativeText(
         "This can mean the machine was reinstalled — or that someone is intercepting the "
         "connection. techdesk will not connect. Check the new key with the client out of band; "

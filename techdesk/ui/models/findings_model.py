@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 
 _ROOT = QModelIndex()
 COLUMNS = ("Status", "Check", "Summary", "Metrics")
@@ -59,5 +60,5 @@ class FindingsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return status_icon(check.status.value)
         if role == Qt.ItemDataRole.ToolTipRole and col in (2, 3):
-            return self.data(index, Qt.ItemDataRole.DisplayRole)
+            return plain_tip(self.data(index, Qt.ItemDataRole.DisplayRole))
         return None

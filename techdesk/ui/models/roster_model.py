@@ -13,6 +13,7 @@ from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1      # "client" | "site" | "host"
 NAME_ROLE = Qt.ItemDataRole.UserRole + 2      # the client/site/host name
@@ -67,7 +68,7 @@ class RosterModel(QStandardItemModel):
                         parent.appendRow(self._host_row(host, statuses.get(host.name), stale_after,
                                                         note_counts.get(host.name, 0)))
                         count += 1
-                client_item.setToolTip(f"{client}: {count} hosts")
+                client_item.setToolTip(plain_tip(f"{client}: {count} hosts"))
                 root.appendRow([client_item, QStandardItem(), QStandardItem()])
         finally:
             self.blockSignals(False)
@@ -97,8 +98,9 @@ class RosterModel(QStandardItemModel):
         search = " ".join([host.name, host.address, *host.spec.tags, host.spec.client or "",
                            host.spec.site or ""]).lower()
         name.setData(search, SEARCH_ROLE)
-        name.setToolTip(f"{host.name}\n{host.user + '@' if host.user else ''}{host.address}:{host.port}"
-                        f"\n{STATUS_LABELS[badge]}" + (f"\ntags: {', '.join(host.spec.tags)}" if host.spec.tags else ""))
+        name.setToolTip(plain_tip(
+            f"{host.name}\n{host.user + '@' if host.user else ''}{host.address}:{host.port}"
+            f"\n{STATUS_LABELS[badge]}" + (f"\ntags: {', '.join(host.spec.tags)}" if host.spec.tags else "")))
         address = QStandardItem(f"{host.address}:{host.port}" if host.port != 22 else host.address)
         address.setEditable(False)
         state = QStandardItem(STATUS_LABELS[badge])

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.ui.icons import STATUS_COLORS, STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 from techdesk.ui.timefmt import local_time
 from techdesk.ui.views.schedule_table import ScheduleTable
 
@@ -142,7 +143,7 @@ class Dashboard(QWidget):
             item = QTreeWidgetItem(["", row["host"], row.get("client") or "", row.get("title") or "",
                                     row.get("summary") or "", (when or "")[5:16].replace("T", " ")])
             item.setIcon(0, status_icon(row.get("status", "unknown")))
-            item.setToolTip(4, row.get("summary") or "")
+            item.setToolTip(4, plain_tip(row.get("summary")))
             item.setData(0, HOST_ROLE, row["host"])
             self.attention.addTopLevelItem(item)
         self.alerts.clear()

@@ -103,6 +103,7 @@ class FilesView(QWidget):
         actions.addStretch(1)
 
         self.progress_label = QLabel()
+        self.progress_label.setTextFormat(Qt.TextFormat.PlainText)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.cancel = QPushButton("Cancel")

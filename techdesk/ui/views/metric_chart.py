@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from techdesk.ui.icons import STATUS_COLORS
+from techdesk.ui.plain import plain_tip
 
 
 class MetricChart(QWidget):
@@ -47,7 +48,7 @@ class MetricChart(QWidget):
         """Draw the trend from the last point to where it crosses the threshold."""
         self.forecast = (when.timestamp(), float(value)) if when is not None and value is not None else None
         self.forecast_text = text
-        self.setToolTip(text)
+        self.setToolTip(plain_tip(text))
         self.update()
 
     def paintEvent(self, event) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.ui.plain import plain_tip
 
 MAX_OUTPUT_LINES = 5000
 CHECK_ROLE = Qt.ItemDataRole.UserRole + 10
@@ -144,7 +145,7 @@ class RunPanel(QWidget):
         child.setIcon(1, status_icon(check.status.value))
         child.setData(0, CHECK_ROLE, check.output)
         child.setData(0, CHECK_ID_ROLE, (host, check.id))
-        child.setToolTip(2, check.summary)
+        child.setToolTip(2, plain_tip(check.summary))
         parent.addChild(child)
 
     def host_done(self, result) -> None:
@@ -156,7 +157,7 @@ class RunPanel(QWidget):
         item.setText(1, STATUS_LABELS[status])
         if result.error:
             item.setText(2, f"{_ERROR_TEXT.get(result.error.kind, result.error.kind)}: {result.error.message}")
-            item.setToolTip(2, result.error.message)
+            item.setToolTip(2, plain_tip(result.error.message))
             item.setData(0, CHECK_ROLE, result.error.message)
         else:
             worst = [c for c in result.checks if c.status.value in ("crit", "warn", "unknown")]
@@ -188,4 +189,5 @@ _ERROR_TEXT = {
     "hostkey-unknown": "Host key not trusted yet",
     "hostkey-changed": "HOST KEY CHANGED — refused",
     "protocol": "Error",
+    "tampered": "TAMPERED",
 }
