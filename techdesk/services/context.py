@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from techdesk.services.sessions import SessionService
     from techdesk.services.settings import SettingsService
     from techdesk.services.sync import SyncService
+    from techdesk.services.tunnels import TunnelService
     from techdesk.services.work import NotesService, VisitService
     from techdesk.ssh.knownhosts import TrustStore
     from techdesk.ssh.pool import ConnectionPool
@@ -99,6 +100,13 @@ class Services:
         return SessionService(self)
 
     @cached_property
+    def tunnels(self) -> TunnelService:
+        """Port forwards saved with hosts; started ones run until stopped or closed."""
+        from techdesk.services.tunnels import TunnelService
+
+        return TunnelService(self)
+
+    @cached_property
     def history(self) -> HistoryService:
         from techdesk.services.history import HistoryService
 
@@ -163,6 +171,8 @@ class Services:
     def close(self) -> None:
         """Close the store; later timers and callbacks check ``closed`` instead of raising."""
         self._closed = True
+        if "tunnels" in self.__dict__:
+            self.tunnels.stop_all()
         if "connections" in self.__dict__:
             self.connections.shutdown()
         self.conn.close()

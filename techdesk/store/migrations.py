@@ -378,6 +378,18 @@ MIGRATIONS: list[str] = [
                         '0000000000000000000000000000000000000000000000000000000000000000')
         FROM audit;
     """,
+    # 10: port forwards saved with a host (services/tunnels.py); they go with the host
+    """
+    CREATE TABLE tunnels (
+        id INTEGER PRIMARY KEY,
+        host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+        label TEXT NOT NULL DEFAULT '',
+        local_port INTEGER NOT NULL DEFAULT 0,
+        target_host TEXT NOT NULL,
+        target_port INTEGER NOT NULL
+    );
+    CREATE INDEX tunnels_host ON tunnels(host_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,7 @@ from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
 from techdesk.ui.controllers.terminal_controller import TerminalController
+from techdesk.ui.controllers.tunnels_controller import TunnelsController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.controllers.window_tools import WindowTools
 from techdesk.ui.icons import app_icon
@@ -115,6 +116,8 @@ class MainWindow(QMainWindow):
         self.roster_panel.terminal_requested.connect(self.terminals.open)
         self.files = FilesController(services, self, self.tabs)
         self.roster.files_requested.connect(self.files.open)
+        self.tunnels = TunnelsController(services, self, self.tabs)
+        self.roster.tunnels_requested.connect(self.tunnels.open)
         self._restore_state()
         self.roster.refresh()
         # After the window is on screen: fleet health over a large history takes a moment.
@@ -171,6 +174,8 @@ class MainWindow(QMainWindow):
                                          "Ctrl+Shift+T", "A shell on the selected host in a tab of this window"))
         host_menu.addAction(self._action("Files (SFTP)", lambda: self._on_one_host(self.files.open),
                                          "Ctrl+Shift+O", "Browse and transfer files on the selected host"))
+        host_menu.addAction(self._action("Tunnels…", lambda: self._on_one_host(self.tunnels.open), None,
+                                         "Port forwards saved with the selected host: start, stop, open"))
         host_menu.addSeparator()
         host_menu.addAction(self._action("Clients and sites…", lambda: self.tools.open_clients(), None,
                                          "Connection defaults, rename and remove of clients and sites"))
@@ -395,6 +400,7 @@ class MainWindow(QMainWindow):
         self.stop_timers()
         self.terminals.close_all()
         self.files.close_all()
+        self.tunnels.close_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

@@ -156,3 +156,49 @@ def test_tunnel_to_unknown_host_key_is_refused(sshd, tmp_path, cli):
     code, out, err = cli("tunnel", "gw", "127.0.0.1:9")
     assert code == 1 and out == "" and err.startswith("techdesk: error:") and len(err.strip().splitlines()) == 1
     assert time.monotonic() - started < DEADLINE
+
+
+def test_saved_tunnels_go_with_the_host_and_run_by_label(sshd, tmp_path, echo_server, cli):
+    svc = _services(tmp_path, sshd)
+    svc.close()
+    code, out, err = cli("tunnel", "gw", "--list", "--json")
+    assert code == 0 and out.strip() == "[]"
+    code, _out, err = cli("tunnel", "gw", "bad spec", "--save", "x")
+    assert code == 64 and "not a forward" in err
+    svc = Services(Workspace(tmp_path / "ws"))
+    saved = svc.tunnels.save("gw", f"127.0.0.1:{echo_server}", "  echo   desk ")
+    assert saved.label == "echo desk" and saved.spec.local_port == 0
+    with pytest.raises(SessionError, match="already has"):
+        svc.tunnels.save("gw", "127.0.0.1:22", "echo desk")
+    assert [t.label for t in svc.tunnels.saved("gw")] == ["echo desk"]
+
+    async def scenario():
+        forward = await svc.tunnels.start(saved.id)
+        assert await svc.tunnels.start(saved.id) is forward          # started once
+        back = await asyncio.get_running_loop().run_in_executor(None, _echo_through, forward.port, b"rdp" * 100)
+        assert back == b"rdp" * 100
+        assert svc.tunnels.launch(saved.id) is None                  # an echo port: nothing to open
+        svc.tunnels.stop(saved.id)
+        return forward
+
+    forward = asyncio.run(scenario())
+    assert not forward.active and saved.id not in svc.tunnels.running
+    ended = [e for e in audit.entries(svc.conn, host="gw") if e.action == "tunnel-result"]
+    assert "300 bytes sent, 300 bytes received" in ended[-1].detail
+    svc.roster.remove("gw")
+    assert svc.tunnels.saved("gw") == []            # removed with its host
+    assert svc.conn.execute("SELECT COUNT(*) FROM tunnels").fetchone()[0] == 0
+    svc.close()
+
+
+def test_open_launches_rdp_or_browser_on_the_forwarded_port():
+    from techdesk.services.tunnels import launch_plan
+
+    assert launch_plan(443, 15443).url == "https://127.0.0.1:15443/"
+    assert launch_plan(8080, 18080).url == "http://127.0.0.1:18080/"
+    assert launch_plan(3389, 13389, "win32").argv == ("mstsc", "/v:127.0.0.1:13389")
+    assert launch_plan(3389, 13389, "darwin").url.startswith("rdp://full%20address=s:127.0.0.1:13389")
+    linux = launch_plan(3389, 13389, "linux", which=lambda p: p == "xfreerdp")
+    assert linux.argv == ("xfreerdp", "/v:127.0.0.1:13389")
+    assert launch_plan(3389, 13389, "linux", which=lambda p: None) is None   # no client: no Open
+    assert launch_plan(22, 2222) is None

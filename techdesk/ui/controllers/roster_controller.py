@@ -25,6 +25,7 @@ class RosterController(QObject):
     command_requested = Signal(list)  # host names: "Run command…"
     terminal_requested = Signal(str)  # host name: a terminal tab in the window
     files_requested = Signal(str)  # host name: an SFTP tab
+    tunnels_requested = Signal(str)  # host name: its saved port forwards
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -179,6 +180,8 @@ class RosterController(QObject):
         external.setEnabled(single is not None)
         files = menu.addAction("Files (SFTP)", lambda: self.files_requested.emit(single))
         files.setEnabled(single is not None)
+        tunnels = menu.addAction("Tunnels…", lambda: self.tunnels_requested.emit(single))
+        tunnels.setEnabled(single is not None)
         menu.addSeparator()
         remove = menu.addAction("Remove…", self.remove_hosts)
         remove.setEnabled(bool(hosts))
