@@ -112,6 +112,35 @@ class _SafeStream(pyte.ByteStream):
             return self._taking_plain_text
 
 
+# Plain lines: printable ASCII, each ended by CR LF (what `seq`, `cat log`, `find /` send).
+_PLAIN_BYTES = bytes(range(0x20, 0x7f)) + b"\r\n"
+
+
+def scrolled_away(data: bytes | bytearray, keep_lines: int) -> int:
+    """How many leading bytes of `data` can be dropped unparsed because every row they would
+    draw scrolls out of the screen and the scrollback anyway: a flood of plain lines
+    followed by at least `keep_lines` more. Bytes with any escape, control or non-ASCII
+    byte are never dropped (they may change modes, colours or the title). 0 = none.
+    C-speed scans only (translate, count): this runs over megabytes on the GUI thread."""
+    # The tail to keep: grown until it holds keep_lines lines (up to twice as many are kept;
+    # a few C calls, not a Python loop per line, so the GUI thread is not held).
+    tail = min(len(data), max(64, keep_lines * 8))
+    while data.count(b"\r\n", len(data) - tail) < keep_lines:
+        if tail == len(data):
+            return 0
+        tail = min(len(data), tail * 2)
+    cut = data.rfind(b"\r\n", 0, len(data) - tail + 1)   # the line end just before the tail
+    if cut <= 0:
+        return 0
+    head = bytes(data[:cut + 2])
+    if head.translate(None, _PLAIN_BYTES):          # an escape, a control or a non-ASCII byte
+        return 0
+    pairs = head.count(b"\r\n")
+    if head.count(b"\r") != pairs or head.count(b"\n") != pairs:   # a lone CR or LF
+        return 0
+    return cut + 2
+
+
 class Emulator:
     """Bytes from the host in, a screen (plus scrollback) out. GUI-thread only."""
 
@@ -124,6 +153,18 @@ class Emulator:
 
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
+
+    def flood_keep_lines(self) -> int | None:
+        """For scrolled_away(): the lines a flood must still have to push everything now on
+        screen and in the scrollback out (with a screen's margin); None when dropping would
+        not be the same as parsing: the alternate screen, scroll margins, or the parser or
+        the UTF-8 decoder in the middle of a sequence."""
+        screen, stream = self.screen, self.stream
+        if screen.alternate or (screen.margins and screen.margins != (0, screen.lines - 1)):
+            return None
+        if stream._taking_plain_text is not True or stream.utf8_decoder.getstate()[0]:
+            return None
+        return (screen.scrollback.maxlen or 0) + 2 * screen.lines
 
     def resize(self, columns: int, lines: int) -> None:
         self.screen.resize(lines, columns)

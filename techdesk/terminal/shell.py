@@ -25,6 +25,7 @@ class ShellChannel:
     def __init__(self, chan: paramiko.Channel, on_close: Callable[[ShellChannel], None] | None = None) -> None:
         self.chan = chan
         self.bytes_in = 0
+        self.bytes_skipped = 0   # a flood's head that scrolled away unparsed (drop_scrolled_away)
         self.bytes_out = 0
         self.ended = False          # the host closed the shell or the connection dropped
         self.exit_status: int | None = None
@@ -83,6 +84,19 @@ class ShellChannel:
     def pending(self) -> int:
         with self._cond:
             return len(self._buf)
+
+    def drop_scrolled_away(self, keep_lines: int) -> int:
+        """Drop the head of a flood of plain lines that would scroll out of the scrollback
+        unseen (emulator.scrolled_away); the count goes to bytes_skipped (GUI thread)."""
+        from techdesk.terminal.emulator import scrolled_away
+
+        with self._cond:
+            n = scrolled_away(self._buf, keep_lines)
+            if n:
+                del self._buf[:n]
+                self.bytes_skipped += n
+                self._cond.notify_all()
+        return n
 
     def take(self, limit: int) -> bytes:
         """Up to `limit` bytes the host sent, oldest first (GUI thread)."""

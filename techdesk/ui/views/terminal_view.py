@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from techdesk.terminal.emulator import Emulator
 
 SLICE_S = 0.006          # feed at most this long before letting the event loop run
-TAKE = 16 * 1024         # bytes fed to the emulator per step
+TAKE = 2 * 1024          # bytes fed to the emulator per step (pyte: about 0.5-1 MB/s, so a few ms)
+FLOOD = 256 * 1024       # a backlog this large may drop its head that scrolls away unseen
 REPAINT_MS = 16
 FONT_SIZES = (8, 30)
 DEFAULT_FONT_SIZE = 11
@@ -180,6 +181,8 @@ class TerminalView(QWidget):
             return
         before = self.emulator.total_lines
         started = time.perf_counter()
+        if session.pending() >= FLOOD and (keep := self.emulator.flood_keep_lines()) is not None:
+            session.drop_scrolled_away(keep)
         while time.perf_counter() - started < SLICE_S:
             chunk = session.take(TAKE)
             if not chunk:
