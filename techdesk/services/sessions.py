@@ -19,6 +19,7 @@ from techdesk.core.roster import RosterError
 from techdesk.services.runner import EndpointPrompt, Route, plan_route, secret_lookup
 from techdesk.ssh.connect import Target, Timeouts
 from techdesk.ssh.errors import SshError
+from techdesk.ssh.knownhosts import pin_name
 from techdesk.store import audit
 from techdesk.terminal.forward import LocalForward
 from techdesk.terminal.shell import ShellChannel
@@ -74,16 +75,57 @@ def parse_forward(text: str) -> ForwardSpec:
     return ForwardSpec(local, host, int(port))
 
 
+@dataclass(frozen=True)
+class QuickTarget:
+    """`user@host[:port]` typed in the filter bar: a host not (yet) in the roster."""
+
+    user: str
+    address: str
+    port: int
+
+    def __str__(self) -> str:
+        address = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.user}@{address}" + (f":{self.port}" if self.port != 22 else "")
+
+
+def parse_quick(text: str) -> QuickTarget | None:
+    """`user@host[:port]` (an IPv6 address in brackets), or None when the text is no such
+    thing (then it is a filter). Nothing that could be an option or a path: `-`, `/`, spaces."""
+    user, at, rest = text.strip().partition("@")
+    if not at or not user or not rest or any(c.isspace() or c in "/\\@" for c in user + rest):
+        return None
+    if user.startswith("-") or rest.startswith("-"):
+        return None
+    port = "22"
+    if rest.startswith("["):
+        address, close, tail = rest[1:].partition("]")
+        if not close or (tail and not tail.startswith(":")):
+            return None
+        port = tail[1:] or port
+    elif rest.count(":") == 1:
+        address, _, port = rest.partition(":")
+    elif ":" in rest:
+        return None
+    else:
+        address = rest
+    if not address or not port.isdigit() or not 0 < int(port) <= 65535:
+        return None
+    return QuickTarget(user, address, int(port))
+
+
 class SessionService:
     def __init__(self, services) -> None:
         self.services = services
 
     # -- shells ---------------------------------------------------------------------------
-    async def open_shell(self, name: str, columns: int, lines: int,
+    async def open_shell(self, name: str | QuickTarget, columns: int, lines: int,
                          prompts: Prompts | None = None) -> ShellChannel:
-        """A started login shell on `name` (xterm-256color PTY). Raises SessionError."""
+        """A started login shell on roster host `name`, or on a quick-connect target (its
+        host key is checked and pinned like any host's; nothing is stored in the keyring
+        for it), on an xterm-256color PTY. Raises SessionError."""
         loop = asyncio.get_running_loop()
-        route = self._route(name)
+        route = self._route(name) if isinstance(name, str) else self._quick_route(name)
+        name = str(name)
         self._audit(name, "terminal", "interactive shell (PTY)", "opening")
 
         def opened(lease):
@@ -178,6 +220,11 @@ class SessionService:
             return plan_route(self.services.roster, self.services.trust, name)
         except RosterError as exc:
             raise SessionError(str(exc)) from None
+
+    def _quick_route(self, quick: QuickTarget) -> Route:
+        target = Target(name=str(quick), address=quick.address, port=quick.port, user=quick.user)
+        pin = pin_name([(quick.address, quick.port)])
+        return Route(chain=[target], endpoints={}, trust=self.services.trust.route({(quick.address, quick.port): pin}))
 
     def _lease(self, route: Route, loop: asyncio.AbstractEventLoop, prompts: Prompts | None):
         """A lease on a pooled connection, entered in a worker: the same host-key pins per

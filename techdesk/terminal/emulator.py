@@ -116,11 +116,12 @@ class _SafeStream(pyte.ByteStream):
 _PLAIN_BYTES = bytes(range(0x20, 0x7f)) + b"\r\n"
 
 
-def scrolled_away(data: bytes | bytearray, keep_lines: int) -> int:
+def scrolled_away(data: bytes | bytearray, keep_lines: int, limit: int = 1 << 20) -> int:
     """How many leading bytes of `data` can be dropped unparsed because every row they would
     draw scrolls out of the screen and the scrollback anyway: a flood of plain lines
     followed by at least `keep_lines` more. Bytes with any escape, control or non-ASCII
-    byte are never dropped (they may change modes, colours or the title). 0 = none.
+    byte are never dropped (they may change modes, colours or the title). 0 = none;
+    at most about `limit` bytes.
     C-speed scans only (translate, count): this runs over megabytes on the GUI thread."""
     # The tail to keep: grown until it holds keep_lines lines (up to twice as many are kept;
     # a few C calls, not a Python loop per line, so the GUI thread is not held).
@@ -129,7 +130,8 @@ def scrolled_away(data: bytes | bytearray, keep_lines: int) -> int:
         if tail == len(data):
             return 0
         tail = min(len(data), tail * 2)
-    cut = data.rfind(b"\r\n", 0, len(data) - tail + 1)   # the line end just before the tail
+    # At most `limit` bytes per call: each scan holds the GIL (and the GUI thread) for its length.
+    cut = data.rfind(b"\r\n", 0, min(len(data) - tail + 1, limit))   # a line end before the tail
     if cut <= 0:
         return 0
     head = bytes(data[:cut + 2])

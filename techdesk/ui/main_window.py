@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.terminals = TerminalController(services, self, self.tabs, self._settings)
         self.roster.terminal_requested.connect(self.terminals.open)
         self.roster_panel.terminal_requested.connect(self.terminals.open)
+        self.roster_panel.quick_connect_requested.connect(self.terminals.open_quick)
         self.files = FilesController(services, self, self.tabs)
         self.roster.files_requested.connect(self.files.open)
         self.tunnels = TunnelsController(services, self, self.tabs)

@@ -13,7 +13,7 @@ import contextlib
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QTabBar, QToolButton
 
-from techdesk.services.sessions import Prompts, SessionError
+from techdesk.services.sessions import Prompts, QuickTarget, SessionError, parse_quick
 from techdesk.ui.plain import plain_tip
 from techdesk.ui.views.terminal_view import DEFAULT_FONT_SIZE, TerminalView
 
@@ -48,10 +48,20 @@ class TerminalController(QObject):
         except (TypeError, ValueError):
             return DEFAULT_FONT_SIZE
 
-    def open(self, name: str) -> TerminalView:
+    def open_quick(self, text: str) -> TerminalView | None:
+        """Quick connect: `user@host[:port]` from the filter bar, not in the roster; once the
+        shell is up the tab offers to save the host to a client."""
+        quick = parse_quick(text)
+        if quick is None:
+            self.window.statusBar().showMessage("Quick connect takes user@host or user@host:port", 6000)
+            return None
+        return self.open(str(quick), quick)
+
+    def open(self, name: str, quick: QuickTarget | None = None) -> TerminalView:
         """A new tab with a shell on `name` (connecting in the background)."""
         view = TerminalView(self.font_size())
         view.host_name = name
+        view.quick = quick
         view.reconnect_requested.connect(lambda: self.connect(view))
         view.closed.connect(lambda: self._set_state(view, "closed"))
         view.font_size_changed.connect(lambda size: self.settings.setValue(FONT_KEY, size))
@@ -74,7 +84,7 @@ class TerminalController(QObject):
         view._apply_size()
         prompts = Prompts(self.window.hostkey_prompt, self.window.secret_prompt, self.window.endpoint_prompt)
         try:
-            shell = await self.services.sessions.open_shell(name, view.emulator.columns,
+            shell = await self.services.sessions.open_shell(view.quick or name, view.emulator.columns,
                                                             view.emulator.lines, prompts)
         except SessionError as exc:
             view.note(f"Could not connect: {exc} — press Enter to try again")
@@ -85,6 +95,24 @@ class TerminalController(QObject):
             return
         view.attach(shell)
         self._set_state(view, None)
+        if view.quick is not None and not view.offer_row.isVisible():
+            view.offer(f"{view.quick} is not in the roster.", "Save to a client…", lambda: self.save_quick(view))
+
+    def save_quick(self, view: TerminalView) -> None:
+        """The host dialog, filled in from the quick-connect target (the roster validates)."""
+        from techdesk.core.roster import HostSpec
+        from techdesk.ui.dialogs.host_dialog import HostDialog
+
+        q = view.quick
+        dialog = HostDialog(self.services.roster, parent=self.window)
+        spec = HostSpec(name=q.address.replace(":", "-"), address=q.address, port=q.port, user=q.user)
+        dialog.name.setText(spec.name)
+        dialog.address.setText(spec.address)
+        dialog.port.setText("" if q.port == 22 else str(q.port))
+        dialog.user.setText(spec.user)
+        if dialog.exec() and dialog.saved:
+            self.window.roster.refresh()
+            self.window.statusBar().showMessage(f"Saved {dialog.saved.name} to the roster", 6000)
 
     def _set_state(self, view: TerminalView, state: str | None) -> None:
         index = self.tabs.indexOf(view)

@@ -26,6 +26,7 @@ class RosterPanel(QWidget):
     terminal_requested = Signal(str)  # a host row double-clicked
     selection_changed = Signal()
     context_menu_requested = Signal(object)  # global QPoint
+    quick_connect_requested = Signal(str)  # Enter on "user@host[:port]" typed in the filter
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -33,7 +34,8 @@ class RosterPanel(QWidget):
         self.proxy = RosterFilter(self)
         self.proxy.setSourceModel(self.model)
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter: name, address, tag, client…  (Ctrl+K)")
+        self.filter.setPlaceholderText("Filter: name, address, tag, client… or user@host to connect  (Ctrl+K)")
+        self.filter.returnPressed.connect(self._return_pressed)
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter_changed)
         self.tree = QTreeView()
@@ -54,6 +56,11 @@ class RosterPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree, 1)
+
+    def _return_pressed(self) -> None:
+        text = self.filter.text().strip()
+        if "@" in text:
+            self.quick_connect_requested.emit(text)
 
     def _filter_changed(self, text: str) -> None:
         # Collapsed first: re-filtering thousands of expanded rows is what costs.

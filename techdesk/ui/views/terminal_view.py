@@ -14,8 +14,10 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMenu,
+    QPushButton,
     QScrollBar,
     QToolButton,
     QVBoxLayout,
@@ -142,6 +144,18 @@ class TerminalView(QWidget):
         row.addWidget(self.find_edit, 1)
         row.addWidget(close_find)
         self.find_row.hide()
+        # An offer above the screen (quick connect: "save this host to a client").
+        self.offer_label = QLabel()
+        self.offer_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.offer_button = QPushButton()
+        self._offer_action = None
+        self.offer_button.clicked.connect(self._offer_taken)
+        self.offer_row = QWidget()
+        offer = QHBoxLayout(self.offer_row)
+        offer.setContentsMargins(6, 2, 6, 2)
+        offer.addWidget(self.offer_label, 1)
+        offer.addWidget(self.offer_button)
+        self.offer_row.hide()
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -150,6 +164,7 @@ class TerminalView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addWidget(self.offer_row)
         layout.addLayout(body, 1)
         layout.addWidget(self.find_row)
         self.set_font_size(font_size)
@@ -163,6 +178,18 @@ class TerminalView(QWidget):
         session.on_data = self._wake.data.emit   # from the reader thread: queued to us
         session.resize(self.emulator.columns, self.emulator.lines)
         self._wake.data.emit()
+
+    def offer(self, text: str, button: str, action) -> None:
+        """Show a one-line offer above the screen; the button runs `action` and hides it."""
+        self.offer_label.setText(text)
+        self.offer_button.setText(button)
+        self._offer_action = action
+        self.offer_row.show()
+
+    def _offer_taken(self) -> None:
+        self.offer_row.hide()
+        if self._offer_action is not None:
+            self._offer_action()
 
     def note(self, text: str) -> None:
         """A line of our own (connecting, disconnected...) on the screen, dimmed."""
