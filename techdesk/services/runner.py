@@ -134,12 +134,10 @@ class RunService:
         routes: dict[str, RouteTrust] = {}  # host name -> host keys pinned per route
         for host in hosts:
             try:
-                hops = self.roster.jump_chain(host.name)
-                chain = [_target(h) for h in hops]
-                plans.append((host, chain, None))
-                endpoints.update((h.name, endpoint_of(hops[:i + 1])) for i, h in enumerate(hops))
-                routes[host.name] = self.trust.route({(h.address, h.port): pin_name(
-                    [(j.address, j.port) for j in hops[:i + 1]]) for i, h in enumerate(hops)})
+                route = plan_route(self.roster, self.trust, host.name)
+                plans.append((host, route.chain, None))
+                endpoints.update(route.endpoints)
+                routes[host.name] = route.trust
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
 
@@ -166,23 +164,7 @@ class RunService:
             def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
                 return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
 
-        def lookup_secret(kind: str, host_name: str) -> str | None:
-            # Runs in a worker: keyring first (released only to the endpoint it belongs to),
-            # then (in the window) ask the technician.
-            endpoint = endpoints.get(host_name)
-            try:
-                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
-            except keyring_secrets.EndpointChanged as exc:
-                if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
-                        endpoint_prompt(exc), loop).result():
-                    raise SshError("auth", str(exc), target=host_name) from None
-                keyring_secrets.confirm_endpoint(host_name, exc.now)
-                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
-            if value is None and secret_prompt is not None and not cancel.is_set():
-                value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
-                if value is not None and endpoint is not None:
-                    keyring_secrets.bind(kind, host_name, endpoint)
-            return value
+        lookup_secret = secret_lookup(loop, endpoints, secret_prompt, endpoint_prompt, cancel)
 
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
@@ -240,6 +222,52 @@ class _Tampered(Exception):
 
 def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
+
+
+@dataclass
+class Route:
+    """How to reach a host: the hops, where each hop's stored secret may go, its host-key pins."""
+
+    chain: list[Target]
+    endpoints: dict[str, str]   # hop name -> endpoint its keyring secret is bound to
+    trust: RouteTrust           # host keys pinned per route (like OpenSSH's HostKeyAlias)
+
+
+def plan_route(roster, trust: TrustStore, name: str) -> Route:
+    """The route to `name` through its jump chain; on the loop thread (the store is not
+    thread-safe). Raises RosterError. Runs, shells, forwards and file sessions all use it."""
+    hops = roster.jump_chain(name)
+    return Route(chain=[_target(h) for h in hops],
+                 endpoints={h.name: endpoint_of(hops[:i + 1]) for i, h in enumerate(hops)},
+                 trust=trust.route({(h.address, h.port): pin_name([(j.address, j.port) for j in hops[:i + 1]])
+                                    for i, h in enumerate(hops)}))
+
+
+def secret_lookup(loop: asyncio.AbstractEventLoop, endpoints: dict[str, str],
+                  secret_prompt: SecretPrompt | None, endpoint_prompt: EndpointPrompt | None,
+                  cancel: threading.Event | None = None) -> Callable[[str, str], str | None]:
+    """connect()'s `secrets` callback, for a worker thread: the keyring first (a secret is
+    released only to the endpoint it belongs to; a moved host is asked about on the loop),
+    then (in the window) the technician."""
+    cancel = cancel or threading.Event()
+
+    def lookup_secret(kind: str, host_name: str) -> str | None:
+        endpoint = endpoints.get(host_name)
+        try:
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        except keyring_secrets.EndpointChanged as exc:
+            if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
+                    endpoint_prompt(exc), loop).result():
+                raise SshError("auth", str(exc), target=host_name) from None
+            keyring_secrets.confirm_endpoint(host_name, exc.now)
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        if value is None and secret_prompt is not None and not cancel.is_set():
+            value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
+            if value is not None and endpoint is not None:
+                keyring_secrets.bind(kind, host_name, endpoint)
+        return value
+
+    return lookup_secret
 
 
 def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore | RouteTrust,

@@ -395,6 +395,18 @@ MIGRATIONS: list[str] = [
     CREATE TABLE check_current_seen (id INTEGER PRIMARY KEY CHECK (id = 0), seen INTEGER NOT NULL);
     INSERT INTO check_current_seen VALUES (0, 0);
     """,
+    # 11: port forwards saved with a host (services/tunnels.py); they go with the host
+    """
+    CREATE TABLE tunnels (
+        id INTEGER PRIMARY KEY,
+        host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+        label TEXT NOT NULL DEFAULT '',
+        local_port INTEGER NOT NULL DEFAULT 0,
+        target_host TEXT NOT NULL,
+        target_port INTEGER NOT NULL
+    );
+    CREATE INDEX tunnels_host ON tunnels(host_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

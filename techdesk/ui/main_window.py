@@ -13,11 +13,14 @@ from techdesk.secrets import backend_info
 from techdesk.ui.controllers.alerts_controller import AlertsController
 from techdesk.ui.controllers.briefing_controller import BriefingController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
+from techdesk.ui.controllers.files_controller import FilesController
 from techdesk.ui.controllers.hostkey_prompt import EndpointPrompter, HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
+from techdesk.ui.controllers.terminal_controller import TerminalController
+from techdesk.ui.controllers.tunnels_controller import TunnelsController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.controllers.window_tools import WindowTools
 from techdesk.ui.icons import app_icon
@@ -125,6 +128,14 @@ class MainWindow(QMainWindow):
         self.host_page.runs.itemDoubleClicked.connect(self.tools.open_past_run)
         self._build_status_bar()
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
+        self.terminals = TerminalController(services, self, self.tabs, self._settings)
+        self.roster.terminal_requested.connect(self.terminals.open)
+        self.roster_panel.terminal_requested.connect(self.terminals.open)
+        self.roster_panel.quick_connect_requested.connect(self.terminals.open_quick)
+        self.files = FilesController(services, self, self.tabs)
+        self.roster.files_requested.connect(self.files.open)
+        self.tunnels = TunnelsController(services, self, self.tabs)
+        self.roster.tunnels_requested.connect(self.tunnels.open)
         self._restore_state()
         self.set_theme(str(self._settings.value("appearance", "system")), save=False)
         self.roster.refresh()
@@ -180,6 +191,12 @@ class MainWindow(QMainWindow):
         self.act_find = self._action("Find in output", self.tools.find_in_output, "Ctrl+F")
         for action in (self.act_history, self.act_copy_run, self.act_save_run):
             host_menu.addAction(action)
+        host_menu.addAction(self._action("Open terminal", lambda: self._on_one_host(self.terminals.open),
+                                         "Ctrl+Shift+T", "A shell on the selected host in a tab of this window"))
+        host_menu.addAction(self._action("Files (SFTP)", lambda: self._on_one_host(self.files.open),
+                                         "Ctrl+Shift+O", "Browse and transfer files on the selected host"))
+        host_menu.addAction(self._action("Tunnels…", lambda: self._on_one_host(self.tunnels.open), None,
+                                         "Port forwards saved with the selected host: start, stop, open"))
         host_menu.addSeparator()
         host_menu.addAction(self._action("Clients and sites…", lambda: self.tools.open_clients(), None,
                                          "Connection defaults, rename and remove of clients and sites"))
@@ -381,6 +398,13 @@ class MainWindow(QMainWindow):
         stale_after = timedelta(hours=self.services.workspace.settings.stale_after_hours)
         return self.services.history.host_states(stale_after, hosts)
 
+    def _on_one_host(self, action) -> None:
+        hosts = self.roster_panel.selected_hosts()
+        if len(hosts) == 1:
+            action(hosts[0])
+        else:
+            self.statusBar().showMessage("Select one host first", 5000)
+
     def show_host(self, name: str) -> None:
         svc = self.services
         host = svc.roster.get(name)
@@ -502,6 +526,9 @@ class MainWindow(QMainWindow):
         if self.runs.running:
             self.runs.cancel()
         self.stop_timers()
+        self.terminals.close_all()
+        self.files.close_all()
+        self.tunnels.close_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

@@ -24,6 +24,9 @@ class RosterController(QObject):
     note_requested = Signal()
     visit_requested = Signal()
     command_requested = Signal(list)  # host names: "Run command…"
+    terminal_requested = Signal(str)  # host name: a terminal tab in the window
+    files_requested = Signal(str)  # host name: an SFTP tab
+    tunnels_requested = Signal(str)  # host name: its saved port forwards
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -204,8 +207,14 @@ class RosterController(QObject):
         edit.setEnabled(single is not None)
         copy = menu.addAction("Copy address", lambda: self.copy_address(single))
         copy.setEnabled(single is not None)
-        term = menu.addAction("Open terminal (OpenSSH)", lambda: self.open_terminal(single))
+        term = menu.addAction("Open terminal", lambda: self.terminal_requested.emit(single))
         term.setEnabled(single is not None)
+        external = menu.addAction("Open in external terminal (OpenSSH)", lambda: self.open_terminal(single))
+        external.setEnabled(single is not None)
+        files = menu.addAction("Files (SFTP)", lambda: self.files_requested.emit(single))
+        files.setEnabled(single is not None)
+        tunnels = menu.addAction("Tunnels…", lambda: self.tunnels_requested.emit(single))
+        tunnels.setEnabled(single is not None)
         menu.addSeparator()
         host_rows = [n for kind, n, _ in self.panel.selected() if kind == "host"]
         remove = menu.addAction(f"Remove {len(host_rows)} host{'s' if len(host_rows) != 1 else ''}…"

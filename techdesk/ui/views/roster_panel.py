@@ -24,8 +24,10 @@ from techdesk.ui.models.roster_model import (
 
 class RosterPanel(QWidget):
     host_activated = Signal(str)
+    terminal_requested = Signal(str)  # a host row double-clicked
     selection_changed = Signal()
     context_menu_requested = Signal(object)  # global QPoint
+    quick_connect_requested = Signal(str)  # Enter on "user@host[:port]" typed in the filter
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -33,11 +35,12 @@ class RosterPanel(QWidget):
         self.proxy = RosterFilter(self)
         self.proxy.setSourceModel(self.model)
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter: name, address…  status:crit client:Acme tag:web  (Ctrl+K)")
+        self.filter.setPlaceholderText("Filter: name, address…  status:crit client:Acme tag:web  user@host to connect  (Ctrl+K)")
         self.filter.setToolTip("Words match name, address, tags, client and site; all must match.\n"
                                "status:crit / warn / unknown / ok / never / stale / failed, client:NAME,"
                                " site:NAME, tag:TAG\n(quote names with spaces: client:\"Bäckerei Müller\").\n"
-                               "Down or Enter: to the results · Esc: clear")
+                               "Down or Enter: to the results · Esc: clear\n"
+                               "user@host[:port] and Enter: open a terminal there (quick connect)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter_changed)
         self.filter.installEventFilter(self)
@@ -59,6 +62,7 @@ class RosterPanel(QWidget):
         self.tree.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.activated.connect(self._current_changed)
+        self.tree.doubleClicked.connect(self._double_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
@@ -74,6 +78,10 @@ class RosterPanel(QWidget):
                     self.filter.clear()
                 event.accept()
                 return event.type() == QEvent.Type.KeyPress
+            if event.type() == QEvent.Type.KeyPress and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) \
+                    and "@" in self.filter.text():
+                self.quick_connect_requested.emit(self.filter.text().strip())
+                return True
             if event.type() == QEvent.Type.KeyPress and key in (Qt.Key.Key_Down, Qt.Key.Key_Return,
                                                                  Qt.Key.Key_Enter):
                 self.focus_first_result()
@@ -124,6 +132,11 @@ class RosterPanel(QWidget):
         index = current.siblingAtColumn(0)
         if index.isValid() and index.data(KIND_ROLE) == "host":
             self.host_activated.emit(index.data(NAME_ROLE))
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        index = index.siblingAtColumn(0)
+        if index.isValid() and index.data(KIND_ROLE) == "host":
+            self.terminal_requested.emit(index.data(NAME_ROLE))
 
     def selected(self) -> list[tuple[str, str, str | None]]:
         """(kind, name, client) of each selected row."""
