@@ -239,20 +239,25 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     # Oriented so that up is toward the threshold; diffs: a step down is a positive diff.
     # The readings before the window matter only for cycles, and a series that has not
     # dropped within the window is in none (of up to window_days): those are left out.
+    # The size a drop must have is set by the window's range (the same whatever history
+    # is added), so the history is read only when the window holds a step that big.
     ts, ys = zip(*points[w:], strict=False)
     u = [-y for y in ys] if capacity.falling else ys
     diffs = list(map(sub, u, u[1:]))
-    if w and diffs and max(diffs) > p.min_drop:
+    drop = max(p.drop_frac * (max(u) - min(u)), p.min_drop)
+    biggest = max(diffs) if diffs else 0.0
+    if w and biggest > drop:
         ts, ys = zip(*points, strict=False)
         u = [-y for y in ys] if capacity.falling else ys
         diffs = list(map(sub, u, u[1:]))
+        biggest = max(diffs)
     else:
         n, w = n - w, 0
     current = ys[-1]
     if ts[-1] - ts[w] < p.min_span_days * DAY:
         return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
                      f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
-    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, n, w)
+    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, n, w, drop, biggest)
 
 
 def _subsample(points: list, max_points: int) -> list:
@@ -265,15 +270,10 @@ def _subsample(points: list, max_points: int) -> list:
 
 
 def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, current: float,
-         ts, u, diffs: list, n: int, w: int) -> Forecast:
+         ts, u, diffs: list, n: int, w: int, drop: float, biggest: float) -> Forecast:
     """The forecast from the chosen readings (``u`` oriented, from index ``w``): a cycle if
     the drops repeat, else a line since the last drop or the latest change of trend."""
-    found: list[int] = []
-    biggest = max(diffs)
-    if biggest > p.min_drop:
-        drop = max(p.drop_frac * (max(u[w:]) - min(u[w:])), p.min_drop)
-        if biggest > drop:
-            found = trend.drops(u, diffs, drop)
+    found = trend.drops(u, diffs, drop) if biggest > drop else []
     note, start = "", w
     if len(found) >= 2:
         cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current)
