@@ -58,7 +58,7 @@ class ForecastParams:
     min_span_days: float = 3.0
     drop_frac: float = 0.25  # a drop > 25% of the window's range ...
     min_drop: float = 2.0  # ... and > 2 units (points of %) is a cleanup
-    max_points: int = 64  # longer histories are subsampled evenly
+    max_points: int = 128  # longer histories are subsampled (a drop blurred over two readings is missed)
     max_pairs: int = 24
     min_t: float = 3.0
     horizon_days: float = 365.0
@@ -276,7 +276,8 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
     found = trend.drops(u, diffs, drop) if biggest > drop else []
     note, start = "", w
     if len(found) >= 2:
-        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current)
+        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current,
+                         trend.step_level(diffs, drop))
         if cyclic is not None:
             return cyclic
         note = "since the last drop: the cycle is broken (overdue or above its peaks)"
@@ -292,7 +293,10 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
     if fit is None:
         return _none(host, check, label, capacity, len(u), "no time spread", current, now)
     gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
-    r = trend.rho_from_steps(diffs[start:], fit[2]) if fit[2] * fit[2] > gain else None
+    # The residuals' mean square, not the robust σ: a recent rise on a few readings is
+    # what the robust σ leaves out, and what a change point is for.
+    spread2 = trend.mean_square(fit[3], fit[1])
+    r = trend.rho_from_steps(diffs[start:], sqrt(spread2)) if spread2 > gain else None
     if len(u) >= p.min_points + 3 and r is not None and r > p.max_rho:
         j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
         if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):
@@ -349,7 +353,7 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
 
 
 def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: float, ts, u,
-            found: list[int], current: float) -> Forecast | None:
+            found: list[int], current: float, level: float) -> Forecast | None:
     """A series that dropped back at least twice is judged on its cycle: on the line
     through its peaks (each cycle's highest reading), not on the rise since the last
     drop. None when the pattern is broken, and the caller fits the rise since the
@@ -362,7 +366,7 @@ def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
         return None
     # Each cycle's highest reading, and when (the first cycle may be cut by the history's start).
     typical = trend.median(lengths)
-    peaks = [max(u[a:b]) for a, b in zip([0, *found[:-1]], found, strict=True)]
+    peaks = trend.cycle_peaks(ts, u, found, level)
     times = [ts[b - 1] for b in found]
     top = max(peaks)
     ct, cu = ts[last:], u[last:]
