@@ -293,10 +293,15 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
     if fit is None:
         return _none(host, check, label, capacity, len(u), "no time spread", current, now)
     gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
-    # The residuals' mean square, not the robust σ: a recent rise on a few readings is
-    # what the robust σ leaves out, and what a change point is for.
-    spread2 = trend.mean_square(fit[3], fit[1])
-    r = trend.rho_from_steps(diffs[start:], sqrt(spread2)) if spread2 > gain else None
+    # Looked for when the noise is big enough; or when the last three readings are all
+    # off the line on one side, a recent rise on a few readings that the robust σ
+    # leaves out (and what a change point is for): then the residuals' root mean
+    # square is the spread. Not always: a few bad readings inflate it.
+    r = trend.rho_from_steps(diffs[start:], fit[2]) if fit[2] * fit[2] > gain else None
+    if (r is None or r <= p.max_rho) and trend.tail_off(fit[3], fit[1], 2 * fit[2] + sqrt(gain)):
+        spread2 = trend.mean_square(fit[3], fit[1])
+        if spread2 > gain:
+            r = trend.rho_from_steps(diffs[start:], sqrt(spread2))
     if len(u) >= p.min_points + 3 and r is not None and r > p.max_rho:
         j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
         if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):

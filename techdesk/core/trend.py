@@ -9,6 +9,7 @@ rules in words; the names below say which is which.
 from __future__ import annotations
 
 from itertools import accumulate, compress, repeat
+from math import dist
 from operator import mul, sub, truediv
 
 DAY = 86400.0
@@ -132,8 +133,15 @@ def rho_from_steps(steps: list[float], sigma: float) -> float:
 
 def mean_square(detrended: list[float], a: float) -> float:
     """The residuals' (``detrended`` - a) mean square."""
-    r = list(map(sub, detrended, repeat(a)))
-    return sum(map(mul, r, r)) / len(r)
+    m = len(detrended)
+    return dist(detrended, [a] * m) ** 2 / m
+
+
+def tail_off(detrended: list[float], a: float, by: float) -> bool:
+    """True when the last three residuals (``detrended`` - a) are all beyond ``by`` on
+    the same side of the line."""
+    tail = detrended[-3:]
+    return min(tail) - a > by or a - max(tail) > by
 
 
 def rho(detrended: list[float], a: float) -> tuple[float, float]:
