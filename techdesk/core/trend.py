@@ -54,7 +54,10 @@ def median(values) -> float:
 def step_level(diffs: list[float], drop: float) -> float:
     """How big a step between neighbours must be to count: ``drop``, and four times
     the noise of the steps (their interquartile spread)."""
-    steps = sorted(diffs)
+    return _level(sorted(diffs), drop)
+
+
+def _level(steps: list[float], drop: float) -> float:
     k = len(steps)
     return max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
 
@@ -72,14 +75,14 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
     just done ends the forecast on the next check, not a day later.
     A drop over several steps is followed to its bottom.
     """
-    level = step_level(diffs, drop)
+    steps = sorted(diffs)
+    level = _level(steps, drop)
     n, found, after = len(u), [], -1
     # The two medians sit three readings apart: a series rising steadily toward the
     # threshold (a sawtooth refilling fast after its purge) rises that much between them
     # anyway. Only a clear rise counts (its median step above half the steps' noise).
     rise = 0.0
     if len(diffs) >= 8:
-        steps = sorted(diffs)
         k = len(steps)
         r = -steps[k // 2]
         if r > (steps[(3 * k) // 4] - steps[k // 4]) / 1.349 / 2:
@@ -148,9 +151,13 @@ def rho(detrended: list[float], a: float) -> tuple[float, float]:
     """(lag-one autocorrelation, sum of squares) of the residuals (``detrended`` - a):
     the first near 0 when a line explains the data, near 1 when something (a step, a
     bend, a slow wave) is left over."""
-    r = list(map(sub, detrended, repeat(a)))
-    total = sum(map(mul, r, r))
-    return (sum(map(mul, r, r[1:])) / total if total > 0 else 0.0), total
+    # In C, by distances: sum r[i] r[i+1] = (sum r[i]² + sum r[i+1]² - sum (r[i+1]-r[i])²) / 2.
+    total = dist(detrended, [a] * len(detrended)) ** 2
+    if total <= 0:
+        return 0.0, total
+    first, last = detrended[0] - a, detrended[-1] - a
+    steps = dist(detrended[1:], detrended[:-1]) ** 2
+    return (2 * total - first * first - last * last - steps) / 2 / total, total
 
 
 def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,

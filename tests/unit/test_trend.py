@@ -63,3 +63,12 @@ def test_mean_square_sees_a_recent_rise_the_robust_spread_leaves_out():
     u = [50.0 + (0.2 if k % 2 else -0.2) for k in range(52)] + [50.0 + 1.5 * k for k in range(1, 9)]
     fit = trend.robust_line(ts, u, 24)
     assert fit[2] < 0.5 < trend.mean_square(fit[3], fit[1]) ** 0.5
+
+
+def test_rho_by_distances_is_the_lag_one_autocorrelation():
+    r = [0.5, -1.0, 2.0, 0.25, -0.75, 1.5, -2.0]
+    a = 3.0
+    total = sum(x * x for x in r)
+    expected = sum(x * y for x, y in zip(r, r[1:], strict=False)) / total
+    got, ss = trend.rho([x + a for x in r], a)
+    assert abs(got - expected) < 1e-12 and abs(ss - total) < 1e-12
