@@ -18,7 +18,9 @@ def _run_body(started: str) -> dict:
     return {"bundle": "linux-health", "bundle_version": 1, "started": started, "finished": started,
             "technician": "mallory", "trigger": "manual",
             "hosts": [{"host": "web1", "status": "ok", "started": started, "duration_s": 1.0, "error": None,
-                       "checks": []}]}
+                       # The disk check "OK": it must not pass for newer than today's CRITICAL.
+                       "checks": [{"id": "disk", "title": "Disk", "status": "ok", "summary": "/ 40% used",
+                                   "exit_code": 0, "duration_s": 0.1, "output": "", "metrics": []}]}]}
 
 
 @pytest.mark.parametrize("spelling", ["offset", "basic", "naive-space"])
@@ -48,6 +50,6 @@ def test_a_past_run_spelled_to_sort_late_never_hides_todays_critical_result(team
     assert health["totals"]["crit"] == 1 and health["totals"]["ok"] == 0, (started, health["totals"])
     svc = bob.services()
     try:
-        assert svc.history.latest_statuses()["web1"][0] == "crit"
+        assert svc.history.host_states(timedelta(hours=72))["web1"].status == "crit"
     finally:
         svc.close()
