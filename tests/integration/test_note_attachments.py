@@ -110,3 +110,14 @@ def test_a_hostile_blob_is_refused_and_nothing_kept(tmp_path, monkeypatch, tampe
     assert reason in str(err.value) and "\n" not in str(err.value) and str(err.value).startswith("x.log")
     assert not (bob.workspace.path / "attachments" / sha).exists()
     bob.close()
+
+
+def test_the_visit_report_lists_a_notes_attachments(tmp_path, monkeypatch):
+    ann = _svc(tmp_path, "ann", monkeypatch)
+    visit = ann.visits.start("Acme")
+    note = ann.notes.add("printer jam", "", client="Acme")
+    ann.attachments.attach(note.id, "cups.log", b"jam\n", "pc1:/var/log/cups/error_log")
+    ann.visits.stop(visit.id, "done")
+    html = ann.reports.visit(visit.id, tmp_path / "visit.html").read_text()
+    assert "cups.log" in html and "from pc1:/var/log/cups/error_log" in html
+    ann.close()
