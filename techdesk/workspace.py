@@ -69,6 +69,7 @@ _RULES: dict[str, tuple] = {
     "smtp_port": ("int", 1, 65535), "smtp_security": ("choice", "starttls", "ssl", "none"),
     "technician": ("text",), "shared": ("text",), "webhook_url": ("text",), "smtp_host": ("text",),
     "smtp_user": ("text",), "smtp_from": ("text",), "smtp_to": ("text",), "device_id": ("id",),
+    "terminal_transcript": ("bool",),
 }
 
 
@@ -93,6 +94,8 @@ def check_setting(key: str, value):
     elif kind == "choice":
         if value not in rule[1:]:
             raise SettingsError(key, f"must be one of {', '.join(rule[1:])}, not {json.dumps(value)[:40]}")
+    elif kind == "bool" and not isinstance(value, bool):
+        raise SettingsError(key, f"must be true or false, not {json.dumps(value)[:40]}")
     elif kind == "text" and value is not None and not isinstance(value, str):
         raise SettingsError(key, f"must be text or null, not {json.dumps(value)[:40]}")
     elif kind == "id" and (not isinstance(value, str) or not value.strip()):
@@ -124,6 +127,8 @@ class Settings:
     smtp_user: str | None = None
     smtp_from: str | None = None
     smtp_to: str | None = None
+    # Terminal tabs write what the host sent to <workspace>/transcripts/ (docs/connections.md).
+    terminal_transcript: bool = False
 
     @classmethod
     def from_dict(cls, data: dict) -> Settings:
@@ -164,6 +169,10 @@ class Workspace:
     @property
     def bundles_dir(self) -> Path:
         return self.path / "bundles"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.path / "transcripts"
 
     @property
     def log_path(self) -> Path:

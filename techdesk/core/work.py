@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,6 +33,41 @@ class AttachedRun:
     error: dict | None = None
 
 
+ATTACHMENT_CAP = 2 * 1024 * 1024   # bytes per attached file: logs and screenshots, not disk images
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class Attachment:
+    """A file kept with a note, stored by the SHA-256 of its content (content-addressed)."""
+
+    name: str       # shown to the technician; a plain file name, never a path
+    sha256: str
+    size: int
+    source: str = ""   # where it came from: "host:/var/log/x.log" or "local"
+
+
+def attachment_problem(name, sha256, size) -> str | None:
+    """Why these are not a valid attachment (one line), or None. The one rule for a name
+    typed here, a remote file's name and a teammate's synced record."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        return "the name must be 1 to 200 characters"
+    if name in (".", "..") or any(c in name for c in "/\\:") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return f"the name {name[:60]!r} is not a plain file name"
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        return "the hash is not a SHA-256 in lower-case hex"
+    if type(size) is not int or size < 0:
+        return "the size is not a whole number of bytes"
+    if size > ATTACHMENT_CAP:
+        return too_big(name, size)
+    return None
+
+
+def too_big(name: str, size: int) -> str:
+    return (f"{name} is {size / 1048576:.1f} MB; a note's attachments are capped at "
+            f"{ATTACHMENT_CAP // 1048576} MB each")
+
+
 @dataclass
 class Note:
     id: str
@@ -49,6 +85,7 @@ class Note:
     visit_id: str | None = None
     conflict: bool = False
     pinned: bool = False  # "know before you go": first in the visit briefing
+    attachments: list[Attachment] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {
@@ -57,7 +94,7 @@ class Note:
             "host": self.host, "client": self.client, "site": self.site,
             "followups": [f.__dict__ for f in self.followups],
             "runs": [r.__dict__ for r in self.runs], "visit": self.visit_id, "conflict": self.conflict,
-            "pinned": self.pinned,
+            "pinned": self.pinned, "attachments": [a.__dict__ for a in self.attachments],
         }
 
 

@@ -306,7 +306,9 @@ def note_entry(note) -> dict:
     return {"id": note.id, "title": note.title, "body": note.body, "status": note.status,
             "for": note_target(note), "author": note.author, "created": fmt_datetime(note.created),
             "updated": fmt_datetime(note.updated),
-            "followups": [{"text": f.text, "done": f.done} for f in note.followups]}
+            "followups": [{"text": f.text, "done": f.done} for f in note.followups],
+            "attachments": [{"name": a.name, "size": a.size, "source": a.source, "sha256": a.sha256[:12]}
+                            for a in note.attachments]}
 
 
 def open_followups(notes) -> list[dict]:

@@ -16,6 +16,7 @@ from techdesk.workspace import Workspace
 
 if TYPE_CHECKING:
     from techdesk.services.actions import ActionService
+    from techdesk.services.attachments import AttachmentService
     from techdesk.services.bundles import BundleService
     from techdesk.services.fix import FixService
     from techdesk.services.history import HistoryService
@@ -111,6 +112,13 @@ class Services:
         from techdesk.services.history import HistoryService
 
         return HistoryService(self.conn)
+
+    @cached_property
+    def attachments(self) -> AttachmentService:
+        """Files kept with notes (content-addressed in the workspace, synced as blobs)."""
+        from techdesk.services.attachments import AttachmentService
+
+        return AttachmentService(self)
 
     @cached_property
     def notes(self) -> NotesService:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from techdesk.ssh.knownhosts import pin_name
 from techdesk.store import audit
 from techdesk.terminal.forward import LocalForward
 from techdesk.terminal.shell import ShellChannel
+from techdesk.terminal.transcript import Transcript, transcript_name
 
 HostKeyPrompt = Callable[[Target, object], Awaitable[bool | str]]
 SecretPrompt = Callable[[str, str], Awaitable[str | None]]
@@ -149,16 +151,36 @@ class SessionService:
             self._audit(name, "terminal-result", message, "protocol")
             raise SessionError(message) from None
 
+        transcript = self._transcript(name, shell)
+
         def closed(ch: ShellChannel) -> None:  # reader thread or GUI thread
             with contextlib.suppress(Exception):
                 lease.__exit__(None, None, None)
             detail = f"{ch.bytes_in} bytes from the host, {ch.bytes_out} bytes typed"
+            if transcript is not None:
+                transcript.close()
+                detail += f"; transcript {transcript.path}" + (" (capped)" if transcript.capped else "")
             with contextlib.suppress(RuntimeError):  # the loop is gone at exit: nothing to record into
                 loop.call_soon_threadsafe(self._audit, name, "terminal-result", detail, "closed")
 
         shell._on_close = closed
         shell.start()
         return shell
+
+    def _transcript(self, name: str, shell: ShellChannel) -> Transcript | None:
+        """The session's transcript when the technician turned them on (Settings), else None.
+        A file that cannot be made is said in the audit log; the shell opens all the same."""
+        ws = self.services.workspace
+        if not ws.settings.terminal_transcript:
+            return None
+        try:
+            transcript = Transcript(ws.transcripts_dir / transcript_name(name, time.time()))
+        except OSError as exc:
+            self._audit(name, "terminal", f"transcript not written: {exc.strerror or exc}", "error")
+            return None
+        shell.tap = transcript.write
+        shell.transcript_path = str(transcript.path)
+        return transcript
 
     # -- port forwards --------------------------------------------------------------------
     async def open_forward(self, name: str, target_host: str, target_port: int, local_port: int = 0,

@@ -155,6 +155,10 @@ class SyncService:
         scan = yield folder.scan, (seen, full)  # raises SharedFolderError before anything changes
         report = self._commit(folder, scan, seen, full, allow_deletes)
         yield from self._publish_steps(folder, report)
+        from techdesk.services.attachments import publish_blobs
+
+        # notes' files go next to their revisions (after them: a reader may see a note first)
+        yield publish_blobs, (str(folder.root), self.services.attachments.unshared())
         return self._finish(report, folder, started)
 
     def _publish_steps(self, folder: SharedFolder, report: SyncReport | None):

@@ -9,6 +9,7 @@ A field names its column, its key in a sync revision body, and its type:
     flag            bool added later: a revision without it (or with anything but true) is false
     checklist       JSON list of {"text", "done"}  strs          JSON list of strings
     attached        JSON list of AttachedRun dicts windows       "; "-joined list of windows
+    attachments     JSON list of Attachment dicts (added later: a revision without it has none)
 
 Roster records (clients, sites, hosts) are relational (a host names its client and
 site by uid and name): their codec is techdesk/sync/engine/roster.py; runs, with their
@@ -52,6 +53,7 @@ NOTE = Kind("notes", "id", (
     Field("runs", "runs", "attached"),
     Field("visit_id", "visit", "str?"),
     Field("pinned", "pinned", "flag"),
+    Field("attachments", "attachments", "attachments"),
 ))
 
 VISIT = Kind("visits", "id", (
@@ -79,7 +81,7 @@ SCHEDULE = Kind("schedules", "uid", (
 
 FLAT = {"note": NOTE, "visit": VISIT, "schedule": SCHEDULE}
 
-JSON_TYPES = frozenset(("checklist", "attached", "strs"))
+JSON_TYPES = frozenset(("checklist", "attached", "strs", "attachments"))
 
 
 def to_column(field: Field, value):

@@ -407,6 +407,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX tunnels_host ON tunnels(host_id);
     """,
+    # 12: files kept with a note: [{name, sha256, size, source}]; the bytes are in
+    # <workspace>/attachments/<sha256> (services/attachments.py)
+    """
+    ALTER TABLE notes ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

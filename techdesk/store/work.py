@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from techdesk.core.work import AttachedRun, ChecklistItem, Followup, Note, Visit, WorkError
+from techdesk.core.work import (
+    AttachedRun,
+    Attachment,
+    ChecklistItem,
+    Followup,
+    Note,
+    Visit,
+    WorkError,
+)
 from techdesk.store import fields
 from techdesk.store.db import transaction
 
@@ -23,7 +31,7 @@ def note_from_row(row: sqlite3.Row) -> Note:
         updated=row["updated"], status=row["status"], host=row["host"], client=row["client"],
         site=row["site"], followups=[Followup(**f) for f in json.loads(row["followups"])],
         runs=[AttachedRun(**r) for r in json.loads(row["runs"])], visit_id=row["visit_id"],
-        pinned=bool(row["pinned"]),
+        pinned=bool(row["pinned"]), attachments=[Attachment(**a) for a in json.loads(row["attachments"])],
     )
 
 

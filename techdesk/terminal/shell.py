@@ -30,6 +30,8 @@ class ShellChannel:
         self.ended = False          # the host closed the shell or the connection dropped
         self.exit_status: int | None = None
         self.on_data: Callable[[], None] = lambda: None  # called from the reader thread
+        self.tap: Callable[[bytes], None] | None = None  # a copy of the host's bytes (transcript), reader thread
+        self.transcript_path: str | None = None   # where this session's transcript goes, when one is kept
         self._on_close = on_close
         self._buf = bytearray()
         self._cond = threading.Condition()
@@ -62,6 +64,8 @@ class ShellChannel:
                 data = self.chan.recv(READ_CHUNK)
                 if not data:
                     break
+                if self.tap is not None:
+                    self.tap(data)
                 with self._cond:
                     while len(self._buf) >= MAX_PENDING and not self._closed:
                         self._cond.wait(0.5)

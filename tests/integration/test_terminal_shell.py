@@ -103,3 +103,38 @@ def test_shell_reuses_the_warm_connection_and_refuses_unknown_host_keys(sshd, tm
         asyncio.run(other.sessions.open_shell("web", 80, 24))
     assert "\n" not in str(err.value) and "key" in str(err.value).lower()
     other.close()
+
+
+def test_transcript_only_when_turned_on_clean_text_without_typed_keys(sshd, tmp_path):
+    svc = _services(tmp_path, sshd)
+    folder = svc.workspace.transcripts_dir
+
+    async def session(*steps: tuple[bytes, str]) -> None:
+        shell = await svc.sessions.open_shell("web", 80, 24)
+        emu = Emulator(80, 24, reply=shell.send)
+        try:
+            for command, marker in steps:
+                shell.send(command)
+                await _until(shell, emu, lambda m=marker: any(m in line for line in emu.text()), marker)
+        finally:
+            shell.close()
+        await asyncio.sleep(0.2)
+
+    # off (the default): nothing is written anywhere
+    asyncio.run(session((b"echo OFF-$((1+1))\n", "OFF-2")))
+    assert not folder.exists()
+
+    svc.settings.update(terminal_transcript=True)
+    # a password typed at a prompt that does not echo: never in the file
+    asyncio.run(session(
+        (b"stty -echo; echo ASK-$((3*3)); read -r secret; stty echo; printf '\\033[31mRED\\033[0m-%s\\n' "
+         b"$((20+1))\n", "ASK-9"),
+        (b"hunter2-typed\n", "RED-21")))
+    files = list(folder.iterdir())
+    assert len(files) == 1 and files[0].name.startswith("web-")
+    text = files[0].read_text(encoding="utf-8")
+    assert "RED-21" in text and "\x1b" not in text and "\r" not in text
+    assert "hunter2-typed" not in text
+    closed = [e for e in audit.entries(svc.conn) if e.action == "terminal-result"][-1]
+    assert str(files[0]) in closed.detail
+    svc.close()

@@ -72,6 +72,10 @@ def test_quick_connect_opens_a_terminal_and_offers_to_save(window, qloop, qtbot,
     assert view.offer_row.isVisible() and "not in the roster" in view.offer_label.text()
     entries = audit.entries(services.conn, host=text)
     assert any(e.action == "terminal" for e in entries)
+    # a working shell: a command typed into the tab runs on the host and answers on the screen
+    qtbot.keyClicks(view.canvas, "echo quick-$((20+3))")
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Return)
+    _wait(qloop, lambda: any("quick-23" in line for line in view.emulator.text()), "the shell's answer")
     window.terminals.close(view)
     # not user@host: nothing opens, the filter stays a filter
     window.roster_panel.filter.setText("ann@")

@@ -114,3 +114,16 @@ def test_offline_is_explained_in_the_status_bar_and_a_dialog(qtbot, qloop, windo
     window.sync.button.click()
     [text] = shown
     assert "unplugged-usb" in text and "Nothing is lost" in text and "change(s) wait on this device" in text
+
+
+def test_terminal_transcripts_are_stated_off_and_can_be_turned_on(qtbot, window, services):
+    dialog = SettingsDialog(services, window)
+    qtbot.addWidget(dialog)
+    assert not dialog.transcript.isChecked()                      # off by default, and said so
+    note = dialog.transcript_note.text()
+    assert "Off by default" in note and str(services.workspace.transcripts_dir) in note
+    assert "not recorded" in note
+    dialog.transcript.setChecked(True)
+    dialog.accept()
+    assert services.workspace.settings.terminal_transcript is True
+    assert json.loads(services.workspace.settings_path.read_text())["terminal_transcript"] is True

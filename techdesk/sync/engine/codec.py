@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from techdesk.core.work import AttachedRun
+from techdesk.core.work import AttachedRun, attachment_problem
 from techdesk.store.fields import Field, Kind, from_column, to_column
 
 CHUNK = 500
@@ -142,6 +142,21 @@ def _attached_list(body: dict, key: str) -> list[dict]:
     return [{k: item[k] for k in order if k in item} for item in items(body, key, _attached)]
 
 
+def _attachments(body: dict, key: str) -> list[dict]:
+    """A note's files (added later: an older revision has none). Names, hashes and sizes of
+    a teammate's record follow the local rule (core/work.attachment_problem); the bytes
+    are checked against them when read (techdesk/sync/blobs.py)."""
+    if key not in body:
+        return []
+    keys = {"name", "sha256", "size", "source"}
+    for item in items(body, key, lambda v: isinstance(v, dict) and {"name", "sha256", "size"} <= set(v) <= keys
+                      and isinstance(v.get("source", ""), str)):
+        if problem := attachment_problem(item["name"], item["sha256"], item["size"]):
+            raise BodyError(f"attachment refused: {problem}")
+    return [{"name": i["name"], "sha256": i["sha256"], "size": i["size"], "source": i.get("source", "")}
+            for i in body[key]]
+
+
 def _strs(body: dict, key: str) -> list[str]:
     return items(body, key, lambda v: isinstance(v, str))
 
@@ -154,7 +169,7 @@ CHECKS: dict[str, Callable[[dict, str], object]] = {
     "str": req_str, "str?": opt_str, "int?": opt_int, "int": req_int, "bool": req_bool,
     "flag": lambda b, k: b.get(k) is True,  # added after the first release: older revisions lack it
     "time": iso_time, "time?": lambda b, k: iso_time(b, k, optional=True),
-    "checklist": _checklist, "attached": _attached_list, "strs": _strs, "windows": _windows,
+    "checklist": _checklist, "attached": _attached_list, "attachments": _attachments, "strs": _strs, "windows": _windows,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from techdesk.secrets import SecretsError, backend_info
 from techdesk.services.notify_setup import NotifyError
+from techdesk.terminal.transcript import TRANSCRIPT_CAP
 from techdesk.ui.labels import error_label, plain_label
 from techdesk.ui.timefmt import local_time
 from techdesk.workspace import SettingsError, setting_range
@@ -85,6 +87,13 @@ class SettingsDialog(QDialog):
         self.warm.setValue(round(s.warm_connection_minutes))
         self.warm.setToolTip("After a run, fix or command the SSH connection stays open this long, "
                              "so the next one on that host starts at once (0 = off)")
+        self.transcript = QCheckBox("Keep a transcript of each terminal session")
+        self.transcript.setChecked(s.terminal_transcript)
+        self.transcript_note = QLabel(
+            f"Off by default. When on, what the host shows in a terminal tab is saved as plain text "
+            f"(escapes removed, at most {TRANSCRIPT_CAP // 1048576} MB per session) in "
+            f"{workspace.transcripts_dir}. Keys you type are not recorded.")
+        self.transcript_note.setWordWrap(True)
         info = backend_info()
         keyring = QLabel(f"{info.message} ({info.name})")
         keyring.setWordWrap(True)
@@ -95,6 +104,8 @@ class SettingsDialog(QDialog):
         form.addRow("Host is stale after:", self.stale)
         form.addRow("Round billable time to:", self.rounding)
         form.addRow("Keep connections open:", self.warm)
+        form.addRow("Terminal transcripts:", self.transcript)
+        form.addRow("", self.transcript_note)
         form.addRow("Keyring:", keyring)
         form.addRow("Workspace:", QLabel(str(workspace.path)))
         return page
@@ -185,7 +196,8 @@ class SettingsDialog(QDialog):
             self.services.settings.update(
                 technician=self.technician.text(), concurrency=self.concurrency.value(),
                 stale_after_hours=self.stale.value(), billing_round_minutes=self.rounding.value(),
-                warm_connection_minutes=self.warm.value(), shared=self.shared.text())
+                warm_connection_minutes=self.warm.value(), shared=self.shared.text(),
+                terminal_transcript=self.transcript.isChecked())
             if self.smtp_password.text():
                 setup.store_password(self.smtp_password.text())
                 self.smtp_password.clear()
