@@ -15,12 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from techdesk import secrets as keyring_secrets
 from techdesk.core.findings import HostError
 from techdesk.core.roster import Host, RosterError
 from techdesk.diagnostics import fixscript
 from techdesk.diagnostics.sanitize import clean_output
-from techdesk.services.runner import DEFAULT_CONCURRENCY, _target
+from techdesk.services.runner import DEFAULT_CONCURRENCY, HostRoute, host_route, secret_lookup
 from techdesk.ssh.connect import Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.store import audit
@@ -88,14 +87,14 @@ class ActionService:
                     result = ActionResult(host.name, error=HostError(
                         "protocol", f"{host.name} is a Windows host: commands and fixes here are sh"))
                 else:
-                    try:
-                        chain = [_target(h) for h in svc.roster.jump_chain(host.name)]
+                    try:  # the same route, pins and endpoint-bound secrets as a run
+                        route = host_route(svc.roster, svc.trust, host.name)
                     except RosterError as exc:
-                        chain, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
-                    if chain is not None:
+                        route, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
+                    if route is not None:
                         result = await loop.run_in_executor(
-                            pool, self._one_host, host.name, chain, scripts[host.name], root, timeout,
-                            cancel, accept_new_hostkeys, audit_sent)
+                            pool, self._one_host, host.name, route, secret_lookup(route.endpoints, loop, cancel),
+                            scripts[host.name], root, timeout, cancel, accept_new_hostkeys, audit_sent)
                     self._audit_outcome(action, detail, result)
                 if stop_on_failure and not result.ok:
                     stopped.set()
@@ -122,15 +121,13 @@ class ActionService:
                 ids.append(note.id)
         return ids
 
-    def _one_host(self, name: str, chain, body: str, root: bool, timeout: float,
+    def _one_host(self, name: str, route: HostRoute, secrets, body: str, root: bool, timeout: float,
                   cancel: threading.Event, accept_new: bool, audit_sent) -> ActionResult:
-        """Blocking, in a worker."""
+        """Blocking, in a worker. `secrets` releases a stored secret only to its endpoint."""
         t0 = time.monotonic()
         result = ActionResult(name)
         nonce = fixscript.new_nonce()
         password = None
-        if root and (chain[-1].user or "") != "root":
-            password = keyring_secrets.get_secret("password", name)
         chunks: list[bytes] = []
         size = 0
 
@@ -141,11 +138,13 @@ class ActionService:
                 size += len(chunk)
 
         try:
+            if root and (route.chain[-1].user or "") != "root":  # sudo's password, in the script text
+                password = secrets("password", name)
             text = fixscript.wrap(body, root=root, password=password, nonce=nonce)
             result.exit_code = self.services.connections.run(
-                chain, self.services.trust, "sh -s", text.encode("utf-8"), on_output,
+                route.chain, route.trust, "sh -s", text.encode("utf-8"), on_output,
                 deadline=time.monotonic() + timeout, cancel=cancel,
-                before_send=lambda: audit_sent(name), secrets=keyring_secrets.get_secret,
+                before_send=lambda: audit_sent(name), secrets=secrets,
                 accept_new=accept_new, timeouts=Timeouts())
         except Cancelled:
             result.error = HostError("protocol", "cancelled by the technician")

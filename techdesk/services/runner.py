@@ -111,12 +111,10 @@ class RunService:
         routes: dict[str, RouteTrust] = {}  # host name -> host keys pinned per route
         for host in hosts:
             try:
-                hops = self.roster.jump_chain(host.name)
-                chain = [_target(h) for h in hops]
-                plans.append((host, chain, None))
-                endpoints.update((h.name, endpoint_of(hops[:i + 1])) for i, h in enumerate(hops))
-                routes[host.name] = self.trust.route({(h.address, h.port): pin_name(
-                    [(j.address, j.port) for j in hops[:i + 1]]) for i, h in enumerate(hops)})
+                route = host_route(self.roster, self.trust, host.name)
+                plans.append((host, route.chain, None))
+                endpoints.update(route.endpoints)
+                routes[host.name] = route.trust
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
 
@@ -143,23 +141,7 @@ class RunService:
             def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
                 return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
 
-        def lookup_secret(kind: str, host_name: str) -> str | None:
-            # Runs in a worker: keyring first (released only to the endpoint it belongs to),
-            # then (in the window) ask the technician.
-            endpoint = endpoints.get(host_name)
-            try:
-                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
-            except keyring_secrets.EndpointChanged as exc:
-                if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
-                        endpoint_prompt(exc), loop).result():
-                    raise SshError("auth", str(exc), target=host_name) from None
-                keyring_secrets.confirm_endpoint(host_name, exc.now)
-                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
-            if value is None and secret_prompt is not None and not cancel.is_set():
-                value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
-                if value is not None and endpoint is not None:
-                    keyring_secrets.bind(kind, host_name, endpoint)
-            return value
+        lookup_secret = secret_lookup(endpoints, loop, cancel, endpoint_prompt, secret_prompt)
 
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
@@ -217,6 +199,52 @@ class _Tampered(Exception):
 
 def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
+
+
+@dataclass
+class HostRoute:
+    """How to reach a host: the chain of targets, where each hop's secrets may go, and
+    the host keys pinned for this route. Runs, commands and fixes all connect with it."""
+
+    chain: list[Target]
+    endpoints: dict[str, str]  # hop name -> its endpoint (techdesk.secrets)
+    trust: RouteTrust
+
+
+def host_route(roster, trust: TrustStore, name: str) -> HostRoute:
+    """On the loop thread (the store is not thread-safe); RosterError for a broken jump chain."""
+    hops = roster.jump_chain(name)
+    return HostRoute(
+        [_target(h) for h in hops],
+        {h.name: endpoint_of(hops[:i + 1]) for i, h in enumerate(hops)},
+        trust.route({(h.address, h.port): pin_name([(j.address, j.port) for j in hops[:i + 1]])
+                     for i, h in enumerate(hops)}))
+
+
+def secret_lookup(endpoints: dict[str, str], loop: asyncio.AbstractEventLoop, cancel: threading.Event,
+                  endpoint_prompt: EndpointPrompt | None = None,
+                  secret_prompt: SecretPrompt | None = None) -> Callable[[str, str], str | None]:
+    """(kind, host) -> secret, called in a worker: the keyring first, released only to the
+    endpoint it belongs to (else the technician is asked, or told with an SshError), then
+    (in the window) ask the technician for a secret that is not stored."""
+
+    def lookup(kind: str, host_name: str) -> str | None:
+        endpoint = endpoints.get(host_name)
+        try:
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        except keyring_secrets.EndpointChanged as exc:
+            if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
+                    endpoint_prompt(exc), loop).result():
+                raise SshError("auth", str(exc), target=host_name) from None
+            keyring_secrets.confirm_endpoint(host_name, exc.now)
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        if value is None and secret_prompt is not None and not cancel.is_set():
+            value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
+            if value is not None and endpoint is not None:
+                keyring_secrets.bind(kind, host_name, endpoint)
+        return value
+
+    return lookup
 
 
 def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore | RouteTrust,
