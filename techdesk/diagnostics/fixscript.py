@@ -58,7 +58,10 @@ def wrap(body: str, *, root: bool, password: str | None, nonce: str) -> str:
     delim = f"TD_FIX_{nonce}"
     if any(line == delim for line in body.splitlines()):
         raise ValueError("script contains the heredoc delimiter")
-    text = (f"td_fix=$(cat <<'{delim}'\n"
+    # First: a shell that echoes what it reads or runs (set -v/-x from SHELLOPTS, BASH_ENV)
+    # stops before the line with the password.
+    text = ("set +vx\n"
+            f"td_fix=$(cat <<'{delim}'\n"
             "exec </dev/null\n"  # never reads stdin (the rest of this text, or a password)
             f"{body if body.endswith(chr(10)) else body + chr(10)}{delim}\n)\n")
     if not root:

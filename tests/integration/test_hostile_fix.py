@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from tests.integration.test_fix import SUDO_USER, sudo_login  # noqa: F401 - the fixture
 from tests.integration.test_run_integrity import STEAL
 
 pytestmark = pytest.mark.sshd
@@ -113,3 +114,34 @@ def test_a_finding_checked_first_by_the_fix_is_refused_when_tampered(cli, forgin
     assert victim.exists(), (out, err)
     assert outcome["fix"]["error"]["kind"] == "tampered" and "fix was not run" in outcome["line"]
     assert outcome["after"] is None and code == 3
+
+
+def test_a_shell_that_echoes_its_input_never_shows_the_sudo_password(sudo_login,  # noqa: F811
+                                                                      sshd_factory, tmp_path):
+    """A machine whose sh echoes what it reads (set -v, as SHELLOPTS or BASH_ENV can make
+    bash do): the sudo password is in the script text, and must not come back in the output,
+    which is shown, kept in notes and synced."""
+    import asyncio
+
+    from techdesk import secrets
+    from techdesk.core.roster import HostSpec
+    from techdesk.services.context import Services
+    from techdesk.workspace import Workspace
+
+    login, password = sudo_login
+    server = sshd_factory(extra_config=f"ForceCommand sh -v -s\n{login.extra_config}")
+    ws = Workspace(tmp_path / "ws")
+    shutil.copy(server.known_hosts_path, ws.known_hosts_path)
+    svc = Services(ws)
+    try:
+        host = svc.roster.add(HostSpec(name="app", address=server.host, port=server.port, user=SUDO_USER,
+                                       key=str(server.client_key_path)))
+        secrets.set_secret("password", "app", password, endpoint=svc.roster.endpoint("app"))
+        [r] = asyncio.run(svc.actions.execute([host], {"app": "id -u\n"}, action="exec", detail="t",
+                                              root=True, timeout=30))
+        assert r.error is None and r.output.strip().endswith("0"), (r.error, r.output)
+        assert password not in r.output
+        svc.actions.attach_notes([r], "id -u")
+        assert not any(password in body for (body,) in svc.conn.execute("SELECT body FROM notes"))
+    finally:
+        svc.close()
