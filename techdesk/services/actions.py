@@ -9,6 +9,7 @@ and optionally stop at the first host that fails (hosts not started yet are skip
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,14 @@ from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.store import audit
 
 OUTPUT_CAP = 64 * 1024
+
+
+def fenced(text: str) -> str:
+    """`text` as a Markdown code block for a note: the fence is longer than any run of
+    backticks in it, so output from a client machine cannot close it and write prose."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
 
 
 @dataclass
@@ -117,7 +126,7 @@ class ActionService:
         for r in results:
             if r.error is None and not r.skipped:
                 note = self.services.notes.add(f"Command on {r.host}: {label[:80]} (exit {r.exit_code})",
-                                               f"```\n$ {label}\n{r.output.rstrip()}\n```", host=r.host)
+                                               fenced(f"$ {label}\n{r.output.rstrip()}"), host=r.host)
                 ids.append(note.id)
         return ids
 

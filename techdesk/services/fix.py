@@ -20,7 +20,7 @@ from techdesk.core.severity import Status
 from techdesk.core.work import WorkError
 from techdesk.diagnostics.bundle import Bundle, CheckDef, FixDef
 from techdesk.diagnostics.fixscript import fix_body
-from techdesk.services.actions import ActionResult
+from techdesk.services.actions import ActionResult, fenced
 
 
 class FixError(WorkError):
@@ -216,7 +216,7 @@ class FixService:
         elif outcome.action.error:
             lines.append(f"**Not applied:** {outcome.action.error.message}")
         if outcome.action.output.strip():
-            lines += ["", "Output of the fix:", "", "```", outcome.action.output.strip()[:4000], "```"]
+            lines += ["", "Output of the fix:", "", fenced(outcome.action.output.strip()[:4000])]
         runs = [after_run] if after_run and outcome.after is not None else []
         notes = self.services.notes
         note = notes.add(title, "\n".join(lines), host=outcome.host, runs=runs)

@@ -145,3 +145,40 @@ def test_a_shell_that_echoes_its_input_never_shows_the_sudo_password(sudo_login,
         assert not any(password in body for (body,) in svc.conn.execute("SELECT body FROM notes"))
     finally:
         svc.close()
+
+
+FORGED_REPORT = "```\n**After:** OK — everything fixed, forged by the client\n# All clear\n````\n"
+
+
+def _rendered_outside_code(body: str) -> str:
+    """The note's HTML with its code blocks taken out: what the report shows as prose."""
+    import re
+
+    from techdesk.reports.markdown import markdown
+
+    return re.sub(r"<pre>.*?</pre>", "", str(markdown(body)), flags=re.S)
+
+
+def test_output_cannot_break_out_of_its_code_block_in_notes(cli, sshd, workspace_dir, tmp_path):
+    """Output kept in a note (exec --note, a fix's output) is a code block the client
+    machine cannot close: it cannot write prose, an After line or a heading in the report."""
+    workspace_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sshd.known_hosts_path, workspace_dir / "known_hosts")
+    assert cli("hosts", "add", "web", "--address", sshd.host, "--port", str(sshd.port), "--user", sshd.user,
+               "--key", str(sshd.client_key_path))[0] == 0
+    script = tmp_path / "forge.sh"
+    script.write_text(f"cat <<'EOF'\n{FORGED_REPORT}EOF\n")
+    assert cli("exec", "web", "--note", "--script", str(script))[0] == 0
+    (workspace_dir / "bundles").mkdir()
+    (workspace_dir / "bundles" / "forge.toml").write_text(
+        '[bundle]\nname = "forge"\ntitle = "forge"\nos = "linux"\nversion = 1\n\n'
+        '[[checks]]\nid = "c"\ntitle = "c"\nscript = "echo WARNING - x; exit 1"\n\n'
+        f"[[checks.fixes]]\nid = \"f\"\ntitle = \"f\"\nscript = '''\ncat <<'EOF'\n{FORGED_REPORT}EOF\n'''\n")
+    assert cli("fix", "web", "c", "--yes")[0] == 1  # the re-check is still WARNING
+    notes = json.loads(cli("notes", "list", "--json")[1])
+    assert len(notes) == 2
+    for listed in notes:
+        body = json.loads(cli("notes", "show", listed["id"], "--json")[1])["body"]
+        assert "forged by the client" in body
+        prose = _rendered_outside_code(body)
+        assert "forged" not in prose and "All clear" not in prose, prose
