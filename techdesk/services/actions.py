@@ -20,7 +20,7 @@ from techdesk.core.findings import HostError
 from techdesk.core.roster import Host, RosterError
 from techdesk.diagnostics import fixscript
 from techdesk.diagnostics.sanitize import clean_output
-from techdesk.services.runner import DEFAULT_CONCURRENCY, HostRoute, host_route, secret_lookup
+from techdesk.services.runner import DEFAULT_CONCURRENCY, Route, plan_route, secret_lookup
 from techdesk.ssh.connect import Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.store import audit
@@ -97,13 +97,14 @@ class ActionService:
                         "protocol", f"{host.name} is a Windows host: commands and fixes here are sh"))
                 else:
                     try:  # the same route, pins and endpoint-bound secrets as a run
-                        route = host_route(svc.roster, svc.trust, host.name)
+                        route = plan_route(svc.roster, svc.trust, host.name)
                     except RosterError as exc:
                         route, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
                     if route is not None:
+                        secrets = secret_lookup(loop, route.endpoints, None, None, cancel)
                         result = await loop.run_in_executor(
-                            pool, self._one_host, host.name, route, secret_lookup(route.endpoints, loop, cancel),
-                            scripts[host.name], root, timeout, cancel, accept_new_hostkeys, audit_sent)
+                            pool, self._one_host, host.name, route, secrets, scripts[host.name], root, timeout,
+                            cancel, accept_new_hostkeys, audit_sent)
                     self._audit_outcome(action, detail, result)
                 if stop_on_failure and not result.ok:
                     stopped.set()
@@ -130,7 +131,7 @@ class ActionService:
                 ids.append(note.id)
         return ids
 
-    def _one_host(self, name: str, route: HostRoute, secrets, body: str, root: bool, timeout: float,
+    def _one_host(self, name: str, route: Route, secrets, body: str, root: bool, timeout: float,
                   cancel: threading.Event, accept_new: bool, audit_sent) -> ActionResult:
         """Blocking, in a worker. `secrets` releases a stored secret only to its endpoint."""
         t0 = time.monotonic()
