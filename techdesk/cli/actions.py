@@ -125,7 +125,7 @@ def cmd_fix(svc: Services, args) -> int:
         problem = svc.fixes.refusal(plan, confirmed)
         if problem:
             raise UsageError(problem)
-    elif not args.yes:
+    elif not args.yes and not all(plan.refused(h.name) for h in plan.hosts):  # else nothing to ask
         if not sys.stdin.isatty():
             raise UsageError("no terminal to confirm on: add --yes to run the fix; nothing was run")
         if input(f"Run {plan.fix.id} on {len(plan.hosts)} host(s)? [y/N] ").strip().lower() not in ("y", "yes"):
@@ -147,6 +147,8 @@ def _show_plan(plan, out) -> None:
     for h in plan.hosts:
         before = plan.before.get(h.name)
         now = f"{before.word} — {before.summary}" if before else "not checked yet (checked first)"
+        if plan.refused(h.name):
+            now += " [not trusted: the fix will not run here]"
         print(f"Host: {h.name} ({h.address}): {now}", file=out)
     print("Script (for the first host; the finding's variables differ per host):", file=out)
     for line in plan.script(plan.hosts[0].name).splitlines():

@@ -19,6 +19,7 @@ import re
 import secrets
 import shlex
 
+from techdesk.core.text import clean_text
 from techdesk.diagnostics.bundle import FixDef
 
 SUDO_REFUSED_EXIT = 97  # with the marker line: sudo said no, nothing ran
@@ -26,14 +27,16 @@ _ITEM = re.compile(r"[A-Za-z0-9@._:/+-]{1,200}")
 
 
 def finding_items(summary: str) -> list[str]:
-    """The names a summary lists after its last ": " ("3 failed: a.service b.service")."""
+    """The names a summary lists after its last ": " ("3 failed: a.service b.service").
+    Never an option ("-rf") or a path with a ".." step: a root fix may use them as arguments."""
     tail = summary.split("|", 1)[0].rpartition(": ")[2] if ": " in summary else ""
-    return [w for w in tail.split() if _ITEM.fullmatch(w)][:50]
+    return [w for w in tail.split() if _ITEM.fullmatch(w) and not w.startswith("-")
+            and ".." not in w.split("/")][:50]
 
 
 def finding_env(status: str | None, summary: str | None) -> str:
     """`NAME='value'` assignments (exported) for the fix, from the finding before it."""
-    summary = " ".join((summary or "").split())[:1000]
+    summary = " ".join(clean_text(summary or "").split())[:1000]  # stored text is cleaned; once more here
     items = finding_items(summary)
     values = {"STATUS": status or "", "SUMMARY": summary, "ITEMS": "\n".join(items),
               "UNIT": items[0] if items else ""}
@@ -55,7 +58,10 @@ def wrap(body: str, *, root: bool, password: str | None, nonce: str) -> str:
     delim = f"TD_FIX_{nonce}"
     if any(line == delim for line in body.splitlines()):
         raise ValueError("script contains the heredoc delimiter")
-    text = (f"td_fix=$(cat <<'{delim}'\n"
+    # First: a shell that echoes what it reads or runs (set -v/-x from SHELLOPTS, BASH_ENV)
+    # stops before the line with the password.
+    text = ("set +vx\n"
+            f"td_fix=$(cat <<'{delim}'\n"
             "exec </dev/null\n"  # never reads stdin (the rest of this text, or a password)
             f"{body if body.endswith(chr(10)) else body + chr(10)}{delim}\n)\n")
     if not root:

@@ -9,23 +9,31 @@ and optionally stop at the first host that fails (hosts not started yet are skip
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from techdesk import secrets as keyring_secrets
 from techdesk.core.findings import HostError
 from techdesk.core.roster import Host, RosterError
 from techdesk.diagnostics import fixscript
 from techdesk.diagnostics.sanitize import clean_output
-from techdesk.services.runner import DEFAULT_CONCURRENCY, _target
+from techdesk.services.runner import DEFAULT_CONCURRENCY, Route, plan_route, secret_lookup
 from techdesk.ssh.connect import Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.store import audit
 
 OUTPUT_CAP = 64 * 1024
+
+
+def fenced(text: str) -> str:
+    """`text` as a Markdown code block for a note: the fence is longer than any run of
+    backticks in it, so output from a client machine cannot close it and write prose."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
 
 
 @dataclass
@@ -88,13 +96,14 @@ class ActionService:
                     result = ActionResult(host.name, error=HostError(
                         "protocol", f"{host.name} is a Windows host: commands and fixes here are sh"))
                 else:
-                    try:
-                        chain = [_target(h) for h in svc.roster.jump_chain(host.name)]
+                    try:  # the same route, pins and endpoint-bound secrets as a run
+                        route = plan_route(svc.roster, svc.trust, host.name)
                     except RosterError as exc:
-                        chain, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
-                    if chain is not None:
+                        route, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
+                    if route is not None:
+                        secrets = secret_lookup(loop, route.endpoints, None, None, cancel)
                         result = await loop.run_in_executor(
-                            pool, self._one_host, host.name, chain, scripts[host.name], root, timeout,
+                            pool, self._one_host, host.name, route, secrets, scripts[host.name], root, timeout,
                             cancel, accept_new_hostkeys, audit_sent)
                     self._audit_outcome(action, detail, result)
                 if stop_on_failure and not result.ok:
@@ -118,19 +127,17 @@ class ActionService:
         for r in results:
             if r.error is None and not r.skipped:
                 note = self.services.notes.add(f"Command on {r.host}: {label[:80]} (exit {r.exit_code})",
-                                               f"```\n$ {label}\n{r.output.rstrip()}\n```", host=r.host)
+                                               fenced(f"$ {label}\n{r.output.rstrip()}"), host=r.host)
                 ids.append(note.id)
         return ids
 
-    def _one_host(self, name: str, chain, body: str, root: bool, timeout: float,
+    def _one_host(self, name: str, route: Route, secrets, body: str, root: bool, timeout: float,
                   cancel: threading.Event, accept_new: bool, audit_sent) -> ActionResult:
-        """Blocking, in a worker."""
+        """Blocking, in a worker. `secrets` releases a stored secret only to its endpoint."""
         t0 = time.monotonic()
         result = ActionResult(name)
         nonce = fixscript.new_nonce()
         password = None
-        if root and (chain[-1].user or "") != "root":
-            password = keyring_secrets.get_secret("password", name)
         chunks: list[bytes] = []
         size = 0
 
@@ -141,11 +148,13 @@ class ActionService:
                 size += len(chunk)
 
         try:
+            if root and (route.chain[-1].user or "") != "root":  # sudo's password, in the script text
+                password = secrets("password", name)
             text = fixscript.wrap(body, root=root, password=password, nonce=nonce)
             result.exit_code = self.services.connections.run(
-                chain, self.services.trust, "sh -s", text.encode("utf-8"), on_output,
+                route.chain, route.trust, "sh -s", text.encode("utf-8"), on_output,
                 deadline=time.monotonic() + timeout, cancel=cancel,
-                before_send=lambda: audit_sent(name), secrets=keyring_secrets.get_secret,
+                before_send=lambda: audit_sent(name), secrets=secrets,
                 accept_new=accept_new, timeouts=Timeouts())
         except Cancelled:
             result.error = HostError("protocol", "cancelled by the technician")

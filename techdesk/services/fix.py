@@ -14,13 +14,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from techdesk.core.findings import CheckResult
+from techdesk.core.findings import CheckResult, HostError
 from techdesk.core.roster import Host
 from techdesk.core.severity import Status
 from techdesk.core.work import WorkError
 from techdesk.diagnostics.bundle import Bundle, CheckDef, FixDef
 from techdesk.diagnostics.fixscript import fix_body
-from techdesk.services.actions import ActionResult
+from techdesk.services.actions import ActionResult, fenced
 
 
 class FixError(WorkError):
@@ -31,6 +31,11 @@ class FixError(WorkError):
 class Finding:
     status: str
     summary: str
+    tampered: bool = False  # from a run the client machine tampered with: never drives a fix
+
+    @classmethod
+    def of(cls, status: str, summary: str, error_kind: str | None) -> Finding:
+        return cls(status, summary, error_kind == "tampered")
 
     @property
     def word(self) -> str:
@@ -49,9 +54,19 @@ class FixPlan:
     def needs_typed_confirmation(self) -> bool:
         return self.fix.risk == "disruptive"
 
-    def script(self, host: str) -> str:
-        """Exactly what is sent to `host` (and audited); the finding's variables included."""
+    def refused(self, host: str) -> str | None:
+        """Why the fix must not run on `host` (None = it may): its finding came from a run
+        the machine tampered with, so its variables (a unit, a path) may be an attacker's."""
         before = self.before.get(host)
+        if before is None or not before.tampered:
+            return None
+        return (f"the last {self.check.id} result on {host} is not trusted (its run was tampered with): "
+                f"the fix was not run; check the machine, then run the check again")
+
+    def script(self, host: str) -> str:
+        """Exactly what is sent to `host` (and audited); the finding's variables included
+        (none from a tampered finding: refused() keeps it from running anyway)."""
+        before = None if self.refused(host) else self.before.get(host)
         header = f"techdesk fix {self.bundle.name}/{self.check.id}/{self.fix.id} on {host}"
         return fix_body(self.fix, before.status if before else None, before.summary if before else None,
                         header)
@@ -128,7 +143,8 @@ class FixService:
         plan = FixPlan(bundle, check, fix, list(hosts))
         for host in hosts:
             last = self.services.history.check_history(host.name, check.id, limit=1)
-            plan.before[host.name] = Finding(last[0]["status"], last[0]["summary"]) if last else None
+            plan.before[host.name] = Finding.of(last[0]["status"], last[0]["summary"],
+                                                last[0]["error_kind"]) if last else None
         return plan
 
     def refusal(self, plan: FixPlan, confirmed: set[str] | None) -> str | None:
@@ -159,12 +175,18 @@ class FixService:
                                           accept_new_hostkeys=accept_new_hostkeys, trigger="fix")
             for r in report.results:
                 if r.checks:
-                    plan.before[r.host] = Finding(r.checks[0].status.value, r.checks[0].summary)
-        scripts = {h.name: plan.script(h.name) for h in plan.hosts}
-        actions = await svc.actions.execute(
-            plan.hosts, scripts, action="fix", detail=plan.describe(), root=plan.fix.root,
+                    plan.before[r.host] = Finding.of(r.checks[0].status.value, r.checks[0].summary,
+                                                     r.error.kind if r.error else None)
+        refused = {h.name: why for h in plan.hosts if (why := plan.refused(h.name))}
+        allowed = [h for h in plan.hosts if h.name not in refused]
+        scripts = {h.name: plan.script(h.name) for h in allowed}
+        sent = await svc.actions.execute(
+            allowed, scripts, action="fix", detail=plan.describe(), root=plan.fix.root,
             timeout=plan.fix.timeout, concurrency=concurrency, cancel=cancel,
-            stop_on_failure=stop_on_failure, accept_new_hostkeys=accept_new_hostkeys)
+            stop_on_failure=stop_on_failure, accept_new_hostkeys=accept_new_hostkeys) if allowed else []
+        by_host = {a.host: a for a in sent}
+        actions = [by_host.get(h.name) or ActionResult(h.name, error=HostError("tampered", refused[h.name]))
+                   for h in plan.hosts]
         ran = [h for h, a in zip(plan.hosts, actions, strict=True) if a.error is None]
         after: dict[str, CheckResult] = {}
         after_run = None
@@ -194,7 +216,7 @@ class FixService:
         elif outcome.action.error:
             lines.append(f"**Not applied:** {outcome.action.error.message}")
         if outcome.action.output.strip():
-            lines += ["", "Output of the fix:", "", "```", outcome.action.output.strip()[:4000], "```"]
+            lines += ["", "Output of the fix:", "", fenced(outcome.action.output.strip()[:4000])]
         runs = [after_run] if after_run and outcome.after is not None else []
         notes = self.services.notes
         note = notes.add(title, "\n".join(lines), host=outcome.host, runs=runs)

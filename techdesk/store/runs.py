@@ -131,7 +131,7 @@ def metric_series(conn: sqlite3.Connection, host: str, check: str | None = None,
 
 def check_history(conn: sqlite3.Connection, host: str, check: str, limit: int = 50) -> list[dict]:
     rows = conn.execute(
-        "SELECT cr.run_id, rh.started, cr.status, cr.summary, cr.exit_code FROM check_results cr"
+        "SELECT cr.run_id, rh.started, cr.status, cr.summary, cr.exit_code, rh.error_kind FROM check_results cr"
         " JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
         " WHERE cr.host = ? AND cr.check_id = ? ORDER BY rh.started DESC LIMIT ?", (host, check, limit))
     return [dict(r) for r in rows]

@@ -172,7 +172,7 @@ def test_bulk_stop_on_first_failure_skips_the_rest(cli, sshd, fixture_ws):
 
 # -- sudo: a real non-root login on the real sshd ------------------------------------------
 
-SUDO_USER = "tdfixtest"
+SUDO_USER = f"tdfix{os.getpid()}"  # per process: helpers on one machine must not share it
 
 
 @pytest.fixture
