@@ -111,7 +111,7 @@ class Services:
     def history(self) -> HistoryService:
         from techdesk.services.history import HistoryService
 
-        return HistoryService(self.conn)
+        return HistoryService(self.conn, self.workspace.settings.device_id)
 
     @cached_property
     def attachments(self) -> AttachmentService:

@@ -141,10 +141,15 @@ class FixService:
         if wrong:
             raise FixError(f"{bundle.name} is for {bundle.os} hosts; not for {', '.join(wrong)}")
         plan = FixPlan(bundle, check, fix, list(hosts))
+        lasts = {h.name: self.services.history.check_history(h.name, check.id, limit=1) for h in hosts}
+        # A finding from a teammate's synced run is checked again first: a writer of the
+        # shared folder could otherwise choose the variables of a fix that may run as root.
+        received = self.services.history.received_runs([last[0]["run_id"] for last in lasts.values() if last])
         for host in hosts:
-            last = self.services.history.check_history(host.name, check.id, limit=1)
+            last = lasts[host.name]
+            mine = last and last[0]["run_id"] not in received
             plan.before[host.name] = Finding.of(last[0]["status"], last[0]["summary"],
-                                                last[0]["error_kind"]) if last else None
+                                                last[0]["error_kind"]) if mine else None
         return plan
 
     def refusal(self, plan: FixPlan, confirmed: set[str] | None) -> str | None:

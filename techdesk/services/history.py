@@ -10,8 +10,9 @@ from techdesk.store import runs as runs_repo
 
 
 class HistoryService:
-    def __init__(self, conn) -> None:
+    def __init__(self, conn, device_id: str = "") -> None:
         self.conn = conn
+        self.device_id = device_id  # this device's id in the shared folder (settings)
 
     def host_runs(self, host: str, limit: int = 50):
         return runs_repo.host_runs(self.conn, host, limit)
@@ -40,6 +41,10 @@ class HistoryService:
 
     def metric_series(self, host: str, check: str | None = None, metric: str | None = None) -> list[dict]:
         return runs_repo.metric_series(self.conn, host, check, metric)
+
+    def received_runs(self, run_ids: list[str]) -> set[str]:
+        """Which of these runs came from another device through the shared folder."""
+        return runs_repo.received_runs(self.conn, run_ids, self.device_id)
 
     def check_history(self, host: str, check: str, limit: int = 50) -> list[dict]:
         return runs_repo.check_history(self.conn, host, check, limit)

@@ -137,6 +137,17 @@ def check_history(conn: sqlite3.Connection, host: str, check: str, limit: int = 
     return [dict(r) for r in rows]
 
 
+def received_runs(conn: sqlite3.Connection, run_ids: list[str], device: str) -> set[str]:
+    """The runs among ``run_ids`` that arrived through the shared folder from another
+    device (anyone with write access there can have written them)."""
+    if not run_ids:
+        return set()
+    marks = ",".join("?" * len(run_ids))
+    return {r[0] for r in conn.execute(
+        f"SELECT DISTINCT id FROM sync_revs WHERE kind = 'run' AND device != ? AND id IN ({marks})",
+        (device, *run_ids))}
+
+
 # -- current state: each check's latest completed result (core/host_state.py) ----------
 def _fold_current(conn: sqlite3.Connection, top: int | None = None, seen: int | None = None) -> None:
     """Bring check_current up to date with check_results rows it has not seen yet.

@@ -53,3 +53,38 @@ def test_a_past_run_spelled_to_sort_late_never_hides_todays_critical_result(team
         assert svc.history.host_states(timedelta(hours=72))["web1"].status == "crit"
     finally:
         svc.close()
+
+
+def test_a_teammates_synced_run_never_chooses_a_fixs_variables(team):
+    """A writer of the shared folder publishes a run "now" whose failed-units finding
+    names a unit of their choosing: a fix (which may run as root) checks again first
+    instead of taking it. A finding from a run made on this device is used as it is."""
+    ann, bob = team
+    ann("hosts", "add", "web1", "--address", "10.0.0.1")
+    ann("sync")
+    bob("sync")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    body = _run_body(now)
+    body["hosts"][0]["checks"] = [{"id": "failed_units", "title": "Failed systemd units", "status": "warn",
+                                   "summary": "1 failed: sshd.service", "exit_code": 1, "duration_s": 0.1,
+                                   "output": "", "metrics": []}]
+    forge(bob.shared, "run", "f" * 32, body)
+    assert bob("sync")[0] == 0
+    svc = bob.services()
+    try:
+        [host] = [h for h in svc.roster.hosts() if h.name == "web1"]
+        assert svc.history.check_history("web1", "failed_units")[0]["summary"] == "1 failed: sshd.service"
+        plan = svc.fixes.plan([host], "failed_units")
+        assert plan.before["web1"] is None  # checked first when the fix runs
+        assert "sshd.service" not in plan.script("web1")
+        # The same finding from a run made here drives the fix's variables.
+        later = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0).isoformat()
+        runs_repo.create_run(svc.conn, "here", "linux-health", 1, "bob", later)
+        runs_repo.save_host_result(svc.conn, "here", HostResult("web1", [CheckResult(
+            "failed_units", "Failed systemd units", Status.WARN, "1 failed: nginx.service", 1, 0.1)],
+            duration_s=1.0), later)
+        runs_repo.finish_run(svc.conn, "here")
+        plan = svc.fixes.plan([host], "failed_units")
+        assert plan.before["web1"] is not None and "nginx.service" in plan.script("web1")
+    finally:
+        svc.close()
