@@ -191,3 +191,44 @@ def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot
     window.visit_panel.hide_unticked.setChecked(True)
     short = window.visits.export_to(str(tmp_path / "short.html"), open_file=False)
     assert first_item not in Path(short).read_text(encoding="utf-8")
+
+
+def test_dashboard_tables_fit_at_1280x800(services, window, qtbot):
+    """Clients, Stale hosts and Open alerts show every column at 1280×800 (long text elides)."""
+    from techdesk.core.roster import HostSpec
+
+    for i, client in enumerate(["Bäckerei Müller und Söhne GmbH", "Praxis Dr. Weiß", "Acme Logistics"]):
+        services.roster.add(HostSpec(name=f"host-with-a-long-name-{i}", address=f"10.0.0.{i + 1}", client=client))
+    health = {"totals": {"hosts": 3}, "clients": [
+        {"client": "Bäckerei Müller und Söhne GmbH", "hosts": 12, "crit": 2, "warn": 3, "unknown": 1, "never": 4,
+         "ok": 2, "stale": 5}],
+        "attention": [], "stale": [{"host": "host-with-a-long-name-0", "client": "x", "last_success": None,
+                                    "last_error": "unreachable: connection refused " * 4, "failures": 9}],
+        "alerts": [{"host": "host-with-a-long-name-1", "check": "host-unreachable", "severity": "crit",
+                    "opened_at": "2026-11-27T02:01:00+00:00", "message": "lager-pc02 unreachable " * 6}]}
+    window.resize(1280, 800)
+    window.tabs.setCurrentWidget(window.dashboard)
+    window.dashboard.show_health(health, 0)
+    qtbot.wait(50)
+    for tree in (window.dashboard.clients, window.dashboard.stale, window.dashboard.alerts):
+        header = tree.header()
+        right = max(header.sectionViewportPosition(c) + header.sectionSize(c) for c in range(header.count()))
+        assert right <= tree.viewport().width() + 1, (tree.headerItem().text(0), right, tree.viewport().width())
+        assert not tree.horizontalScrollBar().isVisible()
+        last = header.count() - 1
+        assert header.sectionSize(last) >= 60, tree.headerItem().text(last)  # the elided column still shows
+    clients = window.dashboard.clients.topLevelItem(0)
+    assert "5 stale" in clients.text(2) and "5 stale" in clients.toolTip(2)
+
+
+def test_a_long_status_message_elides_before_the_permanent_widgets(window, qtbot):
+    window.resize(1280, 800)
+    qtbot.wait(20)
+    window.notify_alerts([{"message": "acme-web01: Failed systemd units WARNING for 2 runs: 1 failed: nginx"}] * 3)
+    shown = window.statusBar().currentMessage()
+    bar = window.statusBar()
+    assert shown.endswith("…") and "\n" not in shown
+    assert bar.fontMetrics().horizontalAdvance(shown) <= bar.room()
+    assert "nginx" in bar.toolTip()
+    window.explain("Select hosts first.")
+    assert window.statusBar().currentMessage() == "Select hosts first." and not bar.toolTip()
