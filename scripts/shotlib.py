@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.fixtures: the in-memory keyring, the real sshd
 if "DISPLAY" not in os.environ:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -32,7 +33,6 @@ class Shots:
 
 def memory_keyring() -> None:
     """Screenshots show the window as on a machine with a keychain, and never touch the real one."""
-    sys.path.insert(0, str(ROOT))
     import keyring
 
     from tests.fixtures.keyring_backend import MemoryKeyring

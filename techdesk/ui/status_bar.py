@@ -25,6 +25,8 @@ class StatusBar(QStatusBar):
 
     def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
         one_line = " · ".join(part for part in text.splitlines() if part.strip())
-        shown = self.fontMetrics().elidedText(one_line, Qt.TextElideMode.ElideRight, self.room())
+        # Before the window is laid out the bar has no width yet: nothing to measure against.
+        shown = one_line if not self.isVisible() else \
+            self.fontMetrics().elidedText(one_line, Qt.TextElideMode.ElideRight, self.room())
         self.setToolTip(one_line if shown != one_line else "")
         super().showMessage(shown, timeout)

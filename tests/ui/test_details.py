@@ -177,7 +177,8 @@ def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot
     window._new_note()
     window.notes_panel.title.setText("Checked the UPS")
     assert window.notes.save()
-    assert "1 notes" in window.visit_panel.details.text()  # at once, not at the next refresh
+    details = window.visit_panel.details.text()
+    assert details.endswith("· 1 note"), details  # at once, not at the next refresh; no "1 notes"
     window.visits._update_timer()
     clock = window.visit_timer.text().rsplit("· ", 1)[-1]
     assert clock.endswith(" h") and clock in window.visit_panel.timer.text()
@@ -232,3 +233,30 @@ def test_a_long_status_message_elides_before_the_permanent_widgets(window, qtbot
     assert "nginx" in bar.toolTip()
     window.explain("Select hosts first.")
     assert window.statusBar().currentMessage() == "Select hosts first." and not bar.toolTip()
+
+
+def test_the_first_status_message_is_not_elided_before_the_window_is_shown(services, qtbot):
+    from techdesk.ui.main_window import MainWindow
+
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    assert win.statusBar().currentMessage() == f"Workspace {services.workspace.path}"
+
+
+def test_a_restored_draft_does_not_squeeze_the_roster(sample_roster, window, qtbot):
+    window.resize(1280, 800)
+    window.roster_panel.select_host("fs01")
+    window.tabs.setCurrentWidget(window.notes_panel)
+    qtbot.wait(20)
+    roster_width = window.splitter.sizes()[0]
+    window._new_note()
+    window.notes_panel.title.setText("Fan noise")
+    window.roster_panel.select_host("web01")
+    window.roster_panel.select_host("fs01")
+    assert "draft" in window.notes_panel.info.text().lower()
+    qtbot.wait(20)
+    try:
+        assert abs(window.splitter.sizes()[0] - roster_width) <= 2, (window.splitter.sizes(), roster_width)
+        assert window.notes_panel.info.isVisible() and window.notes_panel.info.width() <= window.notes_panel.width()
+    finally:
+        window.notes.discard()
