@@ -83,7 +83,7 @@ class Dashboard(QWidget):
         # takes the room left and elides (its tooltip has every count); no sideways scrolling.
         self.clients = _tree(["Client", "Hosts", "Problems"])
         self.clients.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.clients.setColumnWidth(0, 120)  # "Bäckerei Müller"; a longer name elides
+        self.clients.setColumnWidth(0, 108)  # "Bäckerei Müller"; a longer name elides
         self.clients.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.clients.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
