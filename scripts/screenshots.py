@@ -16,6 +16,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from shotlib import ROOT, demo_window
 
 from techdesk.services.context import Services
@@ -115,13 +116,70 @@ def main() -> int:
     return 0
 
 
+def note_flow(window, settle, out: Path) -> None:
+    """A note typed as a technician does: title, Tab, body; another host opened before
+    saving (the text comes back as a draft); Ctrl+S saves."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    panel = window.notes_panel
+    window.roster_panel.select_host("acme-web01")
+    window.tabs.setCurrentWidget(panel)
+    window._new_note()
+    settle()
+    panel.title.setFocus()
+    QTest.keyClicks(panel.title, "nginx down after the update")
+    QTest.keyClick(panel.title, Qt.Key.Key_Tab)
+    assert panel.body.hasFocus(), "Tab from the title must go to the body"
+    QTest.keyClicks(panel.body, "nginx.service failed after the 02:00 updates")
+    # QTest types plain keys only; the rest as if pasted.
+    panel.body.insertPlainText(": the new config has a duplicate `listen 443`. Restarted it for now.\n\n"
+                               "| check | before | after |\n|---|---|---|\n| failed units | 1 | 0 |\n")
+    window.roster_panel.select_host("acme-mail")  # unsaved text: kept as a draft on this device
+    settle()
+    window.roster_panel.select_host("acme-web01")
+    window.tabs.setCurrentWidget(panel)
+    settle(300)
+    assert "duplicate" in panel.body.toPlainText(), "the draft did not come back"
+    shot_of(window, out, "note-draft", settle)
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    settle()
+    panel.body_tabs.setCurrentIndex(1)  # the preview renders the Markdown table
+    shot_of(window, out, "note-preview", settle)
+    panel.body_tabs.setCurrentIndex(0)
+
+
+def shot_of(widget, out: Path, name: str, settle) -> None:
+    settle()
+    widget.grab().save(str(out / f"{name}.png"))
+    print(out / f"{name}.png")
+
+
 def fix_flow(window, services, out: Path, settle) -> None:
-    """During a visit at Acme: Fix… on acme-web01's failed nginx, then the visit report."""
+    """During a visit at Acme: Fix… on acme-web01's failed nginx, findings attached, the visit report."""
     from techdesk.ui.dialogs.fix_dialog import FixDialog
 
     visit = services.visits.start("Acme Logistics", "HQ")
     window.visits.refresh()
     asyncio.get_event_loop().run_until_complete(window.runs.start("linux-health", ["acme-web01"]))
+    note_flow(window, settle, out)
+    # Attach to note… on the run panel: every non-OK finding of the run, to the note just saved.
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from techdesk.ui.dialogs.attach_dialog import AttachDialog
+
+    def accept_attach() -> None:
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, AttachDialog) and w.isVisible())
+        dialog.existing.setChecked(True)
+        dialog.accept()
+
+    QTimer.singleShot(300, accept_attach)
+    window.tools.note_from_last_run()
+    window.tabs.setCurrentWidget(window.visit_panel)
+    for row in range(min(4, window.visit_panel.checklist.count())):
+        window.visit_panel.checklist.item(row).setCheckState(Qt.CheckState.Checked)
+    shot_of(window, out, "visit-panel", settle)
     window.show_host("acme-web01")
     window.fix_finding("acme-web01", "failed_units")
     dialog = next(w for w in window.findChildren(FixDialog))
@@ -132,7 +190,7 @@ def fix_flow(window, services, out: Path, settle) -> None:
     settle()
     dialog.grab().save(str(out / "fix-dialog-done.png"))
     dialog.close()
-    pdf = services.reports.visit(visit.id, out / "visit-report-fix.pdf")
+    pdf = services.reports.visit(visit.id, out / "visit-report-fix.pdf", **window.visit_panel.report_options())
     print(out / "fix-dialog.png", out / "fix-dialog-done.png", pdf, sep="\n")
 
 

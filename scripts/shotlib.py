@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.fixtures: the in-memory keyring, the real sshd
 if "DISPLAY" not in os.environ:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -30,6 +31,15 @@ class Shots:
         return path
 
 
+def memory_keyring() -> None:
+    """Screenshots show the window as on a machine with a keychain, and never touch the real one."""
+    import keyring
+
+    from tests.fixtures.keyring_backend import MemoryKeyring
+
+    keyring.set_keyring(MemoryKeyring())
+
+
 @contextlib.contextmanager
 def demo_window(out: Path, size: tuple[int, int] = (1280, 800)):
     """Yields Shots for a shown MainWindow on a new demo workspace; cleans up after."""
@@ -42,6 +52,7 @@ def demo_window(out: Path, size: tuple[int, int] = (1280, 800)):
     from techdesk.ui.main_window import MainWindow
     from techdesk.workspace import Workspace
 
+    memory_keyring()
     app = QApplication.instance() or QApplication(sys.argv)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

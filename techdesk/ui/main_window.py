@@ -242,6 +242,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
 
     def _build_status_bar(self) -> None:
+        from techdesk.ui.status_bar import StatusBar
+
+        self.setStatusBar(StatusBar(self))
         info = backend_info()
         # Plain text: an emoji lock is a missing-glyph box with the default fonts (DejaVu).
         self.keyring_label = QLabel(("" if info.secure else "⚠ ") + info.message)
@@ -326,7 +329,7 @@ class MainWindow(QMainWindow):
                 self._tray = QSystemTrayIcon(self.windowIcon(), self)
                 self._tray.show()
             self._tray.showMessage(f"techdesk: {len(events)} new alert(s)", text)
-        self.statusBar().showMessage(f"{len(events)} new alert(s): " + text.replace("\n", " · "), 15000)
+        self.statusBar().showMessage(f"{len(events)} new alert(s): {text}", 15000)
 
     def _after_sync(self, _report) -> None:
         self.roster.refresh()

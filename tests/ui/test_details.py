@@ -177,7 +177,8 @@ def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot
     window._new_note()
     window.notes_panel.title.setText("Checked the UPS")
     assert window.notes.save()
-    assert "1 notes" in window.visit_panel.details.text()  # at once, not at the next refresh
+    details = window.visit_panel.details.text()
+    assert details.endswith("· 1 note"), details  # at once, not at the next refresh; no "1 notes"
     window.visits._update_timer()
     clock = window.visit_timer.text().rsplit("· ", 1)[-1]
     assert clock.endswith(" h") and clock in window.visit_panel.timer.text()
@@ -191,3 +192,71 @@ def test_visit_counters_follow_and_the_timers_agree(sample_roster, window, qtbot
     window.visit_panel.hide_unticked.setChecked(True)
     short = window.visits.export_to(str(tmp_path / "short.html"), open_file=False)
     assert first_item not in Path(short).read_text(encoding="utf-8")
+
+
+def test_dashboard_tables_fit_at_1280x800(services, window, qtbot):
+    """Clients, Stale hosts and Open alerts show every column at 1280×800 (long text elides)."""
+    from techdesk.core.roster import HostSpec
+
+    for i, client in enumerate(["Bäckerei Müller und Söhne GmbH", "Praxis Dr. Weiß", "Acme Logistics"]):
+        services.roster.add(HostSpec(name=f"host-with-a-long-name-{i}", address=f"10.0.0.{i + 1}", client=client))
+    health = {"totals": {"hosts": 3}, "clients": [
+        {"client": "Bäckerei Müller und Söhne GmbH", "hosts": 12, "crit": 2, "warn": 3, "unknown": 1, "never": 4,
+         "ok": 2, "stale": 5}],
+        "attention": [], "stale": [{"host": "host-with-a-long-name-0", "client": "x", "last_success": None,
+                                    "last_error": "unreachable: connection refused " * 4, "failures": 9}],
+        "alerts": [{"host": "host-with-a-long-name-1", "check": "host-unreachable", "severity": "crit",
+                    "opened_at": "2026-11-27T02:01:00+00:00", "message": "lager-pc02 unreachable " * 6}]}
+    window.resize(1280, 800)
+    window.tabs.setCurrentWidget(window.dashboard)
+    window.dashboard.show_health(health, 0)
+    qtbot.wait(50)
+    for tree in (window.dashboard.clients, window.dashboard.stale, window.dashboard.alerts):
+        header = tree.header()
+        right = max(header.sectionViewportPosition(c) + header.sectionSize(c) for c in range(header.count()))
+        assert right <= tree.viewport().width() + 1, (tree.headerItem().text(0), right, tree.viewport().width())
+        assert not tree.horizontalScrollBar().isVisible()
+        last = header.count() - 1
+        assert header.sectionSize(last) >= 60, tree.headerItem().text(last)  # the elided column still shows
+    clients = window.dashboard.clients.topLevelItem(0)
+    assert "5 stale" in clients.text(2) and "5 stale" in clients.toolTip(2)
+
+
+def test_a_long_status_message_elides_before_the_permanent_widgets(window, qtbot):
+    window.resize(1280, 800)
+    qtbot.wait(20)
+    window.notify_alerts([{"message": "acme-web01: Failed systemd units WARNING for 2 runs: 1 failed: nginx"}] * 3)
+    shown = window.statusBar().currentMessage()
+    bar = window.statusBar()
+    assert shown.endswith("…") and "\n" not in shown
+    assert bar.fontMetrics().horizontalAdvance(shown) <= bar.room()
+    assert "nginx" in bar.toolTip()
+    window.explain("Select hosts first.")
+    assert window.statusBar().currentMessage() == "Select hosts first." and not bar.toolTip()
+
+
+def test_the_first_status_message_is_not_elided_before_the_window_is_shown(services, qtbot):
+    from techdesk.ui.main_window import MainWindow
+
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    assert win.statusBar().currentMessage() == f"Workspace {services.workspace.path}"
+
+
+def test_a_restored_draft_does_not_squeeze_the_roster(sample_roster, window, qtbot):
+    window.resize(1280, 800)
+    window.roster_panel.select_host("fs01")
+    window.tabs.setCurrentWidget(window.notes_panel)
+    qtbot.wait(20)
+    roster_width = window.splitter.sizes()[0]
+    window._new_note()
+    window.notes_panel.title.setText("Fan noise")
+    window.roster_panel.select_host("web01")
+    window.roster_panel.select_host("fs01")
+    assert "draft" in window.notes_panel.info.text().lower()
+    qtbot.wait(20)
+    try:
+        assert abs(window.splitter.sizes()[0] - roster_width) <= 2, (window.splitter.sizes(), roster_width)
+        assert window.notes_panel.info.isVisible() and window.notes_panel.info.width() <= window.notes_panel.width()
+    finally:
+        window.notes.discard()

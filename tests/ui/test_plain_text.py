@@ -47,8 +47,9 @@ def test_roster_and_findings_tooltips_are_literal(services):
     model.rebuild(services.roster.hosts(), {}, {})
     client = model.item(0, 0)
     host = client.child(0, 0)
-    assert shown(client.toolTip()) == f"{HOSTILE}: 1 hosts"
-    assert shown(host.toolTip()).startswith("<img src=x>\n") and "tags: <i>t</i>" in shown(host.toolTip())
+    assert shown(model.tooltip(client.index())) == f"{HOSTILE}: 1 hosts"
+    tip = shown(model.tooltip(host.index()))
+    assert tip.startswith("<img src=x>\n") and "tags: <i>t</i>" in tip
     findings = FindingsModel()
     findings.set_checks([CheckResult(id="c", title="c", status=Status.OK, summary=HOSTILE, exit_code=0,
                                      duration_s=0)])

@@ -79,3 +79,27 @@ def test_selecting_a_host_shows_its_page(sample_roster, window, qtbot):
     assert window.host_page.title.text() == "fs01"
     assert window.host_page._detail_labels["Checked"].text() == "never"
     assert window.runs.targets == ["fs01"]
+
+
+def test_roster_tooltip_made_on_hover_and_names_are_not_editable(sample_roster, window, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    panel = window.roster_panel
+    panel.filter.setText("web01")
+    index = panel.proxy.mapFromSource(panel.model._host_items["web01"].index())
+    panel.tree.scrollTo(index)
+    rect = panel.tree.visualRect(index)
+    viewport = panel.tree.viewport()
+    event = QHelpEvent(QEvent.Type.ToolTip, rect.center(), viewport.mapToGlobal(rect.center()))
+    QApplication.sendEvent(viewport, event)
+    qtbot.waitUntil(QToolTip.isVisible, timeout=2000)
+    assert QToolTip.text().startswith("<p") and "web01" in QToolTip.text() and "Never checked" in QToolTip.text()
+    QToolTip.hideText()
+    # Double-click or F2 on a name opens nothing to type into (the model's items are editable by default).
+    panel.tree.setCurrentIndex(index)
+    qtbot.keyClick(viewport, Qt.Key.Key_F2)
+    assert panel.tree.state() != panel.tree.State.EditingState
+    assert panel.model._host_items["web01"].data(NAME_ROLE) == "web01"
+

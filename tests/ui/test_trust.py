@@ -65,6 +65,10 @@ def _row(window, host: str):
     return window.roster_panel.model._host_items[host]
 
 
+def _tip(window, host: str) -> str:
+    return window.roster_panel.model.tooltip(_row(window, host).index())
+
+
 def _cli(services, *args: str) -> tuple[int, str, str]:
     from techdesk.cli import main
 
@@ -116,7 +120,7 @@ def test_cancel_and_unreachable_never_replace_the_known_state(services, sshd, fl
         assert _row(window, host).data(STALE_ROLE) is True
         status_text = window.roster_panel.model.itemFromIndex(_row(window, host).index().siblingAtColumn(2)).text()
         assert status_text == "Critical · cancelled"
-        assert "last attempt" in _row(window, host).toolTip() and "cancelled" in _row(window, host).toolTip()
+        assert "last attempt" in _tip(window, host) and "cancelled" in _tip(window, host)
     window.roster.refresh()  # and after a full rebuild too
     assert _row(window, "fs01").data(STATUS_ROLE) == "crit"
 
@@ -149,7 +153,7 @@ def test_cancel_and_unreachable_never_replace_the_known_state(services, sshd, fl
     _run(window, qloop, qtbot, ["fs02"], "fleet")
     assert window.runs.last_report.results[0].error.kind == "unreachable"
     assert _row(window, "fs02").data(STATUS_ROLE) == "crit"
-    assert "last attempt" in _row(window, "fs02").toolTip() and "unreachable" in _row(window, "fs02").toolTip()
+    assert "last attempt" in _tip(window, "fs02") and "unreachable" in _tip(window, "fs02")
     health = services.monitor.health()
     assert {h["host"]: h["status"] for h in health["hosts"]}["fs02"] == "crit"
     assert [a["title"] for a in health["attention"] if a["host"] == "fs02" and a["kind"] == "host"] == \

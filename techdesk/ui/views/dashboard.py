@@ -79,8 +79,13 @@ class Dashboard(QWidget):
         self.schedules_button.clicked.connect(self.schedules_clicked)
         head.addWidget(self.schedules_button)
 
-        # Compact enough for 1280×800: the counts in one column ("2 crit · 1 warn · 5 ok").
-        self.clients = _tree(["Client", "Hosts", "Problems", "Stale"])
+        # Compact enough for 1280×800: the counts in one column ("2 crit · 1 warn · 1 stale"), which
+        # takes the room left and elides (its tooltip has every count); no sideways scrolling.
+        self.clients = _tree(["Client", "Hosts", "Problems"])
+        self.clients.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.clients.setColumnWidth(0, 108)  # "Bäckerei Müller"; a longer name elides
+        self.clients.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.clients.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
         header = self.attention.header()
         header.setStretchLastSection(False)
@@ -90,8 +95,16 @@ class Dashboard(QWidget):
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         # The client is in the host's tooltip and the Clients table: room for the details at 1280×800.
         self.attention.setColumnHidden(2, True)
-        self.alerts = _tree(["", "Host", "Check", "Since", "Message"])
         self.stale = _tree(["Host", "Last success", "Last error"])
+        self.stale.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # elided, in its tooltip
+        self.stale.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.alerts = _tree(["", "Host", "Check", "Since", "Message"])
+        self.alerts.header().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # elided, in its tooltip
+        for tree, widths in ((self.alerts, {1: 95, 2: 95}), (self.stale, {0: 100})):
+            for column, width in widths.items():  # a long host or check name elides (tooltip) at 1280×800
+                tree.header().setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+                tree.setColumnWidth(column, width)
+        self.alerts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for tree in (self.attention, self.alerts, self.stale):
             tree.itemDoubleClicked.connect(self._activated)
         self.alerts.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -113,12 +126,13 @@ class Dashboard(QWidget):
         side.addWidget(self._boxes["Clients"])
         side.addWidget(self._boxes["Schedules"])
         top.addWidget(side)
-        top.setSizes([740, 380])
+        top.setSizes([700, 420])
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(top)
+        bottom.setSizes([460, 340])  # the alert's message needs the room; stale hosts are few
         body.addWidget(bottom)
         body.setSizes([420, 220])
         layout = QVBoxLayout(self)
@@ -140,11 +154,13 @@ class Dashboard(QWidget):
             parts = [f"{row[k]} {word}" for k, word in (("crit", "crit"), ("warn", "warn"), ("unknown", "unkn"),
                                                         ("never", "never")) if row[k]] or ["all OK"]
             worst = next((k for k in ("crit", "unknown", "warn", "ok", "never") if row[k]), "never")
-            item = QTreeWidgetItem([row["client"] or "(no client)", str(row["hosts"]), " · ".join(parts),
-                                    str(row["stale"]) if row["stale"] else ""])
+            if row["stale"]:
+                parts.append(f"{row['stale']} stale")
+            item = QTreeWidgetItem([row["client"] or "(no client)", str(row["hosts"]), " · ".join(parts)])
             item.setIcon(2, status_icon(worst))
-            item.setToolTip(2, ", ".join(f"{row[k]} {STATUS_LABELS[k]}" for k in
-                                         ("crit", "warn", "unknown", "ok", "never")))
+            item.setToolTip(2, ", ".join([f"{row[k]} {STATUS_LABELS[k]}" for k in
+                                          ("crit", "warn", "unknown", "ok", "never")] + [f"{row['stale']} stale"]))
+            item.setToolTip(0, plain_tip(row["client"] or "(no client)"))
             self.clients.addTopLevelItem(item)
         self.attention.clear()
         for row in health.get("attention", [])[:500]:
@@ -165,6 +181,9 @@ class Dashboard(QWidget):
                                     local_time(row.get("opened_at")), message])
             item.setIcon(0, status_icon(row.get("severity") or row.get("status") or "unknown"))
             item.setToolTip(3, row.get("opened_at") or "")
+            item.setToolTip(4, plain_tip(message))
+            item.setToolTip(1, plain_tip(row.get("host", "")))
+            item.setToolTip(2, plain_tip(row.get("check", "")))
             item.setData(0, HOST_ROLE, row.get("host"))
             item.setData(0, CHECK_ROLE, row.get("check"))
             self.alerts.addTopLevelItem(item)

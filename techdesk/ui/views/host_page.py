@@ -5,7 +5,7 @@ attempt shows as a banner above them, never in their place."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from techdesk.core.host_state import Attempt
 from techdesk.ui.icons import STATUS_LABELS, host_icon, status_icon
 from techdesk.ui.models.findings_model import FindingsModel
+from techdesk.ui.plain import plain_tip
 from techdesk.ui.timefmt import ago, local_time
 from techdesk.ui.views.metric_chart import MetricChart
 
@@ -115,6 +116,10 @@ class HostPage(QWidget):
         charts_scroll.setWidget(self.charts_box)
 
         self.runs = QListWidget()
+        # At 1280×800 the column is narrow: a line elides (the whole line is its tooltip), no sideways scrolling.
+        self.runs.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.runs.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.runs.setIconSize(QSize(14, 14))
 
         findings_box = QGroupBox("Current findings")
         fl = QVBoxLayout(findings_box)
@@ -215,9 +220,12 @@ class HostPage(QWidget):
         for run in runs[:30]:
             tried = Attempt(run.started, run.error_kind, run.error_message)
             word = "Cancelled" if tried.cancelled else STATUS_LABELS.get(run.status, run.status)
-            self.runs.addItem(f"{local_time(run.started)}  {run.bundle}  {word}"
-                              + (f"  — {run.error_message}" if run.error_message and not tried.cancelled else ""))
-            self.runs.item(self.runs.count() - 1).setIcon(status_icon("never" if tried.cancelled else run.status))
+            line = (f"{local_time(run.started)}  {word}  {run.bundle}"
+                    + (f"  — {run.error_message}" if run.error_message and not tried.cancelled else ""))
+            self.runs.addItem(line)
+            item = self.runs.item(self.runs.count() - 1)
+            item.setIcon(status_icon("never" if tried.cancelled else run.status))
+            item.setToolTip(plain_tip(line))
 
     def _set_charts(self, series_by_metric: dict[str, list[dict]], forecasts: dict[str, tuple]) -> None:
         while self.charts_layout.count():

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -78,6 +79,9 @@ class NotesPanel(QWidget):
             signal.connect(self._changed)
         self.info = QLabel()
         self.info.setTextFormat(Qt.TextFormat.PlainText)
+        # A long line (the draft notice) wraps instead of widening the panel and squeezing the roster.
+        self.info.setWordWrap(True)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         left = QVBoxLayout()
         left.addWidget(self.scope)

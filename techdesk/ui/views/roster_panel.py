@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QToolTip,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -51,6 +52,8 @@ class RosterPanel(QWidget):
         self.tree = QTreeView()
         self.tree.setModel(self.proxy)
         self.tree.setUniformRowHeights(True)  # fast layout with thousands of rows
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # the model's items stay read-only
+        self.tree.viewport().installEventFilter(self)  # tooltips are made when asked (RosterModel.tooltip)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(
@@ -70,7 +73,16 @@ class RosterPanel(QWidget):
         layout.addWidget(self.tree, 1)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """From the filter: Down/Enter go to the first result, Esc clears (before it cancels a run)."""
+        """From the filter: Down/Enter go to the first result, Esc clears (before it cancels a run).
+        On the tree: a tooltip is made for the cell under the mouse."""
+        if event.type() == QEvent.Type.ToolTip and watched is not self.filter:  # the tree's viewport
+            index = self.tree.indexAt(event.pos())
+            tip = self.model.tooltip(self.proxy.mapToSource(index)) if index.isValid() else ""
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.tree.viewport())
+            else:
+                QToolTip.hideText()
+            return True
         if watched is self.filter and event.type() in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
             key = event.key()
             if key == Qt.Key.Key_Escape and self.filter.text():

@@ -57,6 +57,9 @@ class VisitPanel(QWidget):
         self.hide_unticked = QCheckBox("Hide unticked")
         self.hide_unticked.setToolTip("Leave checklist items that were not done out of the report")
         self.history = QListWidget()
+        # A narrow column at 1280×800: lines elide (each is its tooltip), no sideways scrolling.
+        self.history.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.history.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.history.currentItemChanged.connect(
             lambda cur, _prev: cur is not None and self.visit_selected.emit(cur.data(Qt.ItemDataRole.UserRole)))
 
@@ -111,7 +114,8 @@ class VisitPanel(QWidget):
             return
         where = visit.client + (f" / {visit.site}" if visit.site else "")
         self.header.setText(f"{'On site at' if visit.running else 'Visit at'} {where}")
-        self.details.setText(f"{len(visit.hosts)} hosts touched · {len(visit.runs)} runs · {notes} notes"
+        self.details.setText(f"{_count(len(visit.hosts), 'host')} touched · {_count(len(visit.runs), 'run')} · "
+                             f"{_count(notes, 'note')}"
                              + (f" · {visit.billable_minutes} billable min" if visit.billable_minutes else ""))
 
     def report_options(self) -> dict:
@@ -130,3 +134,7 @@ class VisitPanel(QWidget):
 
     def _toggled(self, item: QListWidgetItem) -> None:
         self.item_toggled.emit(self.checklist.row(item), item.checkState() == Qt.CheckState.Checked)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
