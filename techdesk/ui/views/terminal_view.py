@@ -123,6 +123,7 @@ class TerminalView(QWidget):
         self._anchor: tuple[int, int] | None = None
         self._sel: tuple[tuple[int, int], tuple[int, int]] | None = None
         self._pump_queued = False
+        self._flood_retry_at = 0              # session.bytes_in from which a flood drop is tried again
         self.stall_max = 0.0                 # longest single feed step, seconds (bench reads it)
         self._wake = _Wake()
         self._wake.data.connect(self._pump, Qt.ConnectionType.QueuedConnection)
@@ -174,6 +175,7 @@ class TerminalView(QWidget):
     def attach(self, session) -> None:
         """Show `session` (a ShellChannel): its output from now on, our keys to it."""
         self.session = session
+        self._flood_retry_at = 0
         self.ended = False
         session.on_data = self._wake.data.emit   # from the reader thread: queued to us
         session.resize(self.emulator.columns, self.emulator.lines)
@@ -208,8 +210,12 @@ class TerminalView(QWidget):
             return
         before = self.emulator.total_lines
         started = time.perf_counter()
-        if session.pending() >= FLOOD and (keep := self.emulator.flood_keep_lines()) is not None:
-            session.drop_scrolled_away(keep)
+        # A flood's head may be dropped unparsed. When it cannot be (a 3 MB line, escapes),
+        # look again only after another FLOOD bytes arrived: each look scans the backlog.
+        if session.pending() >= FLOOD and session.bytes_in >= self._flood_retry_at \
+                and (keep := self.emulator.flood_keep_lines()) is not None:
+            if not session.drop_scrolled_away(keep):
+                self._flood_retry_at = session.bytes_in + FLOOD
         while time.perf_counter() - started < SLICE_S:
             chunk = session.take(TAKE)
             if not chunk:
