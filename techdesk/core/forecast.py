@@ -232,11 +232,8 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     if n - w < p.min_points:
         return _none(host, check, label, capacity, n - w, f"too few points: {n - w} in the last "
                      f"{p.window_days:g} days ({_need(p)})", points[-1][1] if points else None, now)
-    if n > p.max_points:  # the latest quarter kept whole (a new trend shows there first), the rest subsampled
-        keep = p.max_points // 4
-        head = n - keep
-        step = -(-head // (p.max_points - keep))
-        points = points[(head - 1) % step:head:step] + points[head:]
+    if n > p.max_points:
+        points = _subsample(points, p.max_points)
         n = len(points)
         w = bisect_left(points, cutoff, key=_TS)
     # Oriented so that up is toward the threshold; diffs: a step down is a positive diff.
@@ -255,6 +252,22 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     if ts[-1] - ts[w] < p.min_span_days * DAY:
         return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
                      f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
+    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, n, w)
+
+
+def _subsample(points: list, max_points: int) -> list:
+    """The latest quarter kept whole (a new trend shows there first), the rest subsampled."""
+    n = len(points)
+    keep = max_points // 4
+    head = n - keep
+    step = -(-head // (max_points - keep))
+    return points[(head - 1) % step:head:step] + points[head:]
+
+
+def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, current: float,
+         ts, u, diffs: list, n: int, w: int) -> Forecast:
+    """The forecast from the chosen readings (``u`` oriented, from index ``w``): a cycle if
+    the drops repeat, else a line since the last drop or the latest change of trend."""
     found: list[int] = []
     biggest = max(diffs)
     if biggest > p.min_drop:
