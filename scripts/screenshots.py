@@ -3,7 +3,9 @@
 
 Runs the real window (offscreen unless DISPLAY is set, e.g. under xvfb-run), runs
 linux-health on every demo host through the embedded demo SSH server, and saves
-PNGs to docs/images/ (or the folder given).
+PNGs to docs/images/ (or the folder given): the views at 1280×800 (the smallest
+screen we design for) and some at 1600×1000, a cancelled run that leaves the known
+states as they were, the first run on an empty workspace, and the dark palette.
 
 Usage: .venv/bin/python scripts/screenshots.py [OUT_DIR]
 """
@@ -16,14 +18,30 @@ from pathlib import Path
 
 from shotlib import ROOT, demo_window
 
+from techdesk.services.context import Services
+from techdesk.ui.main_window import MainWindow
+from techdesk.workspace import Workspace
+
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images"
-    with demo_window(out, (1360, 820)) as shots:
+    with demo_window(out, (1280, 800)) as shots:
         window, services, loop, settle = shots.window, shots.services, shots.loop, shots.settle
+        window.set_theme("light", save=False)
 
-        def shot(name: str) -> None:
-            shots.shot(window, name)
+        def shot(name: str, win=None, dialog=None) -> None:
+            settle()
+            win = win or window
+            pix = win.grab()
+            if dialog is not None:  # a dialog is a window of its own: painted in where it sits
+                from PySide6.QtGui import QPainter
+
+                painter = QPainter(pix)
+                painter.drawPixmap(dialog.frameGeometry().topLeft() - win.frameGeometry().topLeft(), dialog.grab())
+                painter.end()
+            path = out / f"{name}.png"
+            pix.save(str(path))
+            print(path)
 
         hosts = [h.name for h in services.roster.hosts()]
         window.tabs.setCurrentWidget(window.run_panel)
@@ -38,18 +56,62 @@ def main() -> int:
         window.tabs.setCurrentWidget(window.host_page)
         window.host_page.table.selectRow(0)
         shot("host-page")
+        window.resize(1600, 1000)
+        shot("host-page-1600")
+        window.resize(1280, 800)
         window.tabs.setCurrentWidget(window.notes_panel)
         shot("notes")
-        window.roster_panel.filter.setText("acme")
+        window.roster_panel.filter.setText("status:crit")
         shot("filter")
         window.roster_panel.filter.setText("")
         window.dashboard_ctl.refresh()
         window.tabs.setCurrentWidget(window.dashboard)
         shot("dashboard")
+        window.resize(1600, 1000)
+        shot("dashboard-1600")
+        window.resize(1280, 800)
+
+        # A run cancelled at once: every host keeps what was known, marked as not confirmed.
+        task = window.runs.start("linux-health", hosts)
+        window.runs.cancel()
+        loop.run_until_complete(task)
+        settle(300)
+        window.roster.refresh()
+        window.roster_panel.select_host(worst)
+        window.tabs.setCurrentWidget(window.host_page)
+        shot("cancelled-run-states-intact")
+        window.tabs.setCurrentWidget(window.run_panel)
+        shot("cancelled-run-panel")
+
+        # The dark palette.
+        window.set_theme("dark", save=False)
+        window.dashboard_ctl.refresh()
+        window.tabs.setCurrentWidget(window.dashboard)
+        shot("dark-dashboard")
+        window.roster_panel.select_host(worst)
+        window.tabs.setCurrentWidget(window.host_page)
+        shot("dark-host-page")
+        window.set_theme("light", save=False)
         window.tabs.setCurrentWidget(window.briefing_view)  # opening the tab fills it
         window.briefing_view.client_box.setCurrentText("Acme Logistics")
         shot("briefing")
         fix_flow(window, services, out, settle)
+
+    # First run on an empty workspace.
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as empty:
+        fresh = Services(Workspace(Path(empty) / "ws"))
+        try:
+            first = MainWindow(fresh)
+            first.resize(1280, 800)
+            first.show()
+            settle(300)
+            shot("first-run", first, first.first_run_dialog)
+            first.first_run_dialog.done(0)
+            first.close()
+        finally:
+            fresh.close()
     return 0
 
 

@@ -39,14 +39,14 @@ COMMANDS = {
     "bundles": "diagnostics", "run": "diagnostics", "history": "diagnostics", "audit": "diagnostics",
     "notes": "work", "visits": "work",
     "report": "reports", "brief": "reports",
-    "exec": "actions", "fix": "actions",
+    "exec": "actions", "fix": "actions", "tunnel": "connect",
     "clients": "hosts", "runs": "diagnostics",
     "sync": "sync", "conflicts": "sync", "trash": "sync", "restore": "sync",
     "schedule": "monitor", "sweep": "monitor", "health": "monitor", "alerts": "monitor",
     "notify": "monitor",
     "demo": "demo", "selftest": "demo",
 }
-MODULES = ("hosts", "keys", "diagnostics", "actions", "work", "reports", "sync", "monitor", "demo")
+MODULES = ("hosts", "keys", "diagnostics", "actions", "connect", "work", "reports", "sync", "monitor", "demo")
 _GLOBAL_OPTIONS_WITH_VALUE = ("--workspace", "--shared")
 
 

@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--accept-new-hostkeys", action="store_true",
                    help="trust and remember host keys seen for the first time (never a changed key)")
     p.add_argument("--progress", action="store_true", help="per-host progress on stderr even when not a terminal")
+    p.add_argument("--any-os", action="store_true",
+                   help="run even on hosts whose OS is not the bundle's (refused otherwise)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("history", help="a host's runs and a metric over time")
@@ -121,7 +123,8 @@ def cmd_run(svc: Services, args) -> int:
     async def run_and_record():
         report = await svc.runner.run(bundle, hosts, concurrency=concurrency,
                                       accept_new_hostkeys=args.accept_new_hostkeys,
-                                      on_event=progress.event if progress else None)
+                                      on_event=progress.event if progress else None,
+                                      any_os=args.any_os)
         # A run by hand feeds alert state like a sweep's (and sends new alerts the same way).
         recorded = await svc.monitor.record_run(report)
         for error in recorded["errors"]:

@@ -13,6 +13,9 @@ def register(sub) -> None:
     p = rs.add_parser("visit", help="the report of a visit, to hand over to the client")
     p.add_argument("id", help="the visit's id (or a unique prefix of it)")
     _output_option(p)
+    p.add_argument("--appendix", choices=("problems", "all", "none"), default="problems",
+                   help="raw check output in the appendix: of checks not OK (default), all, none")
+    p.add_argument("--hide-unticked", action="store_true", help="leave out checklist items not done")
     p.set_defaults(func=cmd_report_visit)
     p = rs.add_parser("client", help="client report: the latest status of all of a client's hosts, or with "
                                      "--period/--from the care report of a period")
@@ -38,7 +41,7 @@ def _output_option(p) -> None:
 
 
 def cmd_report_visit(svc: Services, args) -> int:
-    print(svc.reports.visit(args.id, args.output))
+    print(svc.reports.visit(args.id, args.output, appendix=args.appendix, unticked=not args.hide_unticked))
     return 0
 
 

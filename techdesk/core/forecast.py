@@ -58,7 +58,7 @@ class ForecastParams:
     min_span_days: float = 3.0
     drop_frac: float = 0.25  # a drop > 25% of the window's range ...
     min_drop: float = 2.0  # ... and > 2 units (points of %) is a cleanup
-    max_points: int = 64  # longer histories are subsampled evenly
+    max_points: int = 128  # longer histories are subsampled (a drop blurred over two readings is missed)
     max_pairs: int = 24
     min_t: float = 3.0
     horizon_days: float = 365.0
@@ -239,20 +239,25 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     # Oriented so that up is toward the threshold; diffs: a step down is a positive diff.
     # The readings before the window matter only for cycles, and a series that has not
     # dropped within the window is in none (of up to window_days): those are left out.
+    # The size a drop must have is set by the window's range (the same whatever history
+    # is added), so the history is read only when the window holds a step that big.
     ts, ys = zip(*points[w:], strict=False)
     u = [-y for y in ys] if capacity.falling else ys
     diffs = list(map(sub, u, u[1:]))
-    if w and diffs and max(diffs) > p.min_drop:
+    drop = max(p.drop_frac * (max(u) - min(u)), p.min_drop)
+    biggest = max(diffs) if diffs else 0.0
+    if w and biggest > drop:
         ts, ys = zip(*points, strict=False)
         u = [-y for y in ys] if capacity.falling else ys
         diffs = list(map(sub, u, u[1:]))
+        biggest = max(diffs)
     else:
         n, w = n - w, 0
     current = ys[-1]
     if ts[-1] - ts[w] < p.min_span_days * DAY:
         return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
                      f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
-    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, n, w)
+    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, n, w, drop, biggest)
 
 
 def _subsample(points: list, max_points: int) -> list:
@@ -265,18 +270,14 @@ def _subsample(points: list, max_points: int) -> list:
 
 
 def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, current: float,
-         ts, u, diffs: list, n: int, w: int) -> Forecast:
+         ts, u, diffs: list, n: int, w: int, drop: float, biggest: float) -> Forecast:
     """The forecast from the chosen readings (``u`` oriented, from index ``w``): a cycle if
     the drops repeat, else a line since the last drop or the latest change of trend."""
-    found: list[int] = []
-    biggest = max(diffs)
-    if biggest > p.min_drop:
-        drop = max(p.drop_frac * (max(u[w:]) - min(u[w:])), p.min_drop)
-        if biggest > drop:
-            found = trend.drops(u, diffs, drop)
+    found = trend.drops(u, diffs, drop) if biggest > drop else []
     note, start = "", w
     if len(found) >= 2:
-        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current)
+        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current,
+                         trend.step_level(diffs, drop))
         if cyclic is not None:
             return cyclic
         note = "since the last drop: the cycle is broken (overdue or above its peaks)"
@@ -292,7 +293,15 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
     if fit is None:
         return _none(host, check, label, capacity, len(u), "no time spread", current, now)
     gain = (p.min_drop / 4) ** 2  # a change point must explain this much per point
+    # Looked for when the noise is big enough; or when the last three readings are all
+    # off the line on one side, a recent rise on a few readings that the robust σ
+    # leaves out (and what a change point is for): then the residuals' root mean
+    # square is the spread. Not always: a few bad readings inflate it.
     r = trend.rho_from_steps(diffs[start:], fit[2]) if fit[2] * fit[2] > gain else None
+    if (r is None or r <= p.max_rho) and trend.tail_off(fit[3], fit[1], 2 * fit[2] + sqrt(gain)):
+        spread2 = trend.mean_square(fit[3], fit[1])
+        if spread2 > gain:
+            r = trend.rho_from_steps(diffs[start:], sqrt(spread2))
     if len(u) >= p.min_points + 3 and r is not None and r > p.max_rho:
         j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
         if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):
@@ -349,7 +358,7 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
 
 
 def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: float, ts, u,
-            found: list[int], current: float) -> Forecast | None:
+            found: list[int], current: float, level: float) -> Forecast | None:
     """A series that dropped back at least twice is judged on its cycle: on the line
     through its peaks (each cycle's highest reading), not on the rise since the last
     drop. None when the pattern is broken, and the caller fits the rise since the
@@ -362,7 +371,7 @@ def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
         return None
     # Each cycle's highest reading, and when (the first cycle may be cut by the history's start).
     typical = trend.median(lengths)
-    peaks = [max(u[a:b]) for a, b in zip([0, *found[:-1]], found, strict=True)]
+    peaks = trend.cycle_peaks(ts, u, found, level)
     times = [ts[b - 1] for b in found]
     top = max(peaks)
     ct, cu = ts[last:], u[last:]

@@ -152,6 +152,9 @@ def validate_spec(spec: HostSpec) -> HostSpec:
         raise RosterError(f"host name {spec.name!r} contains a control character")
     if spec.address is not None and (not spec.address.strip() or _CONTROL.search(spec.address)):
         raise RosterError(f"host {spec.name!r}: address {spec.address!r} is not valid")
+    problem = address_problem(spec.address) if spec.address is not None else None
+    if problem:
+        raise RosterError(f"host {spec.name!r}: {problem}")
     if spec.port is not None:
         port = parse_port(spec.port)
         spec.port = port
@@ -168,6 +171,24 @@ def validate_spec(spec: HostSpec) -> HostSpec:
     return spec
 
 
+def address_problem(address: str) -> str | None:
+    """Why ``address`` cannot be a host's address, or None. Only what is surely wrong is
+    refused: numbers-and-dots that are no IPv4 address (999.300.1.1), a colon form that
+    is no IPv6 address. Anything else is kept literally (a name, an SSH-config alias)."""
+    import ipaddress
+
+    text = address.strip()
+    if text and all(part.isdigit() for part in text.split(".")) and "." in text:
+        try:
+            ipaddress.IPv4Address(text)
+        except ValueError:
+            return f"{text} is not an IPv4 address (four numbers 0-255, like 192.0.2.10)"
+    if ":" in text:
+        try:
+            ipaddress.IPv6Address(text.strip("[]").split("%")[0])
+        except ValueError:
+            return f"{text} is not an IPv6 address"
+    return None
 def check_text(what: str, value: str | None) -> None:
     """Refuse a name with a control character (ESC starts terminal sequences). Bidi
     marks are legitimate in right-to-left names: every output cleans them instead."""

@@ -9,6 +9,7 @@ rules in words; the names below say which is which.
 from __future__ import annotations
 
 from itertools import accumulate, compress, repeat
+from math import dist
 from operator import mul, sub, truediv
 
 DAY = 86400.0
@@ -53,7 +54,10 @@ def median(values) -> float:
 def step_level(diffs: list[float], drop: float) -> float:
     """How big a step between neighbours must be to count: ``drop``, and four times
     the noise of the steps (their interquartile spread)."""
-    steps = sorted(diffs)
+    return _level(sorted(diffs), drop)
+
+
+def _level(steps: list[float], drop: float) -> float:
     k = len(steps)
     return max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
 
@@ -63,30 +67,59 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
 
     A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, the two points before
     it are both above the two from ``i``, and the median of the three before is half of
-    ``step_level`` above the three from ``i`` (noise is not a drop); not when the point
-    before it jumped up as much and it falls back from there (a spike), nor when the
+    ``step_level`` above the three from ``i``, once the series' usual rise over the three
+    readings between them is added back (noise is not a drop); not when the point
+    before it jumped up as much and it falls back to where it was (a spike; a purge
+    right after a bad reading falls further and counts), nor when the
     point after it climbs back more than half of it (a dip, a bad reading). A drop at the last reading counts at once: a cleanup that was
     just done ends the forecast on the next check, not a day later.
     A drop over several steps is followed to its bottom.
     """
-    level = step_level(diffs, drop)
+    steps = sorted(diffs)
+    level = _level(steps, drop)
     n, found, after = len(u), [], -1
+    # The two medians sit three readings apart: a series rising steadily toward the
+    # threshold (a sawtooth refilling fast after its purge) rises that much between them
+    # anyway. Only a clear rise counts (its median step above half the steps' noise).
+    rise = 0.0
+    if len(diffs) >= 8:
+        k = len(steps)
+        r = -steps[k // 2]
+        if r > (steps[(3 * k) // 4] - steps[k // 4]) / 1.349 / 2:
+            rise = 3 * r
     for j in compress(range(len(diffs)), map(level.__lt__, diffs)):
         if j < after:  # inside a drop already followed
             continue
         i = j + 1
         fall = u[i - 1] - u[i]
-        if i >= 2 and u[i - 1] - u[i - 2] > level and u[i] - u[i - 2] < (u[i - 1] - u[i - 2]) / 2:
-            continue  # a spike: up as much just before, and back down
+        if i >= 2 and u[i - 1] - u[i - 2] > level and u[i] - u[i - 2] < (u[i - 1] - u[i - 2]) / 2 \
+                and u[i - 2] - u[i] <= level:
+            continue  # a spike: up as much just before, and back down to where it was
         if i + 1 < n and u[i + 1] - u[i] > max(level, fall / 2):
             continue  # a dip: back up by more than half of it right after
         if min(u[max(0, i - 2):i]) > max(u[i:i + 2]) and \
-                median(u[max(0, i - 3):i]) - median(u[i:i + 3]) > level / 2:
+                median(u[max(0, i - 3):i]) - median(u[i:i + 3]) + rise > level / 2:
             while i + 1 < n and u[i] - u[i + 1] > drop / 2:
                 i += 1
             found.append(i)
             after = i
     return found
+
+
+def cycle_peaks(ts, u, found: list[int], level: float) -> list[float]:
+    """Each cycle's highest reading (cycles end where ``found`` drops start; the first may
+    be cut by the history's start). A top reading more than ``level`` above its
+    neighbours within a day is a bad reading, not the peak: the next highest counts."""
+    peaks = []
+    for a, b in zip([0, *found[:-1]], found, strict=True):
+        seg = u[a:b]
+        top = max(seg)
+        i = a + seg.index(top)
+        near = [u[j] for j in (i - 1, i + 1) if a <= j < b and abs(ts[j] - ts[i]) < DAY]
+        if near and top - max(near) > level:
+            top = max(u[j] for j in range(a, b) if j != i)
+        peaks.append(top)
+    return peaks
 
 
 def rho_from_steps(steps: list[float], sigma: float) -> float:
@@ -101,13 +134,30 @@ def rho_from_steps(steps: list[float], sigma: float) -> float:
     return 1.0 - spread * spread / (2 * sigma * sigma)
 
 
+def mean_square(detrended: list[float], a: float) -> float:
+    """The residuals' (``detrended`` - a) mean square."""
+    m = len(detrended)
+    return dist(detrended, [a] * m) ** 2 / m
+
+
+def tail_off(detrended: list[float], a: float, by: float) -> bool:
+    """True when the last three residuals (``detrended`` - a) are all beyond ``by`` on
+    the same side of the line."""
+    tail = detrended[-3:]
+    return min(tail) - a > by or a - max(tail) > by
+
+
 def rho(detrended: list[float], a: float) -> tuple[float, float]:
     """(lag-one autocorrelation, sum of squares) of the residuals (``detrended`` - a):
     the first near 0 when a line explains the data, near 1 when something (a step, a
     bend, a slow wave) is left over."""
-    r = list(map(sub, detrended, repeat(a)))
-    total = sum(map(mul, r, r))
-    return (sum(map(mul, r, r[1:])) / total if total > 0 else 0.0), total
+    # In C, by distances: sum r[i] r[i+1] = (sum r[i]² + sum r[i+1]² - sum (r[i+1]-r[i])²) / 2.
+    total = dist(detrended, [a] * len(detrended)) ** 2
+    if total <= 0:
+        return 0.0, total
+    first, last = detrended[0] - a, detrended[-1] - a
+    steps = dist(detrended[1:], detrended[:-1]) ** 2
+    return (2 * total - first * first - last * last - steps) / 2 / total, total
 
 
 def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
@@ -115,11 +165,12 @@ def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
     """Where the latest regime starts (0: one line fits): the split into two separate
     lines (a step, a bend, or both) that lowers the squared error most, when that gain
     is ``min_f`` times the noise (an F statistic on 2 extra parameters) and at least
-    ``min_gain`` per point. A median of three first, so one bad reading is no regime."""
+    ``min_gain`` per point. A median of three first (the ends too), so one bad reading is
+    no regime, not even the last one."""
     n = len(u)
     if n < min_tail + 3:
         return 0
-    y = [u[0], *(sorted(u[i - 1:i + 2])[1] for i in range(1, n - 1)), u[-1]]
+    y = [median(u[:3]), *(sorted(u[i - 1:i + 2])[1] for i in range(1, n - 1)), median(u[-3:])]
     t0 = ts[0]
     x = [(t - t0) / DAY for t in ts]
     sx = list(accumulate(x, initial=0.0))
@@ -151,6 +202,11 @@ def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
         two = sse(0, j) + sse(j, n)
         if two < best:
             best, at = two, j
+    if at and stride > 1:  # then every split near the best: a step is placed on its reading
+        for j in range(max(3, at - stride + 1), min(top, at + stride - 1) + 1):
+            two = sse(0, j) + sse(j, n)
+            if two < best:
+                best, at = two, j
     if not at or one - best < min_gain * n:
         return 0
     if best > 0:

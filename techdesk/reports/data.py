@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from techdesk import __version__
 from techdesk.core.roster import RosterError
 from techdesk.core.severity import Status
+from techdesk.core.work import WorkError
 
 SEVERITIES = ("crit", "warn", "unknown")          # the order findings are shown in
 GROUP_TITLES = {"crit": "Critical", "warn": "Warnings", "unknown": "Could not be checked"}
@@ -155,10 +156,17 @@ def totals(hosts: list[dict]) -> dict:
     return {s.value: sum(h["counts"][s.value] for h in hosts if h["status"]) for s in Status}
 
 
-def appendix(hosts: list[dict], max_lines: int = OUTPUT_LINES) -> list[dict]:
+APPENDIX_CHOICES = ("problems", "all", "none")  # raw output of: non-OK checks (default), every check, none
+
+
+def appendix(hosts: list[dict], max_lines: int = OUTPUT_LINES, which: str = "all") -> list[dict]:
     entries = []
+    if which == "none":
+        return entries
     for host in hosts:
         for check in host["checks"].values():
+            if which == "problems" and check["status"] == "ok":
+                continue
             output = (check.get("output") or "").rstrip("\n")
             if not output:
                 continue
@@ -323,7 +331,11 @@ def summary_line(hosts: list[dict], n_notes: int) -> str:
 
 
 # -- the two reports -------------------------------------------------------------
-def visit_report(services, visit_id: str) -> dict:
+def visit_report(services, visit_id: str, appendix_of: str = "problems", unticked: bool = True) -> dict:
+    """``appendix_of``: whose raw output the appendix carries (APPENDIX_CHOICES; OK
+    checks are left out by default); ``unticked=False`` hides checklist items not done."""
+    if appendix_of not in APPENDIX_CHOICES:
+        raise WorkError(f"appendix must be one of {', '.join(APPENDIX_CHOICES)}, not {appendix_of!r}")
     visit = services.visits.get(visit_id)
     notes = sorted(services.visits.notes(visit), key=lambda n: n.created)
     cache: dict = {}
@@ -342,7 +354,7 @@ def visit_report(services, visit_id: str) -> dict:
         "billable": duration_text(visit.billable_minutes) if visit.billable_minutes is not None else "",
         "summary": visit.summary.strip() or summary_line(hosts, len(notes)),
         "summary_generated": not visit.summary.strip(),
-        "checklist": [{"text": c.text, "done": c.done} for c in visit.checklist],
+        "checklist": [{"text": c.text, "done": c.done} for c in visit.checklist if unticked or c.done],
         "hosts": hosts, "totals": totals(checked),
         "findings": group_findings(checked),
         "ok_counts": [{"host": h["name"], "count": h["counts"]["ok"]} for h in checked if h["counts"]["ok"]],
@@ -351,7 +363,7 @@ def visit_report(services, visit_id: str) -> dict:
         "work": [note_entry(n) for n in notes],
         "followups": open_followups(notes),
         "recommendations": recommendations(checked),
-        "appendix": appendix(checked), "output_lines": OUTPUT_LINES,
+        "appendix": appendix(checked, which=appendix_of), "output_lines": OUTPUT_LINES,
     })
     return data
 
@@ -364,16 +376,23 @@ def client_report(services, name: str, trends: list[dict] | None = None) -> dict
     site_order = [s.name for s in services.roster.sites(name)]
     sites: dict[str, list[dict]] = {}
     checked = []
-    for host in sorted(services.roster.hosts(client=name), key=lambda h: h.name.casefold()):
+    hosts = sorted(services.roster.hosts(client=name), key=lambda h: h.name.casefold())
+    # The one definition of a host's status (core/host_state.py): current states, any bundle.
+    states = services.history.host_states(stale_after, [h.name for h in hosts], now=now)
+    for host in hosts:
         entry = _empty_host(host.name)
-        latest = services.history.latest(host.name)
-        if latest is not None and latest[1] is not None:
-            run, result = latest
-            _merge(entry, run.started, run.bundle, [c.as_json() for c in result.checks],
-                   result.error.as_json() if result.error else None)
+        state = states[host.name]
+        for check, at, bundle in sorted(services.history.current_results(host.name), key=lambda c: c[1]):
+            _merge(entry, at, bundle, [check.as_json()], None)
+        attempt = state.attempt
+        if state.attempt_failed and not attempt.cancelled:
+            entry["error"] = {"kind": attempt.error_kind, "message": attempt.error_message}
+        if entry["checks"] or entry["error"]:
             checked.append(entry)
         _finish(entry)
-        entry["stale"] = bool(entry["checked"]) and now - datetime.fromisoformat(entry["checked"]) > stale_after
+        if entry["status"]:
+            entry["status"] = state.status
+        entry["stale"] = bool(entry["checked"]) and state.stale
         problems = sorted((c for c in entry["checks"].values() if c["status"] != "ok"),
                           key=lambda c: -Status(c["status"]).rank)
         entry["worst"] = ([error_finding(entry)] if entry["error"] else []) + problems[:3]

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from techdesk.services.notify_setup import NotifySetup
     from techdesk.services.reports import ReportService
     from techdesk.services.runner import RunService
+    from techdesk.services.sessions import SessionService
     from techdesk.services.settings import SettingsService
     from techdesk.services.sync import SyncService
+    from techdesk.services.tunnels import TunnelService
     from techdesk.services.work import NotesService, VisitService
     from techdesk.ssh.knownhosts import TrustStore
     from techdesk.ssh.pool import ConnectionPool
@@ -89,6 +91,20 @@ class Services:
         from techdesk.services.fix import FixService
 
         return FixService(self)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        """Terminal shells and port forwards on the warm connections."""
+        from techdesk.services.sessions import SessionService
+
+        return SessionService(self)
+
+    @cached_property
+    def tunnels(self) -> TunnelService:
+        """Port forwards saved with hosts; started ones run until stopped or closed."""
+        from techdesk.services.tunnels import TunnelService
+
+        return TunnelService(self)
 
     @cached_property
     def history(self) -> HistoryService:
@@ -155,6 +171,8 @@ class Services:
     def close(self) -> None:
         """Close the store; later timers and callbacks check ``closed`` instead of raising."""
         self._closed = True
+        if "tunnels" in self.__dict__:
+            self.tunnels.stop_all()
         if "connections" in self.__dict__:
             self.connections.shutdown()
         self.conn.close()

@@ -25,10 +25,6 @@ from techdesk.core.forecast import (
     forecast_findings,
     forecast_many,
 )
-from techdesk.core.schedule import (
-    is_stale,
-)
-from techdesk.core.severity import Status
 from techdesk.store import monitor as repo
 
 log = logging.getLogger(__name__)
@@ -58,24 +54,18 @@ class HealthMixin:
          "stale": [{host, client, last_success, last_attempt, failures, next_retry, last_error}],
          "forecasts": [forecast findings: core.forecast.forecast_findings + client],
          "alerts": [open alerts, as alerts()]}
-        Statuses come from each host's latest run of each bundle (a check in several
-        bundles: the newest result). One query per table, whatever the fleet size.
+        Statuses are the one definition of core/host_state.py (services.history.host_states):
+        each check's latest completed result, from any bundle; a failed or cancelled
+        attempt marks the host stale and never replaces what was known.
         """
+        asked = now is not None or getattr(self.services, "clock", None) is not None
         now = self._now(now)
         until = now.isoformat()  # only what was known at `now` (honest replay: health --at)
         days = float(within_days if within_days is not None else self.settings.forecast_days)
         stale_after = timedelta(hours=self.settings.stale_after_hours)
         hosts = self.services.roster.hosts()
-        created = dict(self.conn.execute("SELECT name, created FROM hosts").fetchall())
-        latest = self._latest(until)
-        # The last success: the latest run of a bundle that reached the host, else an older one.
-        succeeded = {name: info["ok_at"] for name, info in latest.items() if info["ok_at"]}
-        failing = sorted(set(latest) - set(succeeded))
-        for i in range(0, len(failing), 500):
-            part = failing[i:i + 500]
-            succeeded.update(self.conn.execute(
-                f"SELECT host, MAX(started) FROM run_hosts WHERE error_kind IS NULL AND started <= ? AND host IN"
-                f" ({','.join('?' * len(part))}) GROUP BY host", [until, *part]).fetchall())
+        # Only what was known at `now` when it is asked for (honest replay: health --at).
+        states = self.services.history.host_states(stale_after, now=now, until=until if asked else None)
         # The sweep bookkeeping is the latest state: a host's row written after `now` is not used.
         health = {name: h for name, h in repo.health(self.conn).items()
                   if not h["last_attempt"] or h["last_attempt"] <= now}
@@ -90,46 +80,45 @@ class HealthMixin:
         host_rows, attention, stale_rows = [], [], []
         for host in hosts:
             name, client = host.name, host.spec.client or ""
-            info = latest.get(name)
+            state = states[name]
             h = health.get(name) or {}
-            ran_ok = max(filter(None, [repo.parse_iso(succeeded.get(name)), h.get("last_success")]), default=None)
-            stale = is_stale(ran_ok, now, stale_after, since=repo.parse_iso(created.get(name)))
-            status = info["status"] if info else "never"
+            stale, status, attempt = state.stale, state.status, state.attempt
+            failed = state.attempt_failed and not attempt.cancelled
+            error = {"kind": attempt.error_kind, "message": attempt.error_message} if state.attempt_failed else None
             counts = clients.setdefault(client, dict(zero))
             for bucket in (counts, totals):
                 bucket["hosts"] += 1
                 bucket[status] += 1
                 bucket["stale"] += int(stale)
             host_rows.append({"host": name, "client": client, "site": host.spec.site or "", "status": status,
-                              "checked": info["checked"] if info else None, "stale": stale,
-                              "error": info["error"] if info else None})
+                              "checked": state.checked, "stale": stale, "error": error,
+                              "last_attempt": attempt.at if attempt else None})
             if stale:
-                stale_rows.append({"host": name, "client": client, "last_success": repo.iso(ran_ok),
-                                   "last_attempt": repo.iso(h.get("last_attempt")),
+                stale_rows.append({"host": name, "client": client, "last_success": state.checked,
+                                   "last_attempt": (attempt.at if attempt else None)
+                                   or repo.iso(h.get("last_attempt")),
                                    "failures": h.get("failures", 0), "next_retry": repo.iso(h.get("next_retry")),
-                                   "last_error": h.get("last_error")})
-            if not info:
-                continue
-            if info["error"]:
+                                   "last_error": (attempt.text if failed else None) or h.get("last_error")
+                                   or (attempt.text if state.attempt_failed else None)})
+            if failed:  # a cancelled run is not a finding about the host
                 attention.append({"host": name, "client": client, "kind": "host", "status": "unknown",
                                   "check": core_alerts.HOST_CHECK, "title": "Host not reached",
-                                  "summary": f"{info['error']['kind']}: {info['error']['message']}",
-                                  "since": info["checked"], "eta": None, "days_left": None, "evidence": None})
-            for check in info["checks"].values():
-                if check["status"] != "ok":
-                    attention.append({"host": name, "client": client, "kind": "check", "status": check["status"],
-                                      "check": check["id"], "title": check["title"], "summary": check["summary"],
-                                      "since": check["started"], "eta": None, "days_left": None,
-                                      "evidence": None})
+                                  "summary": f"{attempt.error_kind}: {attempt.error_message}",
+                                  "since": attempt.at, "eta": None, "days_left": None, "evidence": None})
+            for check in state.problems():
+                attention.append({"host": name, "client": client, "kind": "check", "status": check.status,
+                                  "check": check.check_id, "title": check.title, "summary": check.summary,
+                                  "since": check.at, "eta": None, "days_left": None, "evidence": None,
+                                  "stale": stale})
         for f in findings:
-            check = (latest.get(f["host"]) or {}).get("checks", {}).get(f["check"])
-            if f["days_left"] == 0 and check and check["status"] != "ok":
+            check = states[f["host"]].checks.get(f["check"]) if f["host"] in states else None
+            if f["days_left"] == 0 and check and check.status != "ok":
                 continue  # already crossed: the check's own finding says so
             attention.append({"host": f["host"], "client": f["client"], "kind": "forecast", "status": f["status"],
                               "check": f["check"], "label": f["label"], "title": f["title"],
                               "summary": f["summary"], "since": None, "eta": f["eta"],
                               "days_left": f["days_left"], "evidence": f["evidence"]})
-        # Severity first, then when: a finding of the latest run is now (0 days), a forecast later.
+        # Severity first, then when: a current finding is now (0 days), a forecast later.
         attention.sort(key=lambda a: (_SEVERITY_ORDER.get(a["status"], 9), a["days_left"] or 0.0,
                                       a["host"].casefold(), a["check"]))
         stale_rows.sort(key=lambda s: (s["last_success"] or "", s["host"].casefold()))
@@ -139,42 +128,6 @@ class HealthMixin:
                                                                            key=lambda kv: (not kv[0], kv[0].casefold()))],
                 "hosts": host_rows, "attention": attention, "stale": stale_rows, "forecasts": findings,
                 "alerts": [a for a in self.alerts(open_only=True) if (a["opened_at"] or "") <= until]}
-
-    def _latest(self, until: str) -> dict[str, dict]:
-        """Per host: the checks of its latest run (up to ``until``) of each bundle (the
-        newest result of a check in several), the time and error of its latest run, its
-        status. One query."""
-        rows = self.conn.execute(
-            "WITH latest AS (SELECT rh.host AS host, rh.run_id AS run_id, MAX(rh.started) AS started,"
-            " rh.error_kind AS error_kind, rh.error_message AS error_message"
-            " FROM run_hosts rh JOIN runs r ON r.id = rh.run_id WHERE rh.started <= ? GROUP BY rh.host, r.bundle)"
-            " SELECT l.host, l.started, l.error_kind, l.error_message, cr.check_id, cr.title, cr.status,"
-            " cr.summary FROM latest l LEFT JOIN check_results cr ON cr.run_id = l.run_id AND cr.host = l.host",
-            (until,))
-        out: dict[str, dict] = {}
-        for host, started, error_kind, error_message, check_id, title, status, summary in rows:
-            info = out.get(host)
-            if info is None:
-                info = out[host] = {"checked": started, "error": None, "error_at": "", "checks": {}, "ok_at": None}
-            if started > info["checked"]:
-                info["checked"] = started
-            if not error_kind and (info["ok_at"] is None or started > info["ok_at"]):
-                info["ok_at"] = started
-            if started >= info["error_at"]:
-                info["error_at"] = started
-                info["error"] = {"kind": error_kind, "message": error_message} if error_kind else None
-            if check_id is not None:
-                seen = info["checks"].get(check_id)
-                if seen is None or started > seen["started"]:
-                    info["checks"][check_id] = {"id": check_id, "title": title, "status": status,
-                                                "summary": summary, "started": started}
-        for info in out.values():
-            statuses = [Status(c["status"]) for c in info["checks"].values()]
-            if info["error"]:
-                statuses.append(Status.UNKNOWN)
-            worst = max(statuses, key=lambda s: s.rank, default=Status.UNKNOWN)
-            info["status"] = worst.value
-        return out
 
     # ------------------------------------------------------------------ forecasts
     def forecasts(self, host: str, now: datetime | None = None) -> list[Forecast]:

@@ -65,8 +65,8 @@ class ReportService:
         self.services = services
 
     # -- the data and HTML (the window can preview these) --------------------------
-    def visit_data(self, visit_id: str) -> dict:
-        return data.visit_report(self.services, visit_id)
+    def visit_data(self, visit_id: str, appendix: str = "problems", unticked: bool = True) -> dict:
+        return data.visit_report(self.services, visit_id, appendix, unticked)
 
     def client_data(self, name: str) -> dict:
         return data.client_report(self.services, name, trends=self.trends(name))
@@ -82,10 +82,12 @@ class ReportService:
         return html.render(TEMPLATES[kind], report, self.services.workspace.path, for_pdf=for_pdf)
 
     # -- files -----------------------------------------------------------------
-    def visit(self, visit_id: str, path: Path | str) -> Path:
-        """Write the report of a visit to `path` (.pdf or .html); returns the full path."""
+    def visit(self, visit_id: str, path: Path | str, appendix: str = "problems", unticked: bool = True) -> Path:
+        """Write the report of a visit to `path` (.pdf or .html); returns the full path.
+        ``appendix``: raw output of problems (default), all or no checks; ``unticked=False``
+        leaves out checklist items that were not done."""
         report_format(path)
-        return self._write("visit", self.visit_data(visit_id), Path(path))
+        return self._write("visit", self.visit_data(visit_id, appendix, unticked), Path(path))
 
     def client(self, name: str, path: Path | str) -> Path:
         """Write the health report of a client to `path` (.pdf or .html)."""

@@ -220,6 +220,8 @@ class RosterService:
             try:
                 host = self.get(current)
             except RosterError:
+                if not chain:  # the host itself is gone (removed while a connection to it was warm)
+                    raise
                 raise RosterError(f"jump host {current!r} of {chain[-1].name!r} is not in the roster") from None
             chain.append(host)
             current = host.jump

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from techdesk import secrets as keyring_secrets
 from techdesk.core.findings import CheckResult, HostError, HostResult
+from techdesk.core.host_state import CANCELLED_BEFORE_START, CANCELLED_BY_TECHNICIAN
 from techdesk.core.roster import Host, RosterError, endpoint_of
 from techdesk.diagnostics.bundle import Bundle
 from techdesk.diagnostics.compile import compile_script
@@ -58,6 +59,23 @@ class RunReport:
                 "hosts": [r.as_json() for r in self.results]}
 
 
+class OsMismatch(RosterError):
+    """A bundle for one OS asked to run on hosts of another: refused before anything is
+    sent or stored (its checks could only fail, and would look like findings)."""
+
+    def __init__(self, bundle: Bundle, hosts: list[Host]) -> None:
+        self.bundle, self.hosts = bundle, hosts
+        names = ", ".join(f"{h.name} ({h.os})" for h in hosts[:5]) + (f" and {len(hosts) - 5} more"
+                                                                     if len(hosts) > 5 else "")
+        super().__init__(f"bundle {bundle.name} is for {bundle.os}, not for {names}; "
+                         "set the host's OS, or run anyway with --any-os")
+
+
+def os_mismatches(bundle: Bundle, hosts: list[Host]) -> list[Host]:
+    """The hosts whose OS (as the roster says, linux by default) is not the bundle's."""
+    return [h for h in hosts if h.os != bundle.os]
+
+
 HostKeyPrompt = Callable[[Target, object], Awaitable[bool | str]]
 # Asked when the keyring has no password/passphrase: (kind, host) -> secret or None.
 SecretPrompt = Callable[[str, str], Awaitable[str | None]]
@@ -94,7 +112,12 @@ class RunService:
                   secret_prompt: SecretPrompt | None = None, endpoint_prompt: EndpointPrompt | None = None,
                   on_event: Callable[[RunEvent], None] | None = None,
                   cancel: threading.Event | None = None, trigger: str = "manual",
-                  timeouts: Timeouts | None = None) -> RunReport:
+                  timeouts: Timeouts | None = None, any_os: bool = False) -> RunReport:
+        """Raises OsMismatch (nothing run, nothing stored) for a host of another OS
+        than the bundle's, unless ``any_os``."""
+        wrong = [] if any_os else os_mismatches(bundle, hosts)
+        if wrong:
+            raise OsMismatch(bundle, wrong)
         loop = asyncio.get_running_loop()
         cancel = cancel or threading.Event()
         emit = on_event or (lambda event: None)
@@ -111,12 +134,10 @@ class RunService:
         routes: dict[str, RouteTrust] = {}  # host name -> host keys pinned per route
         for host in hosts:
             try:
-                hops = self.roster.jump_chain(host.name)
-                chain = [_target(h) for h in hops]
-                plans.append((host, chain, None))
-                endpoints.update((h.name, endpoint_of(hops[:i + 1])) for i, h in enumerate(hops))
-                routes[host.name] = self.trust.route({(h.address, h.port): pin_name(
-                    [(j.address, j.port) for j in hops[:i + 1]]) for i, h in enumerate(hops)})
+                route = plan_route(self.roster, self.trust, host.name)
+                plans.append((host, route.chain, None))
+                endpoints.update(route.endpoints)
+                routes[host.name] = route.trust
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
 
@@ -143,23 +164,7 @@ class RunService:
             def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
                 return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
 
-        def lookup_secret(kind: str, host_name: str) -> str | None:
-            # Runs in a worker: keyring first (released only to the endpoint it belongs to),
-            # then (in the window) ask the technician.
-            endpoint = endpoints.get(host_name)
-            try:
-                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
-            except keyring_secrets.EndpointChanged as exc:
-                if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
-                        endpoint_prompt(exc), loop).result():
-                    raise SshError("auth", str(exc), target=host_name) from None
-                keyring_secrets.confirm_endpoint(host_name, exc.now)
-                value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
-            if value is None and secret_prompt is not None and not cancel.is_set():
-                value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
-                if value is not None and endpoint is not None:
-                    keyring_secrets.bind(kind, host_name, endpoint)
-            return value
+        lookup_secret = secret_lookup(loop, endpoints, secret_prompt, endpoint_prompt, cancel)
 
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
@@ -171,7 +176,7 @@ class RunService:
                         nonce, bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
                         lookup_secret)
                 else:
-                    result = HostResult(host=host.name, error=error or HostError("protocol", "cancelled"))
+                    result = HostResult(host=host.name, error=error or HostError("protocol", CANCELLED_BEFORE_START))
                 runs_repo.save_host_result(self.conn, run_id, result, host_started)
                 self._audit_outcome(host.name, result)
                 report.results.append(result)
@@ -219,6 +224,52 @@ def _target(host: Host) -> Target:
     return Target(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key)
 
 
+@dataclass
+class Route:
+    """How to reach a host: the hops, where each hop's stored secret may go, its host-key pins."""
+
+    chain: list[Target]
+    endpoints: dict[str, str]   # hop name -> endpoint its keyring secret is bound to
+    trust: RouteTrust           # host keys pinned per route (like OpenSSH's HostKeyAlias)
+
+
+def plan_route(roster, trust: TrustStore, name: str) -> Route:
+    """The route to `name` through its jump chain; on the loop thread (the store is not
+    thread-safe). Raises RosterError. Runs, shells, forwards and file sessions all use it."""
+    hops = roster.jump_chain(name)
+    return Route(chain=[_target(h) for h in hops],
+                 endpoints={h.name: endpoint_of(hops[:i + 1]) for i, h in enumerate(hops)},
+                 trust=trust.route({(h.address, h.port): pin_name([(j.address, j.port) for j in hops[:i + 1]])
+                                    for i, h in enumerate(hops)}))
+
+
+def secret_lookup(loop: asyncio.AbstractEventLoop, endpoints: dict[str, str],
+                  secret_prompt: SecretPrompt | None, endpoint_prompt: EndpointPrompt | None,
+                  cancel: threading.Event | None = None) -> Callable[[str, str], str | None]:
+    """connect()'s `secrets` callback, for a worker thread: the keyring first (a secret is
+    released only to the endpoint it belongs to; a moved host is asked about on the loop),
+    then (in the window) the technician."""
+    cancel = cancel or threading.Event()
+
+    def lookup_secret(kind: str, host_name: str) -> str | None:
+        endpoint = endpoints.get(host_name)
+        try:
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        except keyring_secrets.EndpointChanged as exc:
+            if endpoint_prompt is None or cancel.is_set() or not asyncio.run_coroutine_threadsafe(
+                    endpoint_prompt(exc), loop).result():
+                raise SshError("auth", str(exc), target=host_name) from None
+            keyring_secrets.confirm_endpoint(host_name, exc.now)
+            value = keyring_secrets.get_secret(kind, host_name, endpoint=endpoint)
+        if value is None and secret_prompt is not None and not cancel.is_set():
+            value = asyncio.run_coroutine_threadsafe(secret_prompt(kind, host_name), loop).result()
+            if value is not None and endpoint is not None:
+                keyring_secrets.bind(kind, host_name, endpoint)
+        return value
+
+    return lookup_secret
+
+
 def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore | RouteTrust,
               compiled,
               nonce: str, bundle: Bundle, accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
@@ -249,7 +300,7 @@ def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust
         result.checks.extend(parser.finish(None))
     except Cancelled:
         result.checks.extend(parser.finish("cancelled") if result.checks else [])
-        result.error = HostError("protocol", "cancelled by the technician")
+        result.error = HostError("protocol", CANCELLED_BY_TECHNICIAN)
     except SshError as exc:
         if result.checks:
             result.checks.extend(parser.finish(f"no result: {exc.message}"))

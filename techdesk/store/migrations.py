@@ -378,6 +378,35 @@ MIGRATIONS: list[str] = [
                         '0000000000000000000000000000000000000000000000000000000000000000')
         FROM audit;
     """,
+    # 10: each check's current state: its latest completed result (store/runs.py
+    # current_checks). Folded in from check_results past `seen` on read, so runs,
+    # sync imports and older databases all arrive without triggers.
+    """
+    CREATE TABLE check_current (
+        host TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        started TEXT NOT NULL,
+        status TEXT NOT NULL,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        PRIMARY KEY (host, check_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE check_current_seen (id INTEGER PRIMARY KEY CHECK (id = 0), seen INTEGER NOT NULL);
+    INSERT INTO check_current_seen VALUES (0, 0);
+    """,
+    # 11: port forwards saved with a host (services/tunnels.py); they go with the host
+    """
+    CREATE TABLE tunnels (
+        id INTEGER PRIMARY KEY,
+        host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+        label TEXT NOT NULL DEFAULT '',
+        local_port INTEGER NOT NULL DEFAULT 0,
+        target_host TEXT NOT NULL,
+        target_port INTEGER NOT NULL
+    );
+    CREATE INDEX tunnels_host ON tunnels(host_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from techdesk.core.findings import CheckResult, HostError, HostResult, Metric
+from techdesk.core.host_state import Attempt, CheckState
 from techdesk.core.severity import Status
 from techdesk.store.db import now_iso, transaction
 
@@ -58,6 +59,9 @@ def save_host_result(conn: sqlite3.Connection, run_id: str, result: HostResult, 
             [(run_id, result.host, c.id, m.label, started, m.value, m.uom, m.warn, m.crit, m.min, m.max)
              for c in result.checks for m in c.metrics.values()],
         )
+        # The current state follows in the same commit: the window's reads stay reads.
+        top, seen = conn.execute(_BEHIND).fetchone()
+        _fold_rows(conn, top or 0, seen)
 
 
 @dataclass
@@ -133,12 +137,124 @@ def check_history(conn: sqlite3.Connection, host: str, check: str, limit: int = 
     return [dict(r) for r in rows]
 
 
-def latest_statuses(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
-    """host -> (status, started) of its latest run, for every host ever run, in one query."""
-    rows = conn.execute("SELECT host, status, MAX(started) FROM run_hosts GROUP BY host")
-    return {r[0]: (r[1], r[2]) for r in rows}
+# -- current state: each check's latest completed result (core/host_state.py) ----------
+def _fold_current(conn: sqlite3.Connection, top: int | None = None, seen: int | None = None) -> None:
+    """Bring check_current up to date with check_results rows it has not seen yet.
+
+    A row counts when its check completed (an exit code; a check's own timeout has
+    one). Every path that stores results (runs, sync imports, older databases) is
+    covered without triggers; the work is proportional to the new rows."""
+    if top is None or seen is None:
+        top, seen = conn.execute(_BEHIND).fetchone()
+    if (top or 0) == seen:
+        return
+    with transaction(conn):
+        top, seen = conn.execute(_BEHIND).fetchone()  # again, under the write lock
+        _fold_rows(conn, top or 0, seen)
 
 
+def _fold_rows(conn: sqlite3.Connection, top: int, seen: int) -> None:
+    """The fold itself, inside the caller's transaction."""
+    if top == seen:
+        return
+    if top < seen:  # rows went away (history pruned): start over
+        conn.execute("DELETE FROM check_current")
+        seen = 0
+    conn.execute(
+        "INSERT INTO check_current (host, check_id, run_id, started, status, title, summary)"
+        " SELECT cr.host, cr.check_id, cr.run_id, rh.started, cr.status, cr.title, cr.summary"
+        " FROM check_results cr JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
+        " WHERE cr.rowid > ? AND cr.rowid <= ? AND cr.exit_code IS NOT NULL ORDER BY rh.started, cr.rowid"
+        " ON CONFLICT (host, check_id) DO UPDATE SET run_id = excluded.run_id, started = excluded.started,"
+        " status = excluded.status, title = excluded.title, summary = excluded.summary"
+        " WHERE excluded.started >= check_current.started", (seen, top))
+    conn.execute("UPDATE check_current_seen SET seen = ?", (top,))
+
+
+_BEHIND = "SELECT (SELECT MAX(rowid) FROM check_results), seen FROM check_current_seen"
+
+
+def _chunks(names: list[str] | None, size: int = 500):
+    if names is None:
+        yield "", []
+        return
+    for i in range(0, len(names), size):
+        part = names[i:i + size]
+        yield f" WHERE host IN ({','.join('?' * len(part))})", part
+
+
+def current_checks(conn: sqlite3.Connection, hosts: list[str] | None = None,
+                   until: str | None = None) -> dict[str, list[CheckState]]:
+    """host -> the current state of each of its checks (every host, or ``hosts``);
+    with ``until``, as it was then (from the history, not the folded table)."""
+    out: dict[str, list[CheckState]] = {}
+    if until is not None:
+        for where, args in _chunks(hosts):
+            rows = conn.execute(
+                "SELECT host, check_id, run_id, started, status, title, summary FROM"
+                " (SELECT cr.host AS host, cr.check_id, cr.run_id, rh.started, cr.status, cr.title, cr.summary,"
+                " ROW_NUMBER() OVER (PARTITION BY cr.host, cr.check_id ORDER BY rh.started DESC, cr.rowid DESC) AS n"
+                " FROM check_results cr JOIN run_hosts rh ON rh.run_id = cr.run_id AND rh.host = cr.host"
+                " WHERE rh.started <= ? AND cr.exit_code IS NOT NULL)" + (where or " WHERE 1") + " AND n = 1",
+                [until, *args])
+            for host, check_id, run_id, started, status, title, summary in rows:
+                out.setdefault(host, []).append(CheckState(check_id, title, status, summary, started, run_id))
+        return out
+    for where, args in _chunks(hosts):
+        # The first row says whether check_current is behind (one statement when it is not).
+        rows = conn.execute(f"SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, * FROM ({_BEHIND}) UNION ALL"
+                            " SELECT host, check_id, run_id, started, status, title, summary, NULL, NULL"
+                            " FROM check_current" + where, args)
+        top, seen = next(rows)[7:]
+        if (top or 0) != seen:
+            _fold_current(conn, top, seen)
+            return current_checks(conn, hosts, until)
+        for host, check_id, run_id, started, status, title, summary, _, _ in rows:
+            out.setdefault(host, []).append(CheckState(check_id, title, status, summary, started, run_id))
+    return out
+
+
+def host_attempts(conn: sqlite3.Connection, hosts: list[str] | None = None, until: str | None = None
+                  ) -> dict[str, tuple[str | None, str | None, Attempt | None]]:
+    """Roster host -> (when it was added, its last success a sweep recorded, its latest
+    run: completed, failed or cancelled); with ``until``, as they were then."""
+    out: dict[str, tuple[str | None, str | None, Attempt | None]] = {}
+    when = " started <= ?" if until is not None else " 1"
+    # The sweep's record of the last success when it is not later than `until`, else the history's.
+    success = ("CASE WHEN hh.last_success <= ? THEN hh.last_success ELSE (SELECT MAX(started) FROM run_hosts s"
+               " WHERE s.host = h.name AND s.error_kind IS NULL AND s.started <= ?) END"
+               if until is not None else "hh.last_success")
+    for where, args in _chunks(hosts):
+        # The newest run of each host; the later stored wins a tie within the same second.
+        extra = [until] if until is not None else []
+        for name, created, last_success, started, kind, message in conn.execute(
+                f"SELECT h.name, h.created, {success}, a.started, a.error_kind, a.error_message FROM hosts h"
+                " LEFT JOIN host_health hh ON hh.host = h.name LEFT JOIN"
+                " (SELECT host, started, error_kind, error_message, ROW_NUMBER() OVER (PARTITION BY host"
+                " ORDER BY started DESC, rowid DESC) AS n FROM run_hosts"
+                + (where + " AND" if where else " WHERE") + when
+                + ") a ON a.host = h.name AND a.n = 1" + where.replace("host IN", "h.name IN"),
+                extra + extra + args + extra + args):
+            out[name] = (created, last_success, Attempt(started, kind, message) if started else None)
+    return out
+
+
+def current_results(conn: sqlite3.Connection, host: str) -> list[tuple[CheckResult, str, str]]:
+    """The current state of each check of ``host`` as full results (output, metrics),
+    each with the time and the bundle of the run that produced it."""
+    _fold_current(conn)
+    metrics: dict[str, dict[str, Metric]] = {}
+    for m in conn.execute("SELECT m.* FROM check_current cc JOIN metrics m ON m.run_id = cc.run_id"
+                          " AND m.host = cc.host AND m.check_id = cc.check_id WHERE cc.host = ?", (host,)):
+        metrics.setdefault(m["check_id"], {})[m["label"]] = Metric(
+            m["label"], m["value"], m["uom"], m["warn"], m["crit"], m["min"], m["max"])
+    rows = conn.execute(
+        "SELECT cr.*, cc.started AS at, r.bundle AS bundle FROM check_current cc"
+        " JOIN check_results cr ON cr.run_id = cc.run_id AND cr.host = cc.host AND cr.check_id = cc.check_id"
+        " JOIN runs r ON r.id = cc.run_id WHERE cc.host = ?", (host,))
+    return [(CheckResult(id=c["check_id"], title=c["title"], status=Status(c["status"]), summary=c["summary"],
+                         exit_code=c["exit_code"], duration_s=c["duration_s"], output=c["output"],
+                         metrics=metrics.get(c["check_id"], {})), c["at"], c["bundle"]) for c in rows]
 def run_hosts(conn: sqlite3.Connection, run_id: str) -> tuple[str, dict[str, str]] | None:
     """(bundle, {host: started}) of a run, hosts by name; None if the run is unknown."""
     row = conn.execute("SELECT bundle FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -153,6 +269,8 @@ def runs_between(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[s
     rows = conn.execute("SELECT DISTINCT run_id, host FROM run_hosts WHERE started >= ? AND started <= ?"
                         " ORDER BY started", (start, end))
     return [(r[0], r[1]) for r in rows]
+
+
 def last_durations(conn: sqlite3.Connection) -> dict[str, float]:
     """Each host's duration in its latest completed run (to start the slowest first)."""
     rows = conn.execute(

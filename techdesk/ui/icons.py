@@ -23,13 +23,19 @@ STATUS_LABELS = {
 }
 
 
-@cache
-def status_icon(status: str, size: int = 14) -> QIcon:
+def _canvas(size: int) -> tuple[QPixmap, QPainter]:
+    """A transparent, high-DPI pixmap and an antialiased painter on it."""
     pix = QPixmap(size * 2, size * 2)
     pix.setDevicePixelRatio(2.0)
     pix.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pix)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    return pix, painter
+
+
+@cache
+def status_icon(status: str, size: int = 14) -> QIcon:
+    pix, painter = _canvas(size)
     color = QColor(STATUS_COLORS.get(status, "#9aa0a6"))
     rect = QRectF(2, 2, size - 4, size - 4)
     if status in ("never", "stale"):
@@ -44,6 +50,26 @@ def status_icon(status: str, size: int = 14) -> QIcon:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawEllipse(rect)
+    painter.end()
+    return QIcon(pix)
+
+
+@cache
+def host_icon(status: str, stale: bool = False, size: int = 14) -> QIcon:
+    """A host's badge: its status colour; hollow with a clock hand when stale (the
+    last attempt failed or the data is old) — the status stays visible either way."""
+    if not stale or status in ("never", "stale"):
+        return status_icon(status, size)
+    pix, painter = _canvas(size)
+    color = QColor(STATUS_COLORS.get(status, "#9aa0a6"))
+    rect = QRectF(2.5, 2.5, size - 5, size - 5)
+    painter.setPen(QPen(color, 2.2))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawEllipse(rect)
+    c = rect.center()
+    painter.setPen(QPen(color, 1.4))
+    painter.drawLine(c, QPointF(c.x(), c.y() - rect.height() / 3))
+    painter.drawLine(c, QPointF(c.x() + rect.width() / 4, c.y()))
     painter.end()
     return QIcon(pix)
 

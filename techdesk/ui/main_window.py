@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QToolBar
 
 from techdesk import __version__
@@ -13,15 +13,18 @@ from techdesk.secrets import backend_info
 from techdesk.ui.controllers.alerts_controller import AlertsController
 from techdesk.ui.controllers.briefing_controller import BriefingController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
+from techdesk.ui.controllers.files_controller import FilesController
 from techdesk.ui.controllers.hostkey_prompt import EndpointPrompter, HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
+from techdesk.ui.controllers.terminal_controller import TerminalController
+from techdesk.ui.controllers.tunnels_controller import TunnelsController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.controllers.window_tools import WindowTools
 from techdesk.ui.icons import app_icon
-from techdesk.ui.models.roster_model import host_badge
+from techdesk.ui.theme import MODE_LABELS, MODES, apply_theme
 from techdesk.ui.views.briefing_view import BriefingView
 from techdesk.ui.views.dashboard import Dashboard
 from techdesk.ui.views.find_bar import FindBar
@@ -30,6 +33,17 @@ from techdesk.ui.views.notes_panel import NotesPanel
 from techdesk.ui.views.roster_panel import RosterPanel
 from techdesk.ui.views.run_panel import RunPanel
 from techdesk.ui.views.visit_panel import VisitPanel
+
+
+def _beyond(row: dict) -> int:
+    """0 past its crit line, 1 past warn, 2 within (a falling metric has crit below warn)."""
+    value, warn, crit = row["value"], row["warn"], row["crit"]
+    falling = warn is not None and crit is not None and crit < warn
+
+    def past(limit) -> bool:
+        return limit is not None and (value <= limit if falling else value >= limit)
+
+    return 0 if past(crit) else 1 if past(warn) else 2
 
 
 class MainWindow(QMainWindow):
@@ -58,7 +72,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.roster_panel)
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([430, 850])
+        self.splitter.setSizes([460, 820])
         self.setCentralWidget(self.splitter)
 
         self.hostkey_prompt = HostKeyPrompter(self)
@@ -83,6 +97,7 @@ class MainWindow(QMainWindow):
         self.sync.synced.connect(self._after_sync)
         self.notes.notes_changed.connect(self.sync.update_status)
         self.roster.hosts_changed.connect(self.sync.update_status)
+        self.roster.hosts_changed.connect(self._close_removed_host)
 
         self.roster_panel.host_activated.connect(self.show_host)
         self.roster_panel.selection_changed.connect(self._selection_changed)
@@ -96,10 +111,15 @@ class MainWindow(QMainWindow):
         self.host_page.command_requested.connect(lambda: self.run_command([self.host_page.host_name]))
         self.roster.command_requested.connect(self.run_command)
         self.runs.host_finished.connect(self._host_finished)
+        self.runs.hosts_finished.connect(self._hosts_finished)
         self.runs.run_finished.connect(lambda _report: self._refresh_current())
+        self.runs.run_finished.connect(lambda _report: self._sync_targets())
+        self.runs.run_finished.connect(lambda _report: self.dashboard_ctl.refresh())
         self.runs.run_finished.connect(self.tools.record_alerts)
         self.run_panel.attach_clicked.connect(self.tools.note_from_last_run)
         self.notes.notes_changed.connect(self.roster.refresh_note_counts)
+        self.notes.notes_changed.connect(self.visits.counts_changed)
+        self.runs.run_finished.connect(lambda _report: self.visits.counts_changed())
 
         self.run_panel.fixable = self._fixable_checks()
         self._build_actions()
@@ -108,11 +128,21 @@ class MainWindow(QMainWindow):
         self.host_page.runs.itemDoubleClicked.connect(self.tools.open_past_run)
         self._build_status_bar()
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
+        self.terminals = TerminalController(services, self, self.tabs, self._settings)
+        self.roster.terminal_requested.connect(self.terminals.open)
+        self.roster_panel.terminal_requested.connect(self.terminals.open)
+        self.roster_panel.quick_connect_requested.connect(self.terminals.open_quick)
+        self.files = FilesController(services, self, self.tabs)
+        self.roster.files_requested.connect(self.files.open)
+        self.tunnels = TunnelsController(services, self, self.tabs)
+        self.roster.tunnels_requested.connect(self.tunnels.open)
         self._restore_state()
+        self.set_theme(str(self._settings.value("appearance", "system")), save=False)
         self.roster.refresh()
         # After the window is on screen: fleet health over a large history takes a moment.
         QTimer.singleShot(0, self, self._first_refresh)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.last_close_box: QMessageBox | None = None
 
     # -- actions, menus, toolbar ---------------------------------------------
     def _action(self, text: str, slot, shortcut: str | None = None, tip: str | None = None) -> QAction:
@@ -125,7 +155,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.act_add = self._action("Add host…", self.roster.add_host, "Ctrl+N")
-        self.act_edit = self._action("Edit host…", lambda: self.roster.edit_host(), "Ctrl+E")
+        self.act_edit = self._action("Edit host…", lambda: self.roster.edit_host(self._shown_host()), "Ctrl+E")
         self.act_remove = self._action("Remove…", self.roster.remove_hosts, "Del")
         self.act_run = self._action("Run", self._run_selected, "F5", "Run the chosen bundle on the selected hosts")
         self.act_cancel = self._action("Cancel run", self.runs.cancel, "Esc")
@@ -136,6 +166,7 @@ class MainWindow(QMainWindow):
                                             "Start a visit at the selected client or site")
         self.act_visit_stop = self._action("Stop visit", self.visits.stop, "Ctrl+Shift+X")
         self.act_note = self._action("New note", self._new_note, "Ctrl+Shift+N")
+        self.act_save_note = self._action("Save note", self._save_note, "Ctrl+S")
         self.act_sync = self._action("Sync now", self.sync.sync_now, "Ctrl+Shift+S")
         self.act_conflicts = self._action("Resolve conflicts…", self.sync.show_conflicts)
 
@@ -160,11 +191,17 @@ class MainWindow(QMainWindow):
         self.act_find = self._action("Find in output", self.tools.find_in_output, "Ctrl+F")
         for action in (self.act_history, self.act_copy_run, self.act_save_run):
             host_menu.addAction(action)
+        host_menu.addAction(self._action("Open terminal", lambda: self._on_one_host(self.terminals.open),
+                                         "Ctrl+Shift+T", "A shell on the selected host in a tab of this window"))
+        host_menu.addAction(self._action("Files (SFTP)", lambda: self._on_one_host(self.files.open),
+                                         "Ctrl+Shift+O", "Browse and transfer files on the selected host"))
+        host_menu.addAction(self._action("Tunnels…", lambda: self._on_one_host(self.tunnels.open), None,
+                                         "Port forwards saved with the selected host: start, stop, open"))
         host_menu.addSeparator()
         host_menu.addAction(self._action("Clients and sites…", lambda: self.tools.open_clients(), None,
                                          "Connection defaults, rename and remove of clients and sites"))
         work_menu = self.menuBar().addMenu("&Work")
-        for action in (self.act_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
+        for action in (self.act_note, self.act_save_note, self.act_visit_start, self.act_visit_stop, None, self.act_sync,
                        self.act_conflicts):
             if action is None:
                 work_menu.addSeparator()
@@ -180,6 +217,15 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.act_find)
         view_menu.addAction(self.act_refresh)
+        view_menu.addSeparator()
+        appearance = view_menu.addMenu("Appearance")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for mode in MODES:
+            action = appearance.addAction(MODE_LABELS[mode], lambda m=mode: self.set_theme(m))
+            action.setCheckable(True)
+            group.addAction(action)
+            self.theme_actions[mode] = action
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About techdesk", self._about)
 
@@ -197,7 +243,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         info = backend_info()
-        self.keyring_label = QLabel(("🔒 " if info.secure else "⚠ ") + info.message)
+        # Plain text: an emoji lock is a missing-glyph box with the default fonts (DejaVu).
+        self.keyring_label = QLabel(("" if info.secure else "⚠ ") + info.message)
         self.keyring_label.setToolTip(info.name)
         if not info.secure:
             self.keyring_label.setStyleSheet("color: #d64541")
@@ -215,9 +262,20 @@ class MainWindow(QMainWindow):
         self.roster_panel.filter.setFocus()
         self.roster_panel.filter.selectAll()
 
+    def _sync_targets(self) -> None:
+        """Run's target is the roster's selection, named as selected ("Acme", "Acme / HQ")."""
+        if self.runs.running:
+            return  # the running targets stay shown; the selection is taken when the run ends
+        selected = self.roster_panel.selected()
+        groups = [(f"{client} / {name}" if kind == "site" else name) for kind, name, client in selected
+                  if kind in ("client", "site")]
+        singles = [name for kind, name, _ in selected if kind == "host"]
+        parts = groups + singles
+        description = ", ".join(parts[:3]) + (f" and {len(parts) - 3} more" if len(parts) > 3 else "")
+        self.runs.set_targets(self.roster_panel.selected_hosts(), description)
+
     def _selection_changed(self) -> None:
-        if not self.runs.running:
-            self.runs.set_targets(self.roster_panel.selected_hosts())
+        self._sync_targets()
         selected = self.roster_panel.selected()
         if len(selected) == 1 and selected[0][0] in ("client", "site") and selected[0][2] != "(no client)":
             self.notes.show_for_client(selected[0][2])
@@ -225,6 +283,33 @@ class MainWindow(QMainWindow):
     def _first_refresh(self) -> None:
         if self.isVisible():  # not for a window closed before the loop came round
             self.dashboard_ctl.refresh()
+            if not self.roster_panel.model.host_names() and not self.services.workspace.settings.technician:
+                self.first_run()
+
+    def first_run(self) -> None:
+        """An empty workspace: ask the technician's name, offer the first hosts (not modal)."""
+        from techdesk.ui.dialogs.first_run import FirstRunDialog
+
+        self.first_run_dialog = dialog = FirstRunDialog(self.services.workspace, self)
+        dialog.finished.connect(self._first_run_done)
+        dialog.open()
+
+    def _first_run_done(self, code: int) -> None:
+        from techdesk.ui.dialogs.first_run import FirstRunDialog
+
+        self.services.settings_changed()
+        self.setWindowTitle(f"techdesk — {self.services.workspace.technician}")
+        if code == FirstRunDialog.ADD:
+            self.roster.add_host()
+        elif code == FirstRunDialog.IMPORT:
+            self.roster.import_hosts("ssh-config")
+
+    def set_theme(self, mode: str, save: bool = True) -> None:
+        mode = mode if mode in MODES else "system"
+        self.palette_used = apply_theme(mode)
+        self.theme_actions[mode].setChecked(True)
+        if save:
+            self._settings.setValue("appearance", mode)
 
     def _open_host(self, name: str) -> None:
         self.roster_panel.select_host(name)
@@ -263,17 +348,43 @@ class MainWindow(QMainWindow):
         self.visits.start(client, site)
         self.tabs.setCurrentWidget(self.visit_panel)
 
+    def _save_note(self) -> None:
+        if self.notes.panel.is_dirty():
+            self.notes.save()
+        else:
+            self.statusBar().showMessage("No unsaved note text", 3000)
+
     def _new_note(self) -> None:
         self.tabs.setCurrentWidget(self.notes_panel)
         self.notes.new_note()
+
+    def explain(self, text: str) -> None:
+        """An action that cannot act says why (status bar), instead of doing nothing."""
+        self.statusBar().showMessage(text, 8000)
+
+    def _shown_host(self) -> str | None:
+        """The host Edit acts on: the one on the host page when it is in front, else the selection."""
+        if self.tabs.currentWidget() is self.host_page and self.host_page.host_name:
+            return self.host_page.host_name
+        return None
+
+    def _close_removed_host(self) -> None:
+        name = self.host_page.host_name
+        if name and not self.services.roster.exists(name):
+            self.host_page.show_empty(f"{name} was removed from the roster.")
+            if self.notes.host == name:
+                self.notes.panel.show_note(None)
 
     def _run_selected(self) -> None:
         hosts = self.roster_panel.selected_hosts()
         if hosts:
             self.run_on(hosts, "")
+        else:
+            self.explain("Nothing to run on: select hosts, a site or a client in the roster first.")
 
     def run_on(self, hosts: list[str], bundle: str) -> None:
-        self.runs.set_targets(hosts)
+        if not self.runs.running:
+            self.runs.set_targets(hosts)
         self.tabs.setCurrentWidget(self.run_panel)
         if bundle:
             index = self.run_panel.bundle.findData(bundle)
@@ -282,16 +393,30 @@ class MainWindow(QMainWindow):
         if not self.runs.running:
             self.runs.run_selected()
 
+    def host_states(self, hosts: list[str] | None = None) -> dict:
+        """Host statuses by the one rule (core/host_state.py), for every view of the window."""
+        stale_after = timedelta(hours=self.services.workspace.settings.stale_after_hours)
+        return self.services.history.host_states(stale_after, hosts)
+
+    def _on_one_host(self, action) -> None:
+        hosts = self.roster_panel.selected_hosts()
+        if len(hosts) == 1:
+            action(hosts[0])
+        else:
+            self.statusBar().showMessage("Select one host first", 5000)
+
     def show_host(self, name: str) -> None:
         svc = self.services
         host = svc.roster.get(name)
-        latest = svc.history.latest(name)
+        current = svc.history.current_results(name)
         series: dict[str, list[dict]] = {}
         for row in svc.history.metric_series(name):
             series.setdefault(f"{row['check_id']} · {row['label']}", []).append(row)
-        # The latest run was just fetched: its status gives the badge (no fleet-wide query per click).
-        status = (latest[0].status, latest[0].started) if latest else None
-        badge = host_badge(status, timedelta(hours=svc.workspace.settings.stale_after_hours))
+        # Every metric with a warn or crit line gets a chart; those of checks not OK first.
+        rank = {c.id: -c.status.rank for c, _, _ in current}
+        charted = sorted(((k, rows) for k, rows in series.items()
+                          if rows[-1]["warn"] is not None or rows[-1]["crit"] is not None),
+                         key=lambda kv: (_beyond(kv[1][-1]), rank.get(kv[1][-1]["check_id"], 0), kv[0]))
         forecasts = {}
         for f in svc.monitor.forecasts(name):
             if f.eta is not None:
@@ -299,11 +424,15 @@ class MainWindow(QMainWindow):
 
                 forecasts[f"{f.check} · {f.label}"] = (f.eta, f.threshold, describe(f))
         self.host_page.fixable = self.run_panel.fixable = self._fixable_checks()
-        self.host_page.show_host(host, latest, dict(list(series.items())[:12]), svc.history.host_runs(name),
-                                 badge, forecasts)
+        self.host_page.show_host(host, self.host_states([name])[name], current, dict(charted),
+                                 svc.history.host_runs(name), forecasts)
         self.notes.show_for_host(name)
-        if not self.runs.running:
-            self.runs.set_targets([name])
+
+    def _hosts_finished(self, names: list[str]) -> None:
+        # The rows show the hosts' status by the one rule (a failed attempt marks them, no more);
+        # one query per batch of results, not per host.
+        for name, state in self.host_states(names).items():
+            self.roster_panel.model.set_state(name, state)
 
     def fix_finding(self, host: str, check_id: str) -> None:
         from techdesk.ui.dialogs.fix_dialog import FixDialog
@@ -323,7 +452,6 @@ class MainWindow(QMainWindow):
             CommandDialog(self.services, hosts, self).open()
 
     def _host_finished(self, result) -> None:
-        self.roster_panel.model.set_status(result.host, result.status.value)
         if result.error and result.error.kind == "hostkey-changed":
             from techdesk.ui.dialogs.hostkey_dialog import changed_key_box
 
@@ -371,10 +499,36 @@ class MainWindow(QMainWindow):
         if splitter is not None:
             self.splitter.restoreState(splitter)
 
+    def confirm_unsaved_note(self) -> bool:
+        """Closing with unsaved note text: Save, Discard or Cancel. True when it may close."""
+        if not self.notes.panel.is_dirty():
+            return True
+        self.tabs.setCurrentWidget(self.notes_panel)
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved note",
+                          f"The note “{self.notes.panel.title.text() or 'new note'}” has unsaved changes.",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        self.last_close_box = box
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.notes.save() is not None
+        if answer == QMessageBox.StandardButton.Discard:
+            self.notes.discard()
+            return True
+        return False
+
     def closeEvent(self, event) -> None:
+        if not self.confirm_unsaved_note():
+            event.ignore()
+            return
+        self.dashboard_ctl.stop()  # a closed window runs no more schedules
         if self.runs.running:
             self.runs.cancel()
         self.stop_timers()
+        self.terminals.close_all()
+        self.files.close_all()
+        self.tunnels.close_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

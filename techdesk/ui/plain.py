@@ -31,3 +31,14 @@ def warn(parent, title: str, text: str) -> None:
     box = QMessageBox(QMessageBox.Icon.Warning, title, clean_text(text), parent=parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.exec()
+
+
+def question(parent, title: str, text: str) -> bool:
+    """QMessageBox.question with the text shown literally (it quotes remote file names)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Question, title, clean_text(text),
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    return box.exec() == QMessageBox.StandardButton.Yes

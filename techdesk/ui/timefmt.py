@@ -6,15 +6,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
+def _parse(text: str) -> datetime | None:
+    """A stored time (naive means UTC), or None when it is not one."""
+    try:
+        when = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def local_time(text: str | None, now: datetime | None = None) -> str:
     """'today 14:32', 'yesterday 09:10', 'Tue 28 Nov 14:32', '3 Nov 2025 14:32'; '—' for none."""
     if not text:
         return "—"
-    try:
-        when = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
+    when = _parse(text)
+    if when is None:
         return str(text)
-    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone()
+    when = when.astimezone()
     now = (now or datetime.now(UTC)).astimezone()
     days = (now.date() - when.date()).days
     clock = when.strftime("%H:%M")
@@ -33,11 +41,9 @@ def ago(text: str | None, now: datetime | None = None) -> str:
     """'5 min ago', '3 h ago', '2 days ago' (for stale marks)."""
     if not text:
         return "never"
-    try:
-        when = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
+    when = _parse(text)
+    if when is None:
         return str(text)
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
     seconds = max(0.0, ((now or datetime.now(UTC)) - when).total_seconds())
     if seconds < 90:
         return "just now"

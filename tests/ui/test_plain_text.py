@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from PySide6.QtGui import QTextDocument
 
@@ -46,7 +44,7 @@ def test_run_panel_tooltips_are_literal(qtbot):
 def test_roster_and_findings_tooltips_are_literal(services):
     services.roster.add(HostSpec(name="<img src=x>", address="10.0.0.1", client=HOSTILE, tags=["<i>t</i>"]))
     model = RosterModel()
-    model.rebuild(services.roster.hosts(), {}, timedelta(hours=72), {})
+    model.rebuild(services.roster.hosts(), {}, {})
     client = model.item(0, 0)
     host = client.child(0, 0)
     assert shown(client.toolTip()) == f"{HOSTILE}: 1 hosts"

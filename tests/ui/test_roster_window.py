@@ -77,5 +77,5 @@ def test_selecting_a_host_shows_its_page(sample_roster, window, qtbot):
     window.roster_panel.select_host("fs01")
     assert window.host_page.host_name == "fs01"
     assert window.host_page.title.text() == "fs01"
-    assert window.host_page._detail_labels["Last run"].text() == "never"
+    assert window.host_page._detail_labels["Checked"].text() == "never"
     assert window.runs.targets == ["fs01"]

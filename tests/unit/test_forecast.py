@@ -10,6 +10,7 @@ import pytest
 
 from techdesk.core.forecast import (
     DAY,
+    DEFAULT_PARAMS,
     Capacity,
     ForecastParams,
     capacity_for,
@@ -179,7 +180,7 @@ def test_dense_points_are_subsampled():
     # every 15 minutes for 30 days (2,881 points), 0.2 %/day from 50%: 90% in 170 days
     points = [(NOW - k * 900.0, 56.0 - 0.2 * k * 900 / DAY) for k in range(30 * 96, -1, -1)]
     f = forecast_series(points, DISK)
-    assert f.points_used <= 64
+    assert f.points_used <= DEFAULT_PARAMS.max_points
     assert within(f.days_left, 170, 0.02)
 
 

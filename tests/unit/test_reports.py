@@ -358,3 +358,16 @@ def test_report_service_checks_the_format_first(world, tmp_path):
         svc.reports.visit(world["v2"], tmp_path.joinpath("d.html").mkdir() or tmp_path / "d.html")
     path = svc.reports.visit(world["v2"], tmp_path / "R.HTML")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_visit_report_options_appendix_and_unticked_items(world):
+    svc = world["svc"]
+    default = report_data.visit_report(svc, world["v2"])
+    assert default["appendix"] and all(a["status"] != "ok" for a in default["appendix"])
+    every = report_data.visit_report(svc, world["v2"], appendix_of="all")
+    assert len(every["appendix"]) > len(default["appendix"])
+    assert report_data.visit_report(svc, world["v2"], appendix_of="none")["appendix"] == []
+    ticked = report_data.visit_report(svc, world["v2"], unticked=False)["checklist"]
+    assert all(c["done"] for c in ticked) and len(ticked) < len(default["checklist"])
+    with pytest.raises(WorkError):
+        report_data.visit_report(svc, world["v2"], appendix_of="everything")

@@ -14,7 +14,7 @@ import math
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from techdesk.core.work import AttachedRun
 from techdesk.store.fields import Field, Kind, from_column, to_column
@@ -100,12 +100,17 @@ def num(obj: dict, key: str, optional: bool = True) -> float | None:
 
 
 def iso_time(body: dict, key: str, optional: bool = False) -> str | None:
+    """The time as this store writes it (UTC, `+00:00`). The store orders times as text,
+    so a peer's `+14:00` offset, basic format or missing zone must not sort a past
+    result after a newer local one; a time without a zone is taken as UTC."""
     value = opt_str(body, key) if optional else req_str(body, key)
     if value is not None:
         try:
-            datetime.fromisoformat(value)
-        except ValueError:
+            moment = datetime.fromisoformat(value)
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise BodyError(f"{key} is not an ISO-8601 time") from None
+        value = moment.isoformat()
     return value
 
 

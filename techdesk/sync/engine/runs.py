@@ -104,7 +104,7 @@ def apply_run(ctx: Context, record_id: str, b: dict) -> None:
                                req_str(c, "summary"), opt_int(c, "exit_code"), num(c, "duration_s", False),
                                req_str(c, "output")))
             for m in items(c, "metrics", lambda v: isinstance(v, dict)):
-                metric_rows.append((record_id, host, c["id"], req_str(m, "label"), req_str(m, "ts"),
+                metric_rows.append((record_id, host, c["id"], req_str(m, "label"), iso_time(m, "ts"),
                                     num(m, "value", False), req_str(m, "uom"), num(m, "warn"), num(m, "crit"),
                                     num(m, "min"), num(m, "max")))
     conn.execute("DELETE FROM runs WHERE id = ?", (record_id,))

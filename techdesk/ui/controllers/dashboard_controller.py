@@ -34,6 +34,9 @@ class DashboardController(QObject):
         self.view.show_health(monitor.health(), len(schedules))
         self.view.schedules.show_schedules(schedules)
 
+    def stop(self) -> None:
+        self._timer.stop()
+
     def _tick(self) -> None:
         # A closed window (its services may be closed too) sweeps nothing.
         if self.services.closed or not self.window.isVisible():

@@ -1,13 +1,21 @@
-"""Wires the notes panel to the notes service: list, edit, save, attach findings."""
+"""Wires the notes panel to the notes service: list, edit, save, attach findings.
+
+Unsaved text is never lost: it is kept as a draft (services/drafts.py) a moment
+after each change and whenever the editor moves to another note or host, and comes
+back when that note is opened again; closing the window asks (MainWindow.closeEvent)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from techdesk.core.roster import RosterError
 from techdesk.core.work import Followup, WorkError
+from techdesk.services.drafts import DraftStore, draft_key
+from techdesk.ui.timefmt import local_time
 from techdesk.ui.views.notes_panel import ID_ROLE
+
+DRAFT_DELAY_MS = 800
 
 
 class NotesController(QObject):
@@ -20,25 +28,78 @@ class NotesController(QObject):
         self.window = window
         self.host: str | None = None
         self.client: str | None = None
+        self.drafts = DraftStore(services.workspace.path / "drafts.json")
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.keep_draft)
+        panel.edited.connect(self._draft_timer.start)
+        panel.discard_clicked.connect(self.discard)
         panel.new_clicked.connect(self.new_note)
         panel.save_clicked.connect(self.save)
         panel.attach_clicked.connect(self.attach_latest)
         panel.note_selected.connect(self.open_note)
 
+    # -- drafts --------------------------------------------------------------
+    def _key(self) -> str | None:
+        if self.panel.current_id is None and not (self.host or self.client):
+            return None
+        return draft_key(self.panel.current_id, self.host, self.client)
+
+    def keep_draft(self) -> None:
+        """The editor's unsaved text, kept on disk (or dropped once it matches the note again)."""
+        self._draft_timer.stop()
+        key = self._key()
+        if key is None:
+            return
+        if self.panel.is_dirty():
+            self.drafts.put(key, self.panel.values())
+        else:
+            self.drafts.drop(key)
+
+    def _restore_draft(self) -> None:
+        key = self._key()
+        draft = self.drafts.get(key) if key else None
+        if draft:
+            self.panel.set_values(draft)
+            self.panel.info.setText(f"Unsaved draft from {local_time(draft.get('saved_at'))}, restored: "
+                                    "Save note (Ctrl+S) keeps it, Discard changes drops it")
+
+    def discard(self) -> None:
+        key = self._key()
+        if key:
+            self.drafts.drop(key)
+        note_id = self.panel.current_id
+        self.panel.show_note(self.services.notes.get(note_id) if note_id else None)
+
+    # -- showing ---------------------------------------------------------------
     def show_for_host(self, host: str) -> None:
+        if (self.host, self.client) == (host, None):
+            return  # the same host again (a refresh): the editor stays as it is
+        self.keep_draft()
         self.host, self.client = host, None
-        self._reload()
+        self._reload(kept=True)
 
     def show_for_client(self, client: str) -> None:
+        if (self.host, self.client) == (None, client):
+            return
+        self.keep_draft()
         self.host, self.client = None, client
-        self._reload()
+        self._reload(kept=True)
 
-    def _reload(self, select: str | None = None) -> None:
+    def _reload(self, select: str | None = None, kept: bool = False) -> None:
+        if not kept:
+            self.keep_draft()  # a reload (after a sync) never drops what is being typed
         notes = self.services.notes.list(host=self.host, client=self.client)
         scope = f"Notes for {self.host}" if self.host else f"Notes for {self.client}"
         self.panel.set_notes(scope, notes)
-        current = select or (notes[0].id if notes else None)
+        ids = [n.id for n in notes]
+        current = select or (self.panel.current_id if self.panel.current_id in ids else None) \
+            or (ids[0] if ids else None)
+        if select is None and self.drafts.get(draft_key(None, self.host, self.client)):
+            current = None  # a new note was being written here: back to it
         self.panel.show_note(self.services.notes.get(current) if current else None)
+        self._restore_draft()
         if current:
             for row in range(self.panel.list.count()):
                 if self.panel.list.item(row).data(ID_ROLE) == current:
@@ -47,15 +108,21 @@ class NotesController(QObject):
                     self.panel.list.blockSignals(False)
 
     def open_note(self, note_id: str) -> None:
+        self.keep_draft()
         self.panel.show_note(self.services.notes.get(note_id))
+        self._restore_draft()
 
     def new_note(self) -> None:
+        self.keep_draft()
         self.panel.list.clearSelection()
         self.panel.show_note(None)
+        self._restore_draft()
         self.panel.title.setFocus()
 
     def save(self) -> str | None:
         p = self.panel
+        self._draft_timer.stop()
+        key = self._key()
         followups = [Followup(text, done) for text, done in p.followup_values()]
         try:
             if p.current_id is None:
@@ -70,7 +137,9 @@ class NotesController(QObject):
         except (WorkError, RosterError) as exc:
             QMessageBox.warning(self.window, "Note not saved", str(exc))
             return None
-        self._reload(select=note.id)
+        if key:
+            self.drafts.drop(key)
+        self._reload(select=note.id, kept=True)
         self.notes_changed.emit()
         self.window.statusBar().showMessage(f"Saved note “{note.title}”", 4000)
         return note.id

@@ -8,12 +8,13 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QDir, QObject, QProcess, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox, QProgressDialog
 
 from techdesk.core.roster import RosterError
 from techdesk.ui.dialogs.host_dialog import HostDialog
+from techdesk.ui.models.roster_model import UNASSIGNED
 from techdesk.ui.plain import warn
 
 
@@ -23,6 +24,9 @@ class RosterController(QObject):
     note_requested = Signal()
     visit_requested = Signal()
     command_requested = Signal(list)  # host names: "Run command…"
+    terminal_requested = Signal(str)  # host name: a terminal tab in the window
+    files_requested = Signal(str)  # host name: an SFTP tab
+    tunnels_requested = Signal(str)  # host name: its saved port forwards
 
     def __init__(self, services, panel, window) -> None:
         super().__init__(window)
@@ -35,7 +39,7 @@ class RosterController(QObject):
         svc = self.services
         stale = timedelta(hours=svc.workspace.settings.stale_after_hours)
         selected = self.panel.selected_hosts()
-        self.panel.model.rebuild(svc.roster.hosts(), svc.history.latest_statuses(), stale, svc.notes.counts())
+        self.panel.model.rebuild(svc.roster.hosts(), svc.history.host_states(stale), svc.notes.counts())
         self.panel.tree.expandToDepth(1 if len(self.panel.model.host_names()) < 300 else 0)
         if len(selected) == 1:
             self.panel.select_host(selected[0])
@@ -58,8 +62,11 @@ class RosterController(QObject):
             self.hosts_changed.emit()
 
     def edit_host(self, name: str | None = None) -> None:
-        name = name or next(iter(self.panel.selected_hosts()), None)
+        hosts = [n for kind, n, _ in self.panel.selected() if kind == "host"]
+        name = name or (hosts[0] if len(hosts) == 1 else None)
         if not name:
+            self.window.explain("Select one host in the roster to edit it." if not hosts else
+                                "Several hosts are selected: select the one to edit.")
             return
         dialog = HostDialog(self.services.roster, self.services.roster.get(name), parent=self.window)
         if dialog.exec() and dialog.saved:
@@ -70,6 +77,9 @@ class RosterController(QObject):
     def remove_hosts(self) -> None:
         names = [n for kind, n, _ in self.panel.selected() if kind == "host"]
         if not names:
+            groups = [n for kind, n, _ in self.panel.selected() if kind in ("client", "site")]
+            self.window.explain(f"Remove removes hosts: select the hosts of {groups[0]} to remove them."
+                                if groups else "Select the hosts to remove in the roster first.")
             return
         answer = QMessageBox.question(
             self.window, "Remove hosts",
@@ -85,18 +95,44 @@ class RosterController(QObject):
             except RosterError as exc:
                 errors.append(str(exc))
         if errors:
-            QMessageBox.warning(self.window, "Some hosts were not removed", "\n".join(errors))
+            warn(self.window, "Some hosts were not removed", "\n".join(errors))
         self.refresh()
         self.hosts_changed.emit()
 
     def import_hosts(self, fmt: str) -> None:
         filters = {"ssh-config": "SSH config (config *)", "csv": "CSV files (*.csv)",
                    "ansible": "Ansible inventory (*.ini *.yml *.yaml hosts *)"}
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import hosts", str(Path.home()), filters[fmt])
-        if path:
-            self.import_file(Path(path), fmt)
+        ssh = Path.home() / ".ssh"
+        start = ssh if fmt == "ssh-config" and ssh.is_dir() else Path.home()
+        # Qt's own dialog: it starts in ~/.ssh and shows hidden files on every desktop.
+        dialog = QFileDialog(self.window, "Import hosts", str(start), filters[fmt])
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setFilter(dialog.filter() | QDir.Filter.Hidden)
+        if fmt == "ssh-config" and (ssh / "config").is_file():
+            dialog.selectFile(str(ssh / "config"))
+        self.last_file_dialog = dialog
+        if not dialog.exec() or not dialog.selectedFiles():
+            return
+        client = self.ask_client(Path(dialog.selectedFiles()[0]).name)
+        if client is not None:
+            self.import_task = self.import_file(Path(dialog.selectedFiles()[0]), fmt, client or None)
 
-    def import_file(self, path: Path, fmt: str) -> asyncio.Task:
+    def ask_client(self, source: str) -> str | None:
+        """Which client the imported hosts belong to ("" for none); None when cancelled."""
+        clients = [c.name for c in self.services.roster.clients()]
+        selected = self.panel.selected()
+        current = selected[0][2] if selected and selected[0][2] not in (None, UNASSIGNED) else ""
+        items = ["(no client)", *clients]
+        name, ok = QInputDialog.getItem(self.window, "Import hosts", f"Client of the hosts in {source}\n"
+                                        "(pick one, type a new name, or no client):", items,
+                                        items.index(current) if current in items else 0, True)
+        if not ok:
+            return None
+        name = name.strip()
+        return "" if name in ("", "(no client)") else name
+
+    def import_file(self, path: Path, fmt: str, client: str | None = None) -> asyncio.Task:
         """Read the file in a worker (a big or hostile file must not freeze the window),
         with a progress dialog whose Cancel imports nothing; then add the hosts here."""
         progress = QProgressDialog(f"Reading {path.name}…", "Cancel", 0, 0, self.window)
@@ -104,15 +140,15 @@ class RosterController(QObject):
         progress.setMinimumDuration(300)
         progress.setValue(0)
         self.import_progress = progress
-        task = asyncio.ensure_future(self._import(path, fmt, progress))
+        task = asyncio.ensure_future(self._import(path, fmt, progress, client))
         progress.canceled.connect(task.cancel)
         return task
 
-    async def _import(self, path: Path, fmt: str, progress) -> dict | None:
+    async def _import(self, path: Path, fmt: str, progress, client: str | None) -> dict | None:
         loop = asyncio.get_running_loop()
         try:
             specs = await loop.run_in_executor(None, self.services.roster.read_file, path, fmt)
-            result = self.services.roster.import_hosts(specs)
+            result = self.services.roster.import_hosts(specs, client=client)
         except asyncio.CancelledError:
             self.window.statusBar().showMessage(f"Import of {path.name} cancelled: nothing was imported", 5000)
             return None
@@ -171,9 +207,17 @@ class RosterController(QObject):
         edit.setEnabled(single is not None)
         copy = menu.addAction("Copy address", lambda: self.copy_address(single))
         copy.setEnabled(single is not None)
-        term = menu.addAction("Open terminal (OpenSSH)", lambda: self.open_terminal(single))
+        term = menu.addAction("Open terminal", lambda: self.terminal_requested.emit(single))
         term.setEnabled(single is not None)
+        external = menu.addAction("Open in external terminal (OpenSSH)", lambda: self.open_terminal(single))
+        external.setEnabled(single is not None)
+        files = menu.addAction("Files (SFTP)", lambda: self.files_requested.emit(single))
+        files.setEnabled(single is not None)
+        tunnels = menu.addAction("Tunnels…", lambda: self.tunnels_requested.emit(single))
+        tunnels.setEnabled(single is not None)
         menu.addSeparator()
-        remove = menu.addAction("Remove…", self.remove_hosts)
-        remove.setEnabled(bool(hosts))
+        host_rows = [n for kind, n, _ in self.panel.selected() if kind == "host"]
+        remove = menu.addAction(f"Remove {len(host_rows)} host{'s' if len(host_rows) != 1 else ''}…"
+                                if host_rows else "Remove…", self.remove_hosts)
+        remove.setEnabled(bool(host_rows))  # a client or site is not removed from here
         menu.exec(global_pos)

@@ -12,13 +12,16 @@ import threading
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox
 
-from techdesk.services.runner import RunEvent
+from techdesk.core.host_state import is_cancel
+from techdesk.services.runner import RunEvent, os_mismatches
 
 
 class RunController(QObject):
     run_finished = Signal(object)   # RunReport
     host_finished = Signal(object)  # HostResult
+    hosts_finished = Signal(list)   # names of the hosts finished since the last flush (one per batch)
 
     def __init__(self, services, panel, hostkey_prompt=None, secret_prompt=None, parent=None,
                  endpoint_prompt=None) -> None:
@@ -32,9 +35,10 @@ class RunController(QObject):
         self.task: asyncio.Task | None = None
         self.cancel_event: threading.Event | None = None
         self.last_report = None
+        self.last_os_box: QMessageBox | None = None
         self._queue: list[RunEvent] = []
         self._t0 = 0.0
-        self._counts = {"ok": 0, "warn": 0, "crit": 0, "unknown": 0}
+        self._counts = {"ok": 0, "warn": 0, "crit": 0, "unknown": 0, "cancelled": 0}
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
@@ -48,11 +52,19 @@ class RunController(QObject):
                                "linux-health" if "linux-health" in bundles else None)
 
     def set_targets(self, hosts: list[str], description: str | None = None) -> None:
+        """What Run runs on: always the roster's selection (the window calls this when
+        it changes and when a run ends), said plainly with the number of hosts."""
         self.targets = list(hosts)
         if description is None:
-            description = (", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
-                           if hosts else "No hosts selected")
-        self.panel.targets.setText(description)
+            description = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+        if not hosts:
+            text = "Nothing selected: select hosts, a site or a client in the roster"
+        elif len(hosts) == 1 and description == hosts[0]:
+            text = hosts[0]
+        else:
+            text = f"{description}  ({len(hosts)} host{'s' if len(hosts) != 1 else ''})"
+        self.panel.targets.setText(text)
+        self.panel.targets.setToolTip("\n".join(hosts[:40]) + ("\n…" if len(hosts) > 40 else ""))
         self.panel.run_button.setEnabled(bool(hosts) and not self.running)
 
     @property
@@ -64,9 +76,19 @@ class RunController(QObject):
         if bundle and self.targets and not self.running:
             self.start(bundle, self.targets)
 
-    def start(self, bundle_name: str, host_names: list[str]) -> asyncio.Task:
+    def start(self, bundle_name: str, host_names: list[str]) -> asyncio.Task | None:
         bundle = self.services.bundles.get(bundle_name)
         hosts = self.services.runner.resolve_targets(host_names)
+        any_os = False
+        wrong = os_mismatches(bundle, hosts)
+        if wrong:
+            choice = self.os_prompt(bundle, hosts, wrong)
+            if choice == "matching":
+                hosts = [h for h in hosts if h.name not in {w.name for w in wrong}]
+            elif choice == "all":
+                any_os = True
+            if choice is None or not hosts:
+                return None
         self.cancel_event = threading.Event()
         self._queue.clear()
         self._counts = dict.fromkeys(self._counts, 0)
@@ -77,9 +99,31 @@ class RunController(QObject):
         self.task = asyncio.ensure_future(self.services.runner.run(
             bundle, hosts, concurrency=concurrency, hostkey_prompt=self.hostkey_prompt,
             secret_prompt=self.secret_prompt, endpoint_prompt=self.endpoint_prompt,
-            on_event=self._enqueue, cancel=self.cancel_event))
+            on_event=self._enqueue, cancel=self.cancel_event, any_os=any_os))
         self.task.add_done_callback(self._done)
         return self.task
+
+    def os_prompt(self, bundle, hosts: list, wrong: list) -> str | None:
+        """A bundle for another OS: "matching" (run on the others), "all" (run anyway) or None."""
+        box = QMessageBox(self.panel.window())
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Bundle for another OS")
+        names = ", ".join(f"{h.name} ({h.os})" for h in wrong[:6]) + (" …" if len(wrong) > 6 else "")
+        box.setText(f"{bundle.title} is for {bundle.os}. {len(wrong)} of {len(hosts)} selected "
+                    f"host{'s are' if len(wrong) > 1 else ' is'} not: {names}.")
+        box.setInformativeText("Its checks could only fail there. Set the host's OS (Edit host) if it is wrong.")
+        matching = None
+        if len(wrong) < len(hosts):
+            n = len(hosts) - len(wrong)
+            matching = box.addButton(f"Run on the {n} {bundle.os} host{'s' if n > 1 else ''}",
+                                     QMessageBox.ButtonRole.AcceptRole)
+        anyway = box.addButton("Run on all anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(matching or box.button(QMessageBox.StandardButton.Cancel))
+        self.last_os_box = box
+        box.exec()
+        clicked = box.clickedButton()
+        return "matching" if clicked is matching and matching else "all" if clicked is anyway else None
 
     def _enqueue(self, event: RunEvent) -> None:
         self._queue.append(event)
@@ -92,6 +136,7 @@ class RunController(QObject):
 
     def _flush(self) -> None:
         events, self._queue = self._queue, []
+        done = []
         for event in events:
             if event.kind == "host-started":
                 self.panel.host_started(event.host)
@@ -99,12 +144,17 @@ class RunController(QObject):
                 self.panel.add_check(event.host, event.check)
             elif event.kind == "host-done":
                 self.panel.host_done(event.result)
-                self._counts[event.result.status.value] += 1
+                cancelled = is_cancel(event.result.error) and not event.result.checks
+                self._counts["cancelled" if cancelled else event.result.status.value] += 1
                 self.host_finished.emit(event.result)
+                done.append(event.result.host)
+        if done:
+            self.hosts_finished.emit(done)
         if self.running:
             self.panel.elapsed.setText(f"{time.monotonic() - self._t0:.1f}s")
         c = self._counts
-        self.panel.counts.setText(f"{c['crit']} critical · {c['warn']} warning · {c['unknown']} unknown · {c['ok']} ok")
+        self.panel.counts.setText(f"{c['crit']} critical · {c['warn']} warning · {c['unknown']} unknown · {c['ok']} ok"
+                                  + (f" · {c['cancelled']} cancelled" if c["cancelled"] else ""))
 
     def _done(self, task: asyncio.Task) -> None:
         self._flush()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from techdesk.core.roster import RosterError
 from techdesk.core.work import WorkError
+from techdesk.ui.timefmt import local_time
 
 
 class VisitController(QObject):
@@ -92,9 +93,15 @@ class VisitController(QObject):
             self.panel.timer.setText("")
             return
         minutes = current.minutes_on_site(datetime.now().astimezone())
-        text = f"On site at {current.client} · {int(minutes // 60):d}:{int(minutes % 60):02d} h"
-        self.timer_label.setText("⏱ " + text)
-        self.panel.timer.setText(f"Started {current.started[11:16]} UTC · {minutes:.0f} min so far")
+        clock = f"{int(minutes // 60):d}:{int(minutes % 60):02d} h"
+        # The status bar and the panel say the same time, the same way (local time).
+        self.timer_label.setText(f"On site at {current.client} · {clock}")
+        self.panel.timer.setText(f"Started {local_time(current.started)} · {clock} on site")
+
+    def counts_changed(self) -> None:
+        """A run or a note during the visit: its counters follow at once."""
+        if self.shown is not None:
+            self.show_visit(self.shown.id)
 
     def export(self, fmt: str) -> None:
         if not self.shown:
@@ -108,7 +115,7 @@ class VisitController(QObject):
 
     def export_to(self, path: str, open_file: bool = True) -> str | None:
         try:
-            written = self.services.reports.visit(self.shown.id, path)
+            written = self.services.reports.visit(self.shown.id, path, **self.panel.report_options())
         except Exception as exc:  # a report failure is shown, never fatal
             QMessageBox.warning(self.window, "Report not written", str(exc))
             return None

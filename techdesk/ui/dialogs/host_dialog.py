@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from techdesk.core.roster import OS_CHOICES, HostSpec, RosterError
+from techdesk.core.roster import OS_CHOICES, HostSpec, RosterError, address_problem
 
 
 class HostDialog(QDialog):
@@ -58,6 +58,8 @@ class HostDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setTextFormat(Qt.TextFormat.PlainText)
 
+        self.address.textChanged.connect(self._check_address)
+
         form = QFormLayout()
         for label, widget in (("Name", self.name), ("Address", self.address), ("Port", self.port),
                               ("User", self.user), ("Client", self.client), ("Site", self.site),
@@ -77,6 +79,12 @@ class HostDialog(QDialog):
                          if src in ("site", "client")]
             self.inherited.setText("Inherited: " + "; ".join(inherited) if inherited else "")
         self.saved = None
+
+    def _check_address(self, text: str) -> None:
+        """Said under the form as it is typed (not only in a tooltip); Save refuses it too."""
+        problem = address_problem(text) if text.strip() else None
+        self.error.setText(f"Address: {problem}" if problem else "")
+        self.address.setStyleSheet("border: 1px solid #d64541" if problem else "")
 
     def _fill_sites(self, client: str) -> None:
         current = self.site.currentText()

@@ -7,13 +7,15 @@ keystroke stays fast with thousands of hosts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import shlex
 
 from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
-from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.core.host_state import HostState
+from techdesk.ui.icons import STATUS_LABELS, host_icon
 from techdesk.ui.plain import plain_tip
+from techdesk.ui.timefmt import local_time
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1      # "client" | "site" | "host"
 NAME_ROLE = Qt.ItemDataRole.UserRole + 2      # the client/site/host name
@@ -21,21 +23,20 @@ SEARCH_ROLE = Qt.ItemDataRole.UserRole + 3    # lowercase text the filter matche
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 4
 CLIENT_ROLE = Qt.ItemDataRole.UserRole + 5
 NOTES_ROLE = Qt.ItemDataRole.UserRole + 6
+STALE_ROLE = Qt.ItemDataRole.UserRole + 7     # HostState.marked: the last attempt failed or the data is old
 UNASSIGNED = "(no client)"
 
 
-def host_badge(status: tuple[str, str] | None, stale_after: timedelta) -> str:
-    """ok/warn/crit/unknown from the latest run; 'never' or 'stale' otherwise."""
-    if status is None:
-        return "never"
-    value, started = status
-    try:
-        when = datetime.fromisoformat(started)
-    except ValueError:
-        return value
-    if datetime.now(UTC) - when > stale_after:
-        return "stale"
-    return value
+def state_tooltip(state: HostState | None) -> str:
+    """The status line of a host's tooltip: status, when checked, the last attempt if it failed."""
+    if state is None:
+        return STATUS_LABELS["never"]
+    lines = [state.label]
+    if state.checked:
+        lines.append(f"checked {local_time(state.checked)}")
+    if state.attempt_failed:
+        lines.append(f"last attempt {local_time(state.attempt.at)}: {state.attempt.text}")
+    return "\n".join(lines)
 
 
 class RosterModel(QStandardItemModel):
@@ -43,15 +44,18 @@ class RosterModel(QStandardItemModel):
         super().__init__(parent)
         self.setHorizontalHeaderLabels(["Name", "Address", "Status"])
         self._host_items: dict[str, QStandardItem] = {}
+        self._searchable: dict[str, str] = {}   # host -> its words for the filter (without the status)
+        self._where: dict[str, str] = {}        # host -> the connection lines of its tooltip
 
-    def rebuild(self, hosts, statuses: dict[str, tuple[str, str]], stale_after: timedelta,
-                note_counts: dict[str, int] | None = None) -> None:
+    def rebuild(self, hosts, states: dict[str, HostState], note_counts: dict[str, int] | None = None) -> None:
         note_counts = note_counts or {}
         self.beginResetModel()
         self.blockSignals(True)
         try:
             self.removeRows(0, self.rowCount())
             self._host_items.clear()
+            self._searchable.clear()
+            self._where.clear()
             groups: dict[str, dict[str | None, list]] = {}
             for host in hosts:
                 groups.setdefault(host.spec.client or UNASSIGNED, {}).setdefault(host.spec.site, []).append(host)
@@ -65,8 +69,7 @@ class RosterModel(QStandardItemModel):
                         parent = self._group_item(site, "site", client)
                         client_item.appendRow([parent, QStandardItem(), QStandardItem()])
                     for host in groups[client][site]:
-                        parent.appendRow(self._host_row(host, statuses.get(host.name), stale_after,
-                                                        note_counts.get(host.name, 0)))
+                        parent.appendRow(self._host_row(host, states.get(host.name), note_counts.get(host.name, 0)))
                         count += 1
                 client_item.setToolTip(plain_tip(f"{client}: {count} hosts"))
                 root.appendRow([client_item, QStandardItem(), QStandardItem()])
@@ -86,37 +89,49 @@ class RosterModel(QStandardItemModel):
         item.setFont(font)
         return item
 
-    def _host_row(self, host, status, stale_after, notes: int) -> list[QStandardItem]:
-        badge = host_badge(status, stale_after)
-        name = QStandardItem(status_icon(badge), _label(host.name, notes))
+    def _host_row(self, host, state: HostState | None, notes: int) -> list[QStandardItem]:
+        name = QStandardItem(_label(host.name, notes))
         name.setEditable(False)
         name.setData("host", KIND_ROLE)
         name.setData(host.name, NAME_ROLE)
-        name.setData(badge, STATUS_ROLE)
         name.setData(notes, NOTES_ROLE)
         name.setData(host.spec.client, CLIENT_ROLE)
-        search = " ".join([host.name, host.address, *host.spec.tags, host.spec.client or "",
-                           host.spec.site or ""]).lower()
-        name.setData(search, SEARCH_ROLE)
-        name.setToolTip(plain_tip(
-            f"{host.name}\n{host.user + '@' if host.user else ''}{host.address}:{host.port}"
-            f"\n{STATUS_LABELS[badge]}" + (f"\ntags: {', '.join(host.spec.tags)}" if host.spec.tags else "")))
+        self._searchable[host.name] = " ".join([host.name, host.address, *host.spec.tags, host.spec.client or "",
+                                                host.spec.site or "", *(f"tag:{t}" for t in host.spec.tags),
+                                                f"client:{host.spec.client or ''}", f"site:{host.spec.site or ''}"
+                                                ]).lower()
+        self._where[host.name] = (f"{host.user + '@' if host.user else ''}{host.address}:{host.port}"
+                                  + (f"\ntags: {', '.join(host.spec.tags)}" if host.spec.tags else ""))
         address = QStandardItem(f"{host.address}:{host.port}" if host.port != 22 else host.address)
         address.setEditable(False)
-        state = QStandardItem(STATUS_LABELS[badge])
-        state.setEditable(False)
+        status = QStandardItem()
+        status.setEditable(False)
         self._host_items[host.name] = name
-        return [name, address, state]
+        self._apply_state(host.name, name, status, state)
+        return [name, address, status]
 
-    def set_status(self, host: str, badge: str) -> None:
+    def _apply_state(self, host: str, name: QStandardItem, status: QStandardItem, state: HostState | None) -> None:
+        value = state.status if state else "never"
+        marked = bool(state and state.marked)
+        name.setIcon(host_icon(value, marked))
+        name.setData(value, STATUS_ROLE)
+        name.setData(marked, STALE_ROLE)
+        # The filter matches "status:crit", "status:stale" as words of the search text.
+        name.setData(f"{self._searchable[host]} status:{value}" + (" status:stale" if state and state.stale else "")
+                     + (" status:failed" if state and state.attempt_failed else ""), SEARCH_ROLE)
+        tip = state_tooltip(state)
+        name.setToolTip(plain_tip(f"{host}\n{self._where[host]}\n{tip}"))
+        status.setText(state.short_label if state else STATUS_LABELS["never"])
+        status.setToolTip(plain_tip(tip))
+
+    def set_state(self, host: str, state: HostState | None) -> None:
+        """A host's status changed (a run finished): update its row in place."""
         item = self._host_items.get(host)
         if item is None:
             return
-        item.setIcon(status_icon(badge))
-        item.setData(badge, STATUS_ROLE)
         status_item = self.itemFromIndex(item.index().siblingAtColumn(2))
         if status_item is not None:
-            status_item.setText(STATUS_LABELS.get(badge, badge))
+            self._apply_state(host, item, status_item, state)
 
     def set_note_counts(self, counts: dict[str, int]) -> None:
         for host, item in self._host_items.items():
@@ -127,6 +142,14 @@ class RosterModel(QStandardItemModel):
 
     def host_names(self) -> list[str]:
         return list(self._host_items)
+
+
+def _words(text: str) -> list[str]:
+    """Typed words; a quoted part is one word (client:"Bäckerei Müller"); an unclosed quote is fine."""
+    try:
+        return [w.replace('"', "") for w in shlex.split(text.replace("'", "\\'"))]
+    except ValueError:
+        return text.replace('"', " ").split()
 
 
 def _label(name: str, notes: int) -> str:
@@ -144,9 +167,9 @@ class RosterFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(0)
 
     def set_text(self, text: str) -> None:
-        words = [QRegularExpression.escape(w) for w in text.lower().split()]
+        words = [QRegularExpression.escape(w) for w in _words(text.lower())]
         # Every word must appear, in any order: a lookahead per word (one word needs none).
-        pattern = words[0] if len(words) == 1 else "^" + "".join(f"(?=.*{w})" for w in words)
+        pattern = (words[0] if len(words) == 1 else "^" + "".join(f"(?=.*{w})" for w in words)) if words else ""
         # A reset rebuilds the mapping in one pass; the incremental update Qt does
         # otherwise costs ~0.5 s when a keystroke hides thousands of rows.
         self.beginResetModel()

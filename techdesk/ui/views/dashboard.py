@@ -79,7 +79,8 @@ class Dashboard(QWidget):
         self.schedules_button.clicked.connect(self.schedules_clicked)
         head.addWidget(self.schedules_button)
 
-        self.clients = _tree(["Client", "Hosts", "Critical", "Warning", "Unknown", "OK", "Never", "Stale"])
+        # Compact enough for 1280×800: the counts in one column ("2 crit · 1 warn · 5 ok").
+        self.clients = _tree(["Client", "Hosts", "Problems", "Stale"])
         self.attention = _tree(["", "Host", "Client", "Finding", "Details", "When"])
         header = self.attention.header()
         header.setStretchLastSection(False)
@@ -87,8 +88,10 @@ class Dashboard(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.attention.setColumnWidth(column, width)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        # The client is in the host's tooltip and the Clients table: room for the details at 1280×800.
+        self.attention.setColumnHidden(2, True)
         self.alerts = _tree(["", "Host", "Check", "Since", "Message"])
-        self.stale = _tree(["Host", "Client", "Last success", "Failures", "Next retry", "Last error"])
+        self.stale = _tree(["Host", "Last success", "Last error"])
         for tree in (self.attention, self.alerts, self.stale):
             tree.itemDoubleClicked.connect(self._activated)
         self.alerts.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -110,7 +113,7 @@ class Dashboard(QWidget):
         side.addWidget(self._boxes["Clients"])
         side.addWidget(self._boxes["Schedules"])
         top.addWidget(side)
-        top.setSizes([820, 320])
+        top.setSizes([740, 380])
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self._boxes["Open alerts"])
         bottom.addWidget(self._boxes["Stale hosts"])
@@ -134,16 +137,23 @@ class Dashboard(QWidget):
             f"{schedules} schedules")
         self.clients.clear()
         for row in health.get("clients", []):
-            self.clients.addTopLevelItem(QTreeWidgetItem([
-                row["client"] or "(no client)", str(row["hosts"]), str(row["crit"]), str(row["warn"]),
-                str(row["unknown"]), str(row["ok"]), str(row["never"]), str(row["stale"])]))
+            parts = [f"{row[k]} {word}" for k, word in (("crit", "crit"), ("warn", "warn"), ("unknown", "unkn"),
+                                                        ("never", "never")) if row[k]] or ["all OK"]
+            worst = next((k for k in ("crit", "unknown", "warn", "ok", "never") if row[k]), "never")
+            item = QTreeWidgetItem([row["client"] or "(no client)", str(row["hosts"]), " · ".join(parts),
+                                    str(row["stale"]) if row["stale"] else ""])
+            item.setIcon(2, status_icon(worst))
+            item.setToolTip(2, ", ".join(f"{row[k]} {STATUS_LABELS[k]}" for k in
+                                         ("crit", "warn", "unknown", "ok", "never")))
+            self.clients.addTopLevelItem(item)
         self.attention.clear()
         for row in health.get("attention", [])[:500]:
             when = row.get("eta") or row.get("since") or ""
             item = QTreeWidgetItem(["", row["host"], row.get("client") or "", row.get("title") or "",
-                                    row.get("summary") or "", (when or "")[5:16].replace("T", " ")])
+                                    row.get("summary") or "", local_time(when) if when else ""])
             item.setIcon(0, status_icon(row.get("status", "unknown")))
             item.setToolTip(4, plain_tip(row.get("summary")))
+            item.setToolTip(1, plain_tip(f"{row['host']} · {row.get('client') or 'no client'}"))
             item.setData(0, HOST_ROLE, row["host"])
             self.attention.addTopLevelItem(item)
         self.alerts.clear()
@@ -160,9 +170,13 @@ class Dashboard(QWidget):
             self.alerts.addTopLevelItem(item)
         self.stale.clear()
         for row in health.get("stale", []):
-            item = QTreeWidgetItem([row["host"], row.get("client") or "", _short(row.get("last_success")) or "never",
-                                    str(row.get("failures", 0)), _short(row.get("next_retry")),
+            item = QTreeWidgetItem([row["host"], _short(row.get("last_success")) or "never",
                                     row.get("last_error") or ""])
+            detail = (f"{row['host']} ({row.get('client') or 'no client'})\n{row.get('last_error') or ''}\n"
+                      f"{row.get('failures', 0)} failures in a row"
+                      + (f", next retry {_short(row.get('next_retry'))}" if row.get("next_retry") else ""))
+            for column in range(3):
+                item.setToolTip(column, detail)
             item.setData(0, HOST_ROLE, row["host"])
             self.stale.addTopLevelItem(item)
 
@@ -179,4 +193,4 @@ class Dashboard(QWidget):
 
 
 def _short(value) -> str:
-    return (value or "")[:16].replace("T", " ")
+    return local_time(value) if value else ""

@@ -1,4 +1,7 @@
-"""The host page: who and where, the latest findings, metric charts, recent runs."""
+"""The host page: who and where, the current findings, metric charts, recent runs.
+
+Findings are each check's current state (core/host_state.py): a cancelled or failed
+attempt shows as a banner above them, never in their place."""
 
 from __future__ import annotations
 
@@ -20,8 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from techdesk.ui.icons import STATUS_LABELS, status_icon
+from techdesk.core.host_state import Attempt
+from techdesk.ui.icons import STATUS_LABELS, host_icon, status_icon
 from techdesk.ui.models.findings_model import FindingsModel
+from techdesk.ui.timefmt import ago, local_time
 from techdesk.ui.views.metric_chart import MetricChart
 
 MAX_OUTPUT_LINES = 5000
@@ -63,7 +68,7 @@ class HostPage(QWidget):
         self.details = QFormLayout()
         self.details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self._detail_labels: dict[str, QLabel] = {}
-        for field in ("Connection", "Client / site", "Tags", "OS", "Jump host", "Key file", "Last run"):
+        for field in ("Connection", "Client / site", "Tags", "OS", "Jump host", "Key file", "Checked", "Last attempt"):
             label = QLabel()
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -71,6 +76,14 @@ class HostPage(QWidget):
             self.details.addRow(field + ":", label)
         details_box = QGroupBox("Details")
         details_box.setLayout(self.details)
+
+        # A failed or cancelled last attempt: said plainly, above the findings it did not replace.
+        self.attempt_banner = QLabel()
+        self.attempt_banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.attempt_banner.setWordWrap(True)
+        self.attempt_banner.setStyleSheet("QLabel { background: rgba(224,161,0,0.18); border: 1px solid"
+                                          " rgba(224,161,0,0.6); border-radius: 4px; padding: 4px 8px; }")
+        self.attempt_banner.hide()
 
         self.findings = FindingsModel(self)
         self.table = QTableView()
@@ -84,6 +97,8 @@ class HostPage(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnHidden(3, True)  # the metrics: in the summary's tooltip, the output and the charts
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().currentRowChanged.connect(self._show_output)
 
         self.output = QPlainTextEdit()
@@ -101,8 +116,9 @@ class HostPage(QWidget):
 
         self.runs = QListWidget()
 
-        findings_box = QGroupBox("Latest findings")
+        findings_box = QGroupBox("Current findings")
         fl = QVBoxLayout(findings_box)
+        fl.addWidget(self.attempt_banner)
         self.fix_button = QPushButton("Fix…")
         self.fix_button.setToolTip("Run a fix the bundle offers for the selected finding, then check again")
         self.fix_button.setEnabled(False)
@@ -135,21 +151,42 @@ class HostPage(QWidget):
         body.addWidget(history_box)
         body.setStretchFactor(0, 3)
         body.setStretchFactor(1, 2)
+        body.setSizes([560, 300])
         self.body_splitter = body
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.subtitle)
         layout.addWidget(body, 1)
+        self.show_empty()
 
-    def show_host(self, host, latest, series_by_metric: dict[str, list[dict]], runs: list, badge: str,
+    def show_empty(self, text: str = "Select a host in the roster to see its page.") -> None:
+        """No host: every field cleared, the reason said where the name was."""
+        self.host_name = None
+        self.run_button.setEnabled(False)
+        self.edit_button.setEnabled(False)
+        self.title.setText("No host")
+        self.subtitle.setText(text)
+        self.badge.clear()
+        for label in self._detail_labels.values():
+            label.setText("—")
+        self.attempt_banner.hide()
+        self.findings.set_checks([])
+        self.output.clear()
+        self._set_charts({}, {})
+        self.runs.clear()
+
+    def show_host(self, host, state, current: list[tuple], series_by_metric: dict[str, list[dict]], runs: list,
                   forecasts: dict[str, tuple] | None = None) -> None:
+        """``state``: the host's HostState; ``current``: [(CheckResult, at, bundle)], its current findings."""
         self.host_name = host.name
+        self.run_button.setEnabled(True)
+        self.edit_button.setEnabled(True)
         self.title.setText(host.name)
-        self.badge.setPixmap(status_icon(badge, 18).pixmap(18, 18))
-        self.badge.setToolTip(STATUS_LABELS.get(badge, badge))
+        self.badge.setPixmap(host_icon(state.status, state.marked, 18).pixmap(18, 18))
+        self.badge.setToolTip(state.label)
         where = " / ".join(x for x in (host.spec.client, host.spec.site) if x) or "no client"
-        self.subtitle.setText(f"{STATUS_LABELS.get(badge, badge)} · {where}")
+        self.subtitle.setText(f"{state.label} · {where}")
         user = f"{host.user}@" if host.user else ""
         d = self._detail_labels
         d["Connection"].setText(f"{user}{host.address}:{host.port}" + _src(host, "user", "port"))
@@ -158,24 +195,29 @@ class HostPage(QWidget):
         d["OS"].setText(host.os)
         d["Jump host"].setText((host.jump or "—") + _src(host, "jump"))
         d["Key file"].setText((host.key or "agent / keyring") + _src(host, "key"))
-        if latest:
-            summary, result = latest
-            d["Last run"].setText(f"{summary.bundle}, {summary.started} by {summary.technician}")
-            self.findings.set_checks(result.checks)
-            if result.error:
-                self.output.setPlainText(f"{result.error.kind}: {result.error.message}")
-            else:
-                self.output.clear()
+        bundles = sorted({bundle for _, _, bundle in current})
+        d["Checked"].setText(f"{local_time(state.checked)} ({ago(state.checked)}) · {', '.join(bundles)}"
+                             if state.checked else "never")
+        attempt = state.attempt
+        d["Last attempt"].setText(f"{local_time(attempt.at)} · {attempt.text}" if attempt else "never")
+        if state.attempt_failed:
+            kept = ("The findings below are from the last completed checks, "
+                    f"{local_time(state.checked)}." if state.checked else "No check has completed on this host yet.")
+            self.attempt_banner.setText(f"Last attempt {local_time(attempt.at)} did not complete "
+                                        f"({attempt.text}). {kept}")
+            self.attempt_banner.show()
         else:
-            d["Last run"].setText("never")
-            self.findings.set_checks([])
-            self.output.clear()
+            self.attempt_banner.hide()
+        self.findings.set_checks([c for c, _, _ in current], {c.id: (at, b) for c, at, b in current})
+        self.output.clear()
         self._set_charts(series_by_metric, forecasts or {})
         self.runs.clear()
         for run in runs[:30]:
-            self.runs.addItem(f"{run.started}  {run.bundle}  {run.status.upper()}"
-                              + (f"  — {run.error_message}" if run.error_message else ""))
-            self.runs.item(self.runs.count() - 1).setIcon(status_icon(run.status))
+            tried = Attempt(run.started, run.error_kind, run.error_message)
+            word = "Cancelled" if tried.cancelled else STATUS_LABELS.get(run.status, run.status)
+            self.runs.addItem(f"{local_time(run.started)}  {run.bundle}  {word}"
+                              + (f"  — {run.error_message}" if run.error_message and not tried.cancelled else ""))
+            self.runs.item(self.runs.count() - 1).setIcon(status_icon("never" if tried.cancelled else run.status))
 
     def _set_charts(self, series_by_metric: dict[str, list[dict]], forecasts: dict[str, tuple]) -> None:
         while self.charts_layout.count():

@@ -1,4 +1,5 @@
-"""A small line chart of one metric over time, with its warn/crit lines.
+"""A small line chart of one metric over time, with its warn/crit lines, a time axis
+and a heading that is elided (never cut), the whole text in the tooltip.
 
 Painted by hand: QtCharts is not part of PySide6-Essentials, and a sparkline
 needs little.
@@ -29,7 +30,7 @@ class MetricChart(QWidget):
         self.forecast_text = ""
 
     def sizeHint(self) -> QSize:
-        return QSize(320, 110)
+        return QSize(320, 150 if self.forecast_text else 134)
 
     def set_series(self, title: str, rows: list[dict]) -> None:
         """rows: [{"ts", "value", "uom", "warn", "crit"}] in time order."""
@@ -42,13 +43,16 @@ class MetricChart(QWidget):
                 continue
         last = rows[-1] if rows else {}
         self.warn, self.crit, self.uom = last.get("warn"), last.get("crit"), last.get("uom", "")
+        self.setToolTip(title)
+        self.setFixedHeight(self.sizeHint().height())
         self.update()
 
     def set_forecast(self, when: datetime | None, value: float | None, text: str = "") -> None:
         """Draw the trend from the last point to where it crosses the threshold."""
         self.forecast = (when.timestamp(), float(value)) if when is not None and value is not None else None
         self.forecast_text = text
-        self.setToolTip(plain_tip(text))
+        self.setToolTip(plain_tip(f"{self.title}\n{text}" if text else self.title))
+        self.setFixedHeight(self.sizeHint().height())
         self.update()
 
     def paintEvent(self, event) -> None:
@@ -56,13 +60,29 @@ class MetricChart(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         text = pal.color(pal.ColorRole.WindowText)
-        area = QRectF(self.rect()).adjusted(8, 22, -60, -8)
+        metrics = p.fontMetrics()
+        line = metrics.height() + 2
+        top = 4 + line * (2 if self.forecast_text else 1)
+        area = QRectF(self.rect()).adjusted(8, top + 4, -60, -(line + 4))
         p.setPen(text)
         last = f"{self.points[-1][1]:g}{self.uom}" if self.points else "no data yet"
-        heading = f"{self.title} — {last}" + (f"  ·  {self.forecast_text}" if self.forecast_text else "")
-        p.drawText(QRectF(8, 2, self.width() - 16, 18), Qt.AlignmentFlag.AlignLeft, heading)
+        width = int(self.width() - 16)
+        p.drawText(QRectF(8, 4, width, line), Qt.AlignmentFlag.AlignLeft,
+                   metrics.elidedText(f"{self.title} — {last}", Qt.TextElideMode.ElideRight, width))
+        if self.forecast_text:
+            p.setPen(QColor(STATUS_COLORS["crit"]))
+            p.drawText(QRectF(8, 4 + line, width, line), Qt.AlignmentFlag.AlignLeft,
+                       metrics.elidedText(self.forecast_text, Qt.TextElideMode.ElideRight, width))
         p.setPen(QPen(pal.color(pal.ColorRole.Mid), 1))
         p.drawRect(area)
+        if self.points:  # the time axis: first and last sample, in local time
+            p.setPen(pal.color(pal.ColorRole.PlaceholderText))
+            t0, t1 = self.points[0][0], (self.forecast or self.points[-1])[0]
+            first, end = _when(t0, t1 - t0), _when(t1, t1 - t0)
+            p.drawText(QRectF(area.left(), area.bottom() + 2, area.width() / 2, line),
+                       Qt.AlignmentFlag.AlignLeft, first)
+            p.drawText(QRectF(area.center().x(), area.bottom() + 2, area.width() / 2, line),
+                       Qt.AlignmentFlag.AlignRight, end)
         if len(self.points) < 2:
             p.end()
             return
@@ -98,3 +118,8 @@ class MetricChart(QWidget):
         p.setBrush(QColor(STATUS_COLORS["running"]))
         p.drawEllipse(point(*self.points[-1]), 3, 3)
         p.end()
+
+
+def _when(epoch: float, span_s: float) -> str:
+    """A day for a long series, a time of day for a short one (local time)."""
+    return datetime.fromtimestamp(epoch).astimezone().strftime("%d %b" if span_s > 2 * 86400 else "%d %b %H:%M")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from techdesk.reports.markdown import MARKDOWN_CSS, markdown
 from techdesk.ui.icons import status_icon
+from techdesk.ui.timefmt import local_time
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 20
 
@@ -28,6 +30,8 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 20
 class NotesPanel(QWidget):
     new_clicked = Signal()
     save_clicked = Signal()
+    discard_clicked = Signal()
+    edited = Signal()  # the technician changed the note being edited
     attach_clicked = Signal()
     note_selected = Signal(str)
 
@@ -64,8 +68,14 @@ class NotesPanel(QWidget):
         self.attach_button = QPushButton("Attach latest run")
         self.attach_button.clicked.connect(self.attach_clicked)
         self.save_button = QPushButton("Save note")
-        self.save_button.setShortcut("Ctrl+S")
+        self.save_button.setToolTip("Save note (Ctrl+S)")  # the shortcut is the window's "Save note" action
         self.save_button.clicked.connect(self.save_clicked)
+        self.discard_button = QPushButton("Discard changes")
+        self.discard_button.clicked.connect(self.discard_clicked)
+        self.discard_button.hide()
+        for signal in (self.title.textChanged, self.body.textChanged, self.status.currentIndexChanged,
+                       self.followups.itemChanged, self.followups.model().rowsInserted):
+            signal.connect(self._changed)
         self.info = QLabel()
         self.info.setTextFormat(Qt.TextFormat.PlainText)
 
@@ -94,6 +104,7 @@ class NotesPanel(QWidget):
         editor.addWidget(self.findings)
         bottom = QHBoxLayout()
         bottom.addWidget(self.info, 1)
+        bottom.addWidget(self.discard_button)
         bottom.addWidget(self.save_button)
         editor.addLayout(bottom)
         editor_widget = QWidget()
@@ -107,20 +118,67 @@ class NotesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self.current_id: str | None = None
+        self._loaded: dict = self.values()
+        self._loading = False
+        # Title, then straight into the body: the status box comes after.
+        QWidget.setTabOrder(self.title, self.body)
+        QWidget.setTabOrder(self.body, self.status)
 
     def set_notes(self, scope: str, notes: list) -> None:
         self.scope.setText(scope)
         self.list.blockSignals(True)
         self.list.clear()
         for note in notes:
-            item = QListWidgetItem(f"{note.title}\n{note.updated[:16].replace('T', ' ')} · {note.author}"
+            item = QListWidgetItem(f"{note.title}\n{local_time(note.updated)} · {note.author}"
                                    f" · {note.status}")
             item.setData(ID_ROLE, note.id)
             item.setIcon(status_icon("ok" if note.status == "resolved" else "warn"))
             self.list.addItem(item)
         self.list.blockSignals(False)
 
+    # -- what the editor holds, and whether it differs from what was loaded --
+    def values(self) -> dict:
+        return {"title": self.title.text(), "body": self.body.toPlainText(), "status": self.status.currentText(),
+                "followups": [[text, done] for text, done in self.followup_values()]}
+
+    def set_values(self, values: dict) -> None:
+        self._loading = True
+        try:
+            self.title.setText(str(values.get("title", "")))
+            self.body.setPlainText(str(values.get("body", "")))
+            self.status.setCurrentText(str(values.get("status", "open")))
+            self.followups.clear()
+            for item in values.get("followups") or []:
+                if isinstance(item, list) and len(item) == 2:
+                    self._followup_item(str(item[0]), bool(item[1]))
+        finally:
+            self._loading = False
+        self.discard_button.setVisible(self.is_dirty())
+        self.body.moveCursor(QTextCursor.MoveOperation.End)
+
+    def is_dirty(self) -> bool:
+        """Text typed that is not saved: an empty new note is not."""
+        now = self.values()
+        if self.current_id is None and not (now["title"].strip() or now["body"].strip() or now["followups"]):
+            return False
+        return now != self._loaded
+
+    def _changed(self, *_args) -> None:
+        if not self._loading:
+            self.discard_button.setVisible(self.is_dirty())
+            self.edited.emit()
+
     def show_note(self, note) -> None:
+        self._loading = True
+        try:
+            self._show_note(note)
+        finally:
+            self._loading = False
+        self._loaded = self.values()
+        self.discard_button.hide()
+        self.body.moveCursor(QTextCursor.MoveOperation.End)  # typing goes on where the text ends
+
+    def _show_note(self, note) -> None:
         self.current_id = note.id if note else None
         self.title.setText(note.title if note else "")
         self.status.setCurrentText(note.status if note else "open")
@@ -137,7 +195,7 @@ class NotesPanel(QWidget):
                 self.findings.addItem(item)
             if run.error:
                 self.findings.addItem(f"{run.host}: {run.error['kind']}: {run.error['message']}")
-        self.info.setText(f"by {note.author}, updated {note.updated}" if note else "New note — not saved yet")
+        self.info.setText(f"by {note.author}, updated {local_time(note.updated)}" if note else "New note — not saved yet")
         self.body_tabs.setCurrentIndex(0)
 
     def followup_values(self) -> list[tuple[str, bool]]:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from techdesk.core.host_state import is_cancel
 from techdesk.ui.icons import STATUS_LABELS, status_icon
 from techdesk.ui.plain import plain_tip
 
@@ -155,7 +156,12 @@ class RunPanel(QWidget):
         status = result.status.value
         item.setIcon(0, status_icon(status))
         item.setText(1, STATUS_LABELS[status])
-        if result.error:
+        if result.error and is_cancel(result.error) and not result.checks:
+            # An attempt, not a finding: grey, and the host keeps its known state.
+            item.setIcon(0, status_icon("never"))
+            item.setText(1, "Cancelled")
+            item.setText(2, "not run: cancelled (the host keeps its last known state)")
+        elif result.error:
             item.setText(2, f"{_ERROR_TEXT.get(result.error.kind, result.error.kind)}: {result.error.message}")
             item.setToolTip(2, plain_tip(result.error.message))
             item.setData(0, CHECK_ROLE, result.error.message)

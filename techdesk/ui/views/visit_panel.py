@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -14,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from techdesk.ui.timefmt import local_time
 
 
 class VisitPanel(QWidget):
@@ -40,10 +44,18 @@ class VisitPanel(QWidget):
         self.details = QLabel("")
         self.details.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setWordWrap(True)
-        self.pdf_button = QPushButton("Export visit report (PDF)…")
+        self.pdf_button = QPushButton("Export PDF…")
         self.pdf_button.clicked.connect(lambda: self.export_clicked.emit("pdf"))
         self.html_button = QPushButton("HTML…")
         self.html_button.clicked.connect(lambda: self.export_clicked.emit("html"))
+        # Report options: raw output only where it explains a problem, by default.
+        self.appendix = QComboBox()
+        self.appendix.setToolTip("Raw check output in the report's appendix")
+        for label, value in (("Output of problems", "problems"), ("Output of all checks", "all"),
+                             ("No raw output", "none")):
+            self.appendix.addItem(label, value)
+        self.hide_unticked = QCheckBox("Hide unticked")
+        self.hide_unticked.setToolTip("Leave checklist items that were not done out of the report")
         self.history = QListWidget()
         self.history.currentItemChanged.connect(
             lambda cur, _prev: cur is not None and self.visit_selected.emit(cur.data(Qt.ItemDataRole.UserRole)))
@@ -55,7 +67,10 @@ class VisitPanel(QWidget):
         history_box = QGroupBox("Past visits")
         QVBoxLayout(history_box).addWidget(self.history)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.details, 1)
+        buttons.addWidget(QLabel("Report:"))
+        buttons.addWidget(self.appendix)
+        buttons.addWidget(self.hide_unticked)
+        buttons.addStretch(1)
         buttons.addWidget(self.html_button)
         buttons.addWidget(self.pdf_button)
         main = QVBoxLayout()
@@ -63,12 +78,14 @@ class VisitPanel(QWidget):
         main.addWidget(self.timer)
         main.addWidget(check_box, 3)
         main.addWidget(summary_box)
+        main.addWidget(self.details)
         main.addLayout(buttons)
         layout = QHBoxLayout(self)
         left = QWidget()
         left.setLayout(main)
         main.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(left, 3)
+        history_box.setMinimumWidth(200)  # "today 14:02  Client" readable
         layout.addWidget(history_box, 1)
         self.set_visit(None)
 
@@ -97,13 +114,17 @@ class VisitPanel(QWidget):
         self.details.setText(f"{len(visit.hosts)} hosts touched · {len(visit.runs)} runs · {notes} notes"
                              + (f" · {visit.billable_minutes} billable min" if visit.billable_minutes else ""))
 
+    def report_options(self) -> dict:
+        return {"appendix": self.appendix.currentData(), "unticked": not self.hide_unticked.isChecked()}
+
     def set_history(self, visits: list) -> None:
         self.history.blockSignals(True)
         self.history.clear()
         for v in visits:
-            item = QListWidgetItem(f"{v.started[:16].replace('T', ' ')}  {v.client}"
+            item = QListWidgetItem(f"{local_time(v.started)}  {v.client}"
                                    + (" (running)" if v.running else f"  {v.billable_minutes or 0} min"))
             item.setData(Qt.ItemDataRole.UserRole, v.id)
+            item.setToolTip(item.text())
             self.history.addItem(item)
         self.history.blockSignals(False)
 
