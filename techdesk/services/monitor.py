@@ -41,6 +41,7 @@ from techdesk.core.schedule import (
     parse_windows,
     retry_delay,
 )
+from techdesk.reports.data import plural
 from techdesk.services.bundles import UnknownBundle
 from techdesk.services.health import HealthMixin, as_utc
 from techdesk.services.sweep_lock import SweepLock
@@ -119,12 +120,8 @@ class _Item:
         self.windows.extend(core.windows)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n > 1 else ''}"
-
-
 def _backing_off(health: dict) -> str:
-    return (f"backing off after {_plural(health['failures'], 'failed connection')}: "
+    return (f"backing off after {plural(health['failures'], 'failed connection')}: "
             f"next try at {repo.iso(health['next_retry'])}")
 
 
@@ -132,7 +129,7 @@ def _schedule_notes(core: Schedule, bundle, held: int, wrong_os: list[str], now:
     """Why some matching hosts of one schedule are not run by this sweep."""
     notes = []
     if held:
-        notes.append(f"{_plural(held, 'host')} held by a maintenance window until "
+        notes.append(f"{plural(held, 'host')} held by a maintenance window until "
                      f"{repo.iso(maintenance_end(core.windows, now, runs=True))}")
     if wrong_os:
         shown = ", ".join(wrong_os[:5]) + (f" and {len(wrong_os) - 5} more" if len(wrong_os) > 5 else "")
