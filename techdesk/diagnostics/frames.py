@@ -179,23 +179,9 @@ class FrameParser:
             self._tamper(f"a {kind[:8]} frame after the last check ended")
             return None
         check, token = self._checks[self._next], self._tokens[self._next]
-        if cid != check.id:
-            known = {c.id for c in self._checks}
-            if cid not in known:
-                self._tamper(f"a frame for a check that was not sent ({cid[:40]!r})")
-            elif any(r.id == cid for r in self.results):
-                self._tamper(f"a second {kind[:8]} frame for check {cid!r}")
-            else:
-                self._tamper(f"frames out of order: {kind[:8]} for {cid!r} while "
-                             f"{self._stage} for {check.id!r} was due")
-            return None
-        if kind != self._stage:
-            if kind not in _ORDER:
-                self._tamper("a malformed frame line")
-            elif _ORDER.index(kind) < _ORDER.index(self._stage):
-                self._tamper(f"a second {kind} frame for check {cid!r}")
-            else:
-                self._tamper(f"frames out of order: {kind} for {cid!r} before its {self._stage}")
+        misplaced = self._misplaced(kind, cid, check)
+        if misplaced:
+            self._tamper(misplaced)
             return None
         if kind == "NEXT":
             if args:
@@ -223,6 +209,22 @@ class FrameParser:
         result = self._build(check, int(args[1]), args[2], max(0.0, now - self._started))
         self.results.append(result)
         return result
+
+    def _misplaced(self, kind: str, cid: str, check: CheckDef) -> str | None:
+        """Why a frame line is not the one due next (for `check`, at this stage), or None."""
+        if cid != check.id:
+            if cid not in {c.id for c in self._checks}:
+                return f"a frame for a check that was not sent ({cid[:40]!r})"
+            if any(r.id == cid for r in self.results):
+                return f"a second {kind[:8]} frame for check {cid!r}"
+            return f"frames out of order: {kind[:8]} for {cid!r} while {self._stage} for {check.id!r} was due"
+        if kind != self._stage:
+            if kind not in _ORDER:
+                return "a malformed frame line"
+            if _ORDER.index(kind) < _ORDER.index(self._stage):
+                return f"a second {kind} frame for check {cid!r}"
+            return f"frames out of order: {kind} for {cid!r} before its {self._stage}"
+        return None
 
     def _build(self, check: CheckDef, exit_code: int | None, flags: str, duration: float,
                summary: str | None = None) -> CheckResult:

@@ -196,20 +196,47 @@ def _fmt_number(value: float, uom: str) -> str:
     return text + ("%" if uom == "%" else "")
 
 
+def _value_axis(chart: dict) -> tuple[float, float, float]:
+    """(low, high, step) of a metric chart's value axis: readings, levels and forecast
+    all shown, padded, on round steps (percentages kept within 0..100 before padding)."""
+    values = [v for _, v in chart["points"]] + [v for v in (chart.get("warn"), chart.get("crit")) if v is not None]
+    values += [v for _, v in chart["forecast"] or []]
+    lo, hi = min(values), max(values)
+    if (chart.get("uom") or "") == "%":
+        lo, hi = max(0.0, lo), min(100.0, hi)
+    pad = max((hi - lo) * 0.08, 1e-6 if hi != lo else 1.0)
+    step = _nice_step(hi - lo + 2 * pad, 4)
+    return step * ((lo - pad) // step), step * -(-(hi + pad) // step), step
+
+
+def _paint_legend(QtCore, QtGui, chart, p, rect, unit, x) -> None:
+    """Line samples above the plot, so the styles are named."""
+    dash, dot, dashdot = (QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine,
+                          QtCore.Qt.PenStyle.DashDotLine)
+    p.setFont(_font(QtGui, 6.8))
+    items = [("measured", "#1d4e89", QtCore.Qt.PenStyle.SolidLine, 1.8)]
+    if chart["forecast"]:
+        items.append(("forecast when acted on", "#33415c", dot, 1.3))
+    if chart.get("warn") is not None:
+        items.append(("warning level", "#9a6b00", dash, 1.1))
+    if chart.get("crit") is not None:
+        items.append(("critical level", "#a12f2b", dashdot, 1.1))
+    for label, color, style, width in items:
+        y = rect.top() + 9 * unit
+        p.setPen(_pen(QtCore, QtGui, color, width * unit, style))
+        p.drawLine(QtCore.QPointF(x, y), QtCore.QPointF(x + 22 * unit, y))
+        p.setPen(QtGui.QColor(INK))
+        _text(QtCore, p, x + 26 * unit, rect.top(), 160 * unit, 18 * unit, label,
+              QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        x += (36 + 5.4 * len(label)) * unit
+
+
 def _paint_metric(QtCore, QtGui, chart, p, rect, unit) -> None:
     pts = chart["points"]
     uom = chart.get("uom") or ""
     t_lo = pts[0][0]
     t_hi = max(pts[-1][0], *(t for t, _ in chart["forecast"] or []), chart.get("acted") or pts[-1][0])
-    values = [v for _, v in pts] + [v for v in (chart.get("warn"), chart.get("crit")) if v is not None]
-    values += [v for _, v in chart["forecast"] or []]
-    lo, hi = min(values), max(values)
-    if uom == "%":
-        lo, hi = max(0.0, lo), min(100.0, hi)
-    pad = max((hi - lo) * 0.08, 1e-6 if hi != lo else 1.0)
-    step = _nice_step(hi - lo + 2 * pad, 4)
-    lo = step * ((lo - pad) // step)
-    hi = step * -(-(hi + pad) // step)
+    lo, hi, step = _value_axis(chart)
     legend_h = 22 * unit
     left, top, right, bottom = _frame(QtCore, QtGui, p, rect, unit, lo, hi, step,
                                       lambda v: _fmt_number(v, uom), legend_h)
@@ -259,24 +286,7 @@ def _paint_metric(QtCore, QtGui, chart, p, rect, unit) -> None:
     p.setPen(QtCore.Qt.PenStyle.NoPen)
     for t, v in pts:
         p.drawEllipse(at(t, v), 1.5 * unit, 1.5 * unit)
-    # legend: line samples, so the styles are named
-    x = left
-    p.setFont(_font(QtGui, 6.8))
-    items = [("measured", "#1d4e89", QtCore.Qt.PenStyle.SolidLine, 1.8)]
-    if chart["forecast"]:
-        items.append(("forecast when acted on", "#33415c", dot, 1.3))
-    if chart.get("warn") is not None:
-        items.append(("warning level", "#9a6b00", dash, 1.1))
-    if chart.get("crit") is not None:
-        items.append(("critical level", "#a12f2b", dashdot, 1.1))
-    for label, color, style, width in items:
-        y = rect.top() + 9 * unit
-        p.setPen(_pen(QtCore, QtGui, color, width * unit, style))
-        p.drawLine(QtCore.QPointF(x, y), QtCore.QPointF(x + 22 * unit, y))
-        p.setPen(QtGui.QColor(INK))
-        _text(QtCore, p, x + 26 * unit, rect.top(), 160 * unit, 18 * unit, label,
-              QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        x += (36 + 5.4 * len(label)) * unit
+    _paint_legend(QtCore, QtGui, chart, p, rect, unit, left)
     # dates under the axis: first, middle, last
     p.setFont(_font(QtGui, 6.3))
     p.setPen(QtGui.QColor(MUTED))

@@ -41,6 +41,7 @@ from techdesk.core.schedule import (
     parse_windows,
     retry_delay,
 )
+from techdesk.reports.data import plural
 from techdesk.services.bundles import UnknownBundle
 from techdesk.services.health import HealthMixin, as_utc
 from techdesk.services.sweep_lock import SweepLock
@@ -111,6 +112,29 @@ class _Item:
     schedules: list[str] = field(default_factory=list)
     interval: timedelta = timedelta(days=365)
     windows: list = field(default_factory=list)
+
+
+    def add(self, uid: str, core: Schedule) -> None:
+        self.schedules.append(uid)
+        self.interval = min(self.interval, core.interval)
+        self.windows.extend(core.windows)
+
+
+def _backing_off(health: dict) -> str:
+    return (f"backing off after {plural(health['failures'], 'failed connection')}: "
+            f"next try at {repo.iso(health['next_retry'])}")
+
+
+def _schedule_notes(core: Schedule, bundle, held: int, wrong_os: list[str], now: datetime) -> list[str]:
+    """Why some matching hosts of one schedule are not run by this sweep."""
+    notes = []
+    if held:
+        notes.append(f"{plural(held, 'host')} held by a maintenance window until "
+                     f"{repo.iso(maintenance_end(core.windows, now, runs=True))}")
+    if wrong_os:
+        shown = ", ".join(wrong_os[:5]) + (f" and {len(wrong_os) - 5} more" if len(wrong_os) > 5 else "")
+        notes.append(f"bundle {bundle.name} is for {bundle.os}: not run on {shown}")
+    return notes
 
 
 @dataclass
@@ -313,11 +337,10 @@ class MonitorService(HealthMixin):
         for row in rows:
             uid = row["uid"]
             try:
-                core = _core(row)
+                core, bundle = _core(row), bundles.get(row["bundle"])
             except ScheduleError as exc:  # a bad record from elsewhere: never fatal
                 skipped.append({"schedule": uid, "host": None, "reason": str(exc)})
                 continue
-            bundle = bundles.get(row["bundle"])
             if bundle is None:
                 skipped.append({"schedule": uid, "host": None,
                                 "reason": f"bundle {row['bundle']!r} is not on this device"})
@@ -331,33 +354,16 @@ class MonitorService(HealthMixin):
                     continue
                 h = health.get(name)
                 state = due_state(core, last.get((uid, name)), now, *_backoff(h))
-                if state == "waiting":
-                    continue  # not due yet (or backing off after this schedule's failures)
                 if state == "held":
                     held += 1
-                    continue
-                if state == "backing-off":
-                    skipped.append({"schedule": uid, "host": name, "reason": (
-                        f"backing off after {h['failures']} failed connection{'s' if h['failures'] > 1 else ''}: "
-                        f"next try at {repo.iso(h['next_retry'])}")})
-                    continue
-                if name in self._running:
+                elif state == "backing-off":
+                    skipped.append({"schedule": uid, "host": name, "reason": _backing_off(h)})
+                elif state != "waiting" and name in self._running:
                     skipped.append({"schedule": uid, "host": name, "reason": "already running"})
-                    continue
-                item = items.get((row["bundle"], name))
-                if item is None:
-                    item = items[(row["bundle"], name)] = _Item(row["bundle"], name)
-                item.schedules.append(uid)
-                item.interval = min(item.interval, core.interval)
-                item.windows.extend(core.windows)
-            if held:
-                skipped.append({"schedule": uid, "host": None, "reason": (
-                    f"{held} host{'s' if held > 1 else ''} held by a maintenance window until "
-                    f"{repo.iso(maintenance_end(core.windows, now, runs=True))}")})
-            if wrong_os:
-                shown = ", ".join(wrong_os[:5]) + (f" and {len(wrong_os) - 5} more" if len(wrong_os) > 5 else "")
-                skipped.append({"schedule": uid, "host": None, "reason": (
-                    f"bundle {row['bundle']} is for {bundle.os}: not run on {shown}")})
+                elif state != "waiting":  # "waiting": not due yet, or backing off after failures
+                    items.setdefault((row["bundle"], name), _Item(row["bundle"], name)).add(uid, core)
+            skipped.extend({"schedule": uid, "host": None, "reason": reason}
+                           for reason in _schedule_notes(core, bundle, held, wrong_os, now))
         return _Plan(list(items.values()), skipped, {r["uid"]: r for r in rows}, hosts)
 
     # ------------------------------------------------------------------ the sweep

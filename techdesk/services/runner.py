@@ -23,7 +23,7 @@ from techdesk.core.findings import CheckResult, HostError, HostResult
 from techdesk.core.host_state import CANCELLED_BEFORE_START, CANCELLED_BY_TECHNICIAN
 from techdesk.core.roster import Host, RosterError, endpoint_of
 from techdesk.diagnostics.bundle import Bundle
-from techdesk.diagnostics.compile import compile_script
+from techdesk.diagnostics.compile import CompiledScript, compile_script
 from techdesk.diagnostics.frames import FrameParser, ScriptFeed, untrusted
 from techdesk.ssh.connect import Target, Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
@@ -128,22 +128,7 @@ class RunService:
         # One mark per run, one token per check and host (compile.py, frames.py).
         nonce = pysecrets.token_hex(16)
         compiled = compile_script(bundle, nonce)
-        # Jump chains are resolved up front, on the loop thread (the store is not thread-safe).
-        plans: list[tuple[Host, list[Target] | None, HostError | None]] = []
-        endpoints: dict[str, str] = {}  # host name -> where its secret may go (techdesk.secrets)
-        routes: dict[str, RouteTrust] = {}  # host name -> host keys pinned per route
-        for host in hosts:
-            try:
-                route = plan_route(self.roster, self.trust, host.name)
-                plans.append((host, route.chain, None))
-                endpoints.update(route.endpoints)
-                routes[host.name] = route.trust
-            except RosterError as exc:
-                plans.append((host, None, HostError("protocol", str(exc))))
-
-        # Slowest-known hosts first, so a long one does not start last and hold up the end.
-        durations = runs_repo.last_durations(self.conn)
-        plans.sort(key=lambda plan: -durations.get(plan[0].name, float("inf")))
+        plans, endpoints, routes = self._plan_hosts(hosts)
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="techdesk-ssh")
         limiter = asyncio.Semaphore(max(1, concurrency))
 
@@ -164,17 +149,19 @@ class RunService:
             def decide(target, key):  # noqa: E306 - runs in a worker, asks on the loop
                 return asyncio.run_coroutine_threadsafe(hostkey_prompt(target, key), loop).result()
 
-        lookup_secret = secret_lookup(loop, endpoints, secret_prompt, endpoint_prompt, cancel)
+        options = _HostRunOptions(
+            connections=self.connections, compiled=compiled, bundle=bundle, accept_new=decide,
+            timeouts=timeouts or Timeouts(), cancel=cancel, emit=from_worker, before_send=before_send,
+            on_hostkey=on_hostkey,
+            lookup_secret=secret_lookup(loop, endpoints, secret_prompt, endpoint_prompt, cancel))
 
         async def one(host: Host, chain, error: HostError | None) -> None:
             async with limiter:
                 host_started = self.clock().astimezone(UTC).isoformat(timespec="seconds")
                 if error is None and not cancel.is_set():
                     emit(RunEvent("host-started", host=host.name))
-                    result = await loop.run_in_executor(
-                        pool, _run_host, self.connections, host.name, chain, routes[host.name], compiled,
-                        nonce, bundle, decide, timeouts or Timeouts(), cancel, from_worker, before_send, on_hostkey,
-                        lookup_secret)
+                    result = await loop.run_in_executor(pool, _run_host, options, host.name, chain,
+                                                        routes[host.name])
                 else:
                     result = HostResult(host=host.name, error=error or HostError("protocol", CANCELLED_BEFORE_START))
                 runs_repo.save_host_result(self.conn, run_id, result, host_started)
@@ -195,6 +182,26 @@ class RunService:
         report.cancelled = cancel.is_set()
         emit(RunEvent("run-done"))
         return report
+
+    def _plan_hosts(self, hosts: list[Host]) -> tuple[list[tuple[Host, list[Target] | None, HostError | None]],
+                                                     dict[str, str], dict[str, RouteTrust]]:
+        """Each host's jump chain (or why it has none), slowest-known hosts first so a long
+        one does not start last and hold up the end. On the loop thread (the store is not
+        thread-safe)."""
+        plans: list[tuple[Host, list[Target] | None, HostError | None]] = []
+        endpoints: dict[str, str] = {}  # host name -> where its secret may go (techdesk.secrets)
+        routes: dict[str, RouteTrust] = {}  # host name -> host keys pinned per route
+        for host in hosts:
+            try:
+                route = plan_route(self.roster, self.trust, host.name)
+                plans.append((host, route.chain, None))
+                endpoints.update(route.endpoints)
+                routes[host.name] = route.trust
+            except RosterError as exc:
+                plans.append((host, None, HostError("protocol", str(exc))))
+        durations = runs_repo.last_durations(self.conn)
+        plans.sort(key=lambda plan: -durations.get(plan[0].name, float("inf")))
+        return plans, endpoints, routes
 
     async def _audit_send(self, host: str, bundle: Bundle, script: str) -> None:
         audit.append(self.conn, technician=self.technician, device=self.device, host=host, action="run",
@@ -270,31 +277,44 @@ def secret_lookup(loop: asyncio.AbstractEventLoop, endpoints: dict[str, str],
     return lookup_secret
 
 
-def _run_host(connections: ConnectionPool, name: str, chain: list[Target], trust: TrustStore | RouteTrust,
-              compiled,
-              nonce: str, bundle: Bundle, accept_new, timeouts: Timeouts, cancel: threading.Event, emit, before_send,
-              on_hostkey, lookup_secret) -> HostResult:
+@dataclass(frozen=True)
+class _HostRunOptions:
+    """What every host of one run shares; the callbacks run in the worker thread."""
+
+    connections: ConnectionPool
+    compiled: CompiledScript  # the run's; each host gets its own tokens (for_host)
+    bundle: Bundle
+    accept_new: object  # bool, or a (target, key) -> bool | str decision asked on the loop
+    timeouts: Timeouts
+    cancel: threading.Event
+    emit: Callable[[RunEvent], None]
+    before_send: Callable[[str], None]  # host name; blocks until the audit entry is committed
+    on_hostkey: Callable
+    lookup_secret: Callable[[str, str], str | None]
+
+
+def _run_host(opts: _HostRunOptions, name: str, chain: list[Target], trust: TrustStore | RouteTrust) -> HostResult:
     """Blocking: connect, send the compiled bundle on one session, parse results as they stream."""
     t0 = time.monotonic()
-    compiled = compiled.for_host()
-    parser = FrameParser(compiled, bundle.checks)
+    compiled = opts.compiled.for_host()
+    parser = FrameParser(compiled, opts.bundle.checks)
     result = HostResult(host=name)
 
     def on_output(chunk: bytes) -> None:
         for check in parser.feed(chunk):
             result.checks.append(check)
-            emit(RunEvent("check", host=name, check=check))
+            opts.emit(RunEvent("check", host=name, check=check))
         if parser.tampered:
             raise _Tampered  # stop reading now: nothing more from this host counts
 
     deadline = t0 + RUN_LIMIT_S  # connecting and authenticating count too
     try:
-        if cancel.is_set():
+        if opts.cancel.is_set():
             raise Cancelled("cancelled")
-        connections.run(chain, trust, compiled.command, ScriptFeed(compiled, parser), on_output,
-                        deadline=deadline, cancel=cancel, before_send=lambda: before_send(name),
-                        secrets=lookup_secret, accept_new=accept_new, timeouts=timeouts,
-                        on_hostkey_event=on_hostkey, connect_deadline=deadline)
+        opts.connections.run(chain, trust, compiled.command, ScriptFeed(compiled, parser), on_output,
+                             deadline=deadline, cancel=opts.cancel, before_send=lambda: opts.before_send(name),
+                             secrets=opts.lookup_secret, accept_new=opts.accept_new, timeouts=opts.timeouts,
+                             on_hostkey_event=opts.on_hostkey, connect_deadline=deadline)
         result.checks.extend(parser.finish(None))
     except _Tampered:
         result.checks.extend(parser.finish(None))

@@ -307,28 +307,45 @@ def _err(kind, message: str, target: Target, key: paramiko.PKey | None = None) -
 def _authenticate(transport: paramiko.Transport, target: Target,
                   secrets: SecretLookup | None, timeouts: Timeouts) -> None:
     """Key file, then agent keys (Ed25519 first), then the stored password; <= 6 attempts."""
-    user = target.user or getpass.getuser()
-    deadline = time.monotonic() + timeouts.auth
-    attempts = 0
-    allowed: list[str] | None = None  # what the server said it accepts, once it said it
-    tried: list[str] = []
+    auth = _Attempts(transport, target, timeouts)
+    file_key = _try_key_file(auth, target, secrets)
+    if auth.done or _try_agent(auth, file_key) or _try_password(auth, target, secrets):
+        return
+    why = "" if transport.is_active() else "; the server closed the connection"
+    if auth.attempts >= MAX_AUTH_ATTEMPTS:
+        why += f"; stopped after {MAX_AUTH_ATTEMPTS} attempts"
+    raise _err("auth", f"authentication failed for {auth.user}@{target.where}: tried "
+               f"{', '.join(auth.tried)}{why}", target)
 
-    def can(method: str) -> bool:
-        return (attempts < MAX_AUTH_ATTEMPTS and transport.is_active()
-                and (allowed is None or method in allowed))
 
-    def attempt(call: Callable[[], list[str]]) -> bool:
-        nonlocal attempts, allowed
-        remaining = deadline - time.monotonic()
+class _Attempts:
+    """One authentication's budget (attempts, deadline), what the server allows, what was tried."""
+
+    def __init__(self, transport: paramiko.Transport, target: Target, timeouts: Timeouts) -> None:
+        self.transport, self.target, self.timeouts = transport, target, timeouts
+        self.user = target.user or getpass.getuser()
+        self.deadline = time.monotonic() + timeouts.auth
+        self.attempts = 0
+        self.allowed: list[str] | None = None  # what the server said it accepts, once it said it
+        self.tried: list[str] = []
+        self.done = False
+
+    def can(self, method: str) -> bool:
+        return (self.attempts < MAX_AUTH_ATTEMPTS and self.transport.is_active()
+                and (self.allowed is None or method in self.allowed))
+
+    def attempt(self, call: Callable[[], list[str]]) -> bool:
+        target, timeouts = self.target, self.timeouts
+        remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise _err("timeout", f"authentication to {target.where} did not finish within "
-                       f"{timeouts.auth:g} s (tried {', '.join(tried) or 'nothing'})", target)
-        transport.auth_timeout = remaining
-        attempts += 1
+                       f"{timeouts.auth:g} s (tried {', '.join(self.tried) or 'nothing'})", target)
+        self.transport.auth_timeout = remaining
+        self.attempts += 1
         try:
-            allowed = call() or allowed  # a non-empty list = partial success, go on
+            self.allowed = call() or self.allowed  # a non-empty list = partial success, go on
         except paramiko.BadAuthenticationType as exc:
-            allowed = list(exc.allowed_types)
+            self.allowed = list(exc.allowed_types)
         except paramiko.AuthenticationException as exc:
             if "timeout" in str(exc).lower():
                 raise _err("timeout", f"authentication to {target.where} did not finish "
@@ -336,54 +353,64 @@ def _authenticate(transport: paramiko.Transport, target: Target,
         except (paramiko.SSHException, EOFError, OSError) as exc:
             # e.g. an agent that cannot sign; a dead transport ends the loop through can()
             log.info("auth attempt on %s failed: %s", target.where, exc)
-        return transport.is_authenticated()
+        self.done = self.transport.is_authenticated()
+        return self.done
 
-    file_key = None
-    if target.key_file:
-        file_key, problem = _load_key(Path(target.key_file).expanduser(), target, secrets)
-        if file_key is None:
-            tried.append(problem)
-        elif can("publickey"):
-            if attempt(lambda: transport.auth_publickey(user, file_key)):
-                return
-            tried.append(f"key {target.key_file}")
+
+def _try_key_file(auth: _Attempts, target: Target,
+                  secrets: SecretLookup | None) -> paramiko.PKey | None:
+    """The host's own key file; returns the key (loaded or not usable: None)."""
+    if not target.key_file:
+        return None
+    file_key, problem = _load_key(Path(target.key_file).expanduser(), target, secrets)
+    if file_key is None:
+        auth.tried.append(problem)
+    elif auth.can("publickey"):
+        if auth.attempt(lambda: auth.transport.auth_publickey(auth.user, file_key)):
+            return file_key
+        auth.tried.append(f"key {target.key_file}")
+    return file_key
+
+
+def _try_agent(auth: _Attempts, file_key: paramiko.PKey | None) -> bool:
+    """The agent's keys (Ed25519 first), skipping the key file already tried."""
     agent = None
     try:
-        if can("publickey"):
+        if auth.can("publickey"):
             agent = paramiko.Agent()
             skip = file_key.asbytes() if file_key is not None else None
             keys = [k for k in agent.get_keys() if k.asbytes() != skip]
             keys.sort(key=lambda k: k.get_name() != "ssh-ed25519")
             used = 0
             for k in keys:
-                if not can("publickey"):
+                if not auth.can("publickey"):
                     break
                 used += 1
-                if attempt(lambda k=k: transport.auth_publickey(user, k)):
-                    return
-            tried.append(f"{used} agent key{'' if used == 1 else 's'}" if used else "no agent keys")
+                if auth.attempt(lambda k=k: auth.transport.auth_publickey(auth.user, k)):
+                    return True
+            auth.tried.append(f"{used} agent key{'' if used == 1 else 's'}" if used else "no agent keys")
     except paramiko.SSHException as exc:
-        tried.append(f"ssh-agent unusable ({exc})")
+        auth.tried.append(f"ssh-agent unusable ({exc})")
     finally:
         if agent is not None:
             agent.close()
-    if allowed is not None and "publickey" not in allowed:
-        tried.append("server refuses public keys")
-    if can("password"):  # only now: the lookup may ask the technician
+    return False
+
+
+def _try_password(auth: _Attempts, target: Target, secrets: SecretLookup | None) -> bool:
+    if auth.allowed is not None and "publickey" not in auth.allowed:
+        auth.tried.append("server refuses public keys")
+    if auth.can("password"):  # only now: the lookup may ask the technician
         password = secrets("password", target.name) if secrets else None
         if password is None:
-            tried.append("no password stored")
-        elif attempt(lambda: transport.auth_password(user, password)):
-            return
+            auth.tried.append("no password stored")
+        elif auth.attempt(lambda: auth.transport.auth_password(auth.user, password)):
+            return True
         else:
-            tried.append("stored password")
-    elif allowed is not None and "password" not in allowed:
-        tried.append("server refuses passwords")
-    why = "" if transport.is_active() else "; the server closed the connection"
-    if attempts >= MAX_AUTH_ATTEMPTS:
-        why += f"; stopped after {MAX_AUTH_ATTEMPTS} attempts"
-    raise _err("auth", f"authentication failed for {user}@{target.where}: tried "
-               f"{', '.join(tried)}{why}", target)
+            auth.tried.append("stored password")
+    elif auth.allowed is not None and "password" not in auth.allowed:
+        auth.tried.append("server refuses passwords")
+    return False
 
 
 def _load_key(path: Path, target: Target,

@@ -35,13 +35,11 @@ def env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def health(env):
-    """A live linux-health run over every demo host: (report, seconds)."""
+    """A live linux-health run over every demo host (its timing: scripts/bench_demo.py)."""
     services = Services(Workspace(env.workspace_path))
     try:
         bundle = services.bundles.get("linux-health")
-        t0 = time.monotonic()
-        report = asyncio.run(services.runner.run(bundle, services.roster.hosts(), concurrency=16))
-        return report, time.monotonic() - t0
+        return asyncio.run(services.runner.run(bundle, services.roster.hosts(), concurrency=16))
     finally:
         services.close()
 
@@ -69,7 +67,7 @@ def _run(svc, bundle, hosts, **kw):
 # -- the personas -----------------------------------------------------------------------------
 
 def test_file_server_disk_is_critical_on_srv(health):
-    checks = _checks(health[0], "acme-fs01")
+    checks = _checks(health, "acme-fs01")
     assert checks["disk"].status is Status.CRIT
     assert "/srv" in checks["disk"].summary
     srv = checks["disk"].metrics["/srv"]
@@ -78,7 +76,7 @@ def test_file_server_disk_is_critical_on_srv(health):
 
 
 def test_web_server_failed_nginx_and_security_updates(health):
-    checks = _checks(health[0], "acme-web01")
+    checks = _checks(health, "acme-web01")
     assert checks["failed_units"].status in (Status.WARN, Status.CRIT)
     assert "nginx.service" in checks["failed_units"].summary
     assert checks["updates"].status is Status.WARN
@@ -87,14 +85,14 @@ def test_web_server_failed_nginx_and_security_updates(health):
 
 def test_workstations_are_healthy(health):
     for name in (personas.HEALTHY_HOST, "sued-kasse1"):
-        result = _result(health[0], name)
+        result = _result(health, name)
         assert result.error is None
         assert len(result.checks) == len(builtin_bundles()[0]["linux-health"].checks)
         assert {c.id: c.status for c in result.checks if c.status is not Status.OK} == {}, name
 
 
 def test_db_mail_and_nas_personas(health):
-    db, mail, nas = (_checks(health[0], h) for h in ("acme-db01", "acme-mail", "lager-nas"))
+    db, mail, nas = (_checks(health, h) for h in ("acme-db01", "acme-mail", "lager-nas"))
     assert db["memory"].status is Status.WARN and db["memory"].metrics["mem_used"].value == 92.4
     assert db["swap"].status is Status.WARN
     assert mail["reboot"].status is Status.WARN and "linux-image" in mail["reboot"].summary
@@ -104,7 +102,7 @@ def test_db_mail_and_nas_personas(health):
 
 
 def test_unreachable_host_is_reported_at_once(health):
-    result = _result(health[0], personas.UNREACHABLE_HOST)
+    result = _result(health, personas.UNREACHABLE_HOST)
     assert result.error is not None and result.error.kind == "unreachable"
     assert result.duration_s < 3
 
@@ -112,7 +110,7 @@ def test_unreachable_host_is_reported_at_once(health):
 def test_every_host_as_designed(health):
     from techdesk.cli.demo import designed_differences
 
-    report, _ = health
+    report = health
     assert len(report.results) == len(personas.HOSTS)
     assert designed_differences(report, [c.id for c in _checks(report, "acme-fs01").values()]) == []
 
@@ -122,7 +120,7 @@ def test_seed_lines_match_what_the_scripts_print(health):
     from techdesk.core.perfdata import apply_thresholds, parse_output, strip_status_word
     from techdesk.diagnostics.registry import builtin_bundles
 
-    report, _ = health
+    report = health
     checks = {c.id: c for c in builtin_bundles()[0]["linux-health"].checks}
     for h in personas.HOSTS:
         if h.unreachable:

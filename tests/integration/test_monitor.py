@@ -173,6 +173,10 @@ def test_due_honours_last_run_windows_backoff_and_overlap(workspace_dir):
     mon.remove_schedule(hourly["id"])
     held = mon.add_schedule("linux-quick", "all", "1h", "Wed 09:30-11:00 UTC")
     assert mon.due(now) == []
+    # ... and the sweep says why, once per schedule (w1 is a Windows host: not for this bundle).
+    assert sorted(s["reason"] for s in mon._plan(now).skipped) == [
+        "3 hosts held by a maintenance window until 2026-03-04T11:00:00+00:00",
+        "bundle linux-quick is for linux: not run on w1"]
     assert [h for _, h in mon.due(now + 61 * MIN)] == [["a1", "a2", "b1"]]
     mon.remove_schedule(held["id"])
     alerts_only = mon.add_schedule("linux-quick", "all", "1h", "Wed 09:30-11:00 UTC alerts")

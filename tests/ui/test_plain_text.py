@@ -9,7 +9,7 @@ from PySide6.QtGui import QTextDocument
 from techdesk.core.findings import CheckResult, HostError, HostResult
 from techdesk.core.roster import HostSpec
 from techdesk.core.severity import Status
-from techdesk.ui.models.findings_model import FindingsModel
+from techdesk.ui.models.findings_model import COLUMNS, FindingsModel
 from techdesk.ui.models.roster_model import RosterModel
 from techdesk.ui.views.run_panel import RunPanel
 
@@ -55,7 +55,7 @@ def test_roster_and_findings_tooltips_are_literal(services):
                                      duration_s=0)])
     from PySide6.QtCore import Qt
 
-    tip = findings.data(findings.index(0, 2), Qt.ItemDataRole.ToolTipRole)
+    tip = findings.data(findings.index(0, COLUMNS.index("Summary")), Qt.ItemDataRole.ToolTipRole)
     assert shown(tip) == HOSTILE
 
 

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 from techdesk.ui.dialogs.schedule_editor import ScheduleEditor
 from techdesk.ui.dialogs.schedules_dialog import SchedulesDialog
-from techdesk.ui.views.schedule_table import ID_ROLE
+from techdesk.ui.views.schedule_table import COLUMNS, ID_ROLE
 
 
 def _dashboard_rows(window) -> list[list[str]]:
@@ -99,7 +99,7 @@ def test_disable_enable_and_delete_with_confirmation(qtbot, window, sample_roste
     assert dialog.toggle_button.text() == "Disable"
     dialog.toggle()
     assert mon.schedule(s["id"])["enabled"] is False and dialog.toggle_button.text() == "Enable"
-    assert _dashboard_rows(window)[0][1] == "paused" and dialog.table.topLevelItem(0).text(4) == "no"
+    assert _dashboard_rows(window)[0][1] == "paused" and dialog.table.topLevelItem(0).text(COLUMNS.index("Enabled")) == "no"
     dialog.toggle()
     assert mon.schedule(s["id"])["enabled"] is True
     answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])

@@ -84,28 +84,7 @@ class Batch:
                     plan.append((rid, hs[-1], [h.rev for h in hs]))
                 continue
             if lsha != (st.body_sha if st else None):  # changed locally since the last sync
-                match = [h.rev for h in hs if h.content == (lsha or TOMBSTONE_SHA)]
-                if match:  # already there (written by us before a crash, or the same change)
-                    out[rid] = State(match, lsha, conflict=len(groups) > 1)
-                elif body is None and not hs:
-                    conn.execute("DELETE FROM sync_state WHERE kind = ? AND id = ?", (kind, rid))
-                else:
-                    if body is None:  # deleted here: its last synced body goes to the trash
-                        last = [h for h in hs if h.rev in base and not h.deleted]
-                        if last:
-                            trash.keep(conn, kind, {rid: last[-1].body}, self.author)
-                    rev = make_revision(kind, rid, body or {}, base, self.author, self.device,
-                                        deleted=body is None)
-                    size = len(rev.to_bytes())
-                    if size > MAX_FILE_BYTES:  # every reader would skip it: keep it here, say so
-                        self.not_sent.append({"kind": kind, "id": rid, "reason": (
-                            f"too large for the shared folder ({size} bytes; limit {MAX_FILE_BYTES}): "
-                            "shorten it to share it")})
-                        continue
-                    syncstate.add_revisions(conn, [rev], published=False)
-                    self.queued += 1
-                    after = {h.content for h in hs if h.rev not in base} | {content_sha(rev.deleted, rev.body)}
-                    out[rid] = State([rev.rev], lsha, conflict=len(after) > 1)
+                self._changed_here(kind, rid, body, lsha, base, hs, out)
             elif len(groups) == 1 and {h.rev for h in hs} != set(base):
                 plan.append((rid, hs[-1], [h.rev for h in hs]))
             elif len(groups) > 1 and st is None and body is None:
@@ -118,6 +97,33 @@ class Batch:
         self._apply(kind, plan, out, heads)
         syncstate.put_states(conn, kind, out)
 
+    def _changed_here(self, kind: str, rid: str, body: dict | None, lsha: str | None, base: list[str],
+                      hs: list[Head], out: dict[str, State]) -> None:
+        """A record changed locally since the last sync: queue it as a new revision (a
+        deletion keeps its last synced body in the trash), unless it is already there."""
+        match = [h.rev for h in hs if h.content == (lsha or TOMBSTONE_SHA)]
+        if match:  # already there (written by us before a crash, or the same change)
+            out[rid] = State(match, lsha, conflict=len({h.content for h in hs}) > 1)
+            return
+        if body is None and not hs:
+            self.conn.execute("DELETE FROM sync_state WHERE kind = ? AND id = ?", (kind, rid))
+            return
+        if body is None:  # deleted here: its last synced body goes to the trash
+            last = [h for h in hs if h.rev in base and not h.deleted]
+            if last:
+                trash.keep(self.conn, kind, {rid: last[-1].body}, self.author)
+        rev = make_revision(kind, rid, body or {}, base, self.author, self.device, deleted=body is None)
+        size = len(rev.to_bytes())
+        if size > MAX_FILE_BYTES:  # every reader would skip it: keep it here, say so
+            self.not_sent.append({"kind": kind, "id": rid, "reason": (
+                f"too large for the shared folder ({size} bytes; limit {MAX_FILE_BYTES}): "
+                "shorten it to share it")})
+            return
+        syncstate.add_revisions(self.conn, [rev], published=False)
+        self.queued += 1
+        after = {h.content for h in hs if h.rev not in base} | {content_sha(rev.deleted, rev.body)}
+        out[rid] = State([rev.rev], lsha, conflict=len(after) > 1)
+
     # ------------------------------------------------------------------ applying
     def _apply(self, kind: str, plan, out: dict[str, State], heads: dict[str, list[Head]]) -> None:
         if not plan:
@@ -127,15 +133,7 @@ class Batch:
         clean = {rid: trust.clean(head.body) if trust.needs_cleaning(head.text) else head.body
                  for rid, head, _ in plan if not head.deleted}
         if kind == "host":
-            valid = []
-            for item in plan:
-                try:
-                    if not item[1].deleted:
-                        check_host(clean[item[0]])
-                    valid.append(item)
-                except BodyError as exc:
-                    self._problem(kind, item[0], item[1], str(exc))
-            plan = valid
+            plan = self._valid_hosts(plan, clean)
             parked = park_hosts(self.ctx, {rid: clean[rid] for rid, h, _ in plan if not h.deleted})
         plan.sort(key=lambda item: not item[1].deleted)  # deletions first: they free names
         doomed = records.read_bodies(self.conn, kind, [rid for rid, head, _ in plan if head.deleted]) \
@@ -154,23 +152,10 @@ class Batch:
                     self.applied += 1
                     settled[rid] = (revs, None)
                 continue
-            self.ctx.author = trust.clean(head.author)
-            self.conn.execute("SAVEPOINT sync_apply")
-            try:
-                if head.deleted:
-                    if rid in doomed:
-                        trash.keep(self.conn, kind, {rid: doomed[rid]}, f"{self.ctx.author} (sync)")
-                    records.remove(self.ctx, kind, rid)
-                    alias = None
-                else:
-                    alias = records.apply(self.ctx, kind, rid, clean[rid])
-            except (BodyError, sqlite3.IntegrityError) as exc:
-                self.conn.execute("ROLLBACK TO sync_apply")
-                self.conn.execute("RELEASE sync_apply")
-                self._problem(kind, rid, head, str(exc))
+            ok, alias = self._apply_one(kind, rid, head, clean.get(rid), doomed)
+            if not ok:
                 out.pop(rid, None)
                 continue
-            self.conn.execute("RELEASE sync_apply")
             self.applied += 1
             settled[rid] = (revs, alias)
         if kind == "host":
@@ -192,6 +177,40 @@ class Batch:
             else:  # the local row read back: usually exactly the body applied
                 sha = head.content if not head.deleted and body == head.body else content_sha(False, body)
             out[rid] = State(revs, sha, alias, conflict=forked)
+
+    def _valid_hosts(self, plan: list, clean: dict[str, dict]) -> list:
+        """The plan without host bodies that fail the host rules (each one a problem)."""
+        valid = []
+        for item in plan:
+            try:
+                if not item[1].deleted:
+                    check_host(clean[item[0]])
+                valid.append(item)
+            except BodyError as exc:
+                self._problem("host", item[0], item[1], str(exc))
+        return valid
+
+    def _apply_one(self, kind: str, rid: str, head: Head, body: dict | None,
+                   doomed: dict[str, dict]) -> tuple[bool, str | None]:
+        """One record written or removed in its own savepoint: (applied, alias). A refused
+        one is rolled back and reported as a problem."""
+        self.ctx.author = trust.clean(head.author)
+        self.conn.execute("SAVEPOINT sync_apply")
+        try:
+            if head.deleted:
+                if rid in doomed:
+                    trash.keep(self.conn, kind, {rid: doomed[rid]}, f"{self.ctx.author} (sync)")
+                records.remove(self.ctx, kind, rid)
+                alias = None
+            else:
+                alias = records.apply(self.ctx, kind, rid, body)
+        except (BodyError, sqlite3.IntegrityError) as exc:
+            self.conn.execute("ROLLBACK TO sync_apply")
+            self.conn.execute("RELEASE sync_apply")
+            self._problem(kind, rid, head, str(exc))
+            return False, None
+        self.conn.execute("RELEASE sync_apply")
+        return True, alias
 
     def _hold_deletions(self, kind: str, plan: list) -> list:
         """Without --allow-deletes, a batch deleting many local records of a kind applies

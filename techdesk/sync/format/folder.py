@@ -315,21 +315,10 @@ class SharedFolder:
             if rel in accepted:
                 seen.add(rel)
                 continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
+            judged = self._judge_file(entry, rel, kind, record_id, detail, verdict == copy_class, state)
+            if judged is None:
                 continue  # vanished since the listing
-            meta = f"{st.st_size}:{st.st_mtime_ns}:{self._rules}"
-            previous = state.cached.get(rel)
-            if previous is not None and previous[0] == meta:
-                rev, reason, cacheable = None, previous[1], True
-            elif st.st_size > self.max_file_bytes:  # judged from the listing: never opened
-                rev, reason, cacheable = None, (
-                    f"file too large ({st.st_size} bytes; limit {self.max_file_bytes})"), True
-            else:
-                rev, reason, cacheable = read_revision_file(
-                    entry.path, kind, record_id, detail, verdict == copy_class, self.kinds,
-                    self.max_file_bytes)
+            meta, rev, reason, cacheable = judged
             if rev is not None:
                 seen.add(rel)
                 canonical = f"{rec_rel}/{rev.rev}.json"
@@ -339,6 +328,23 @@ class SharedFolder:
                 skipped.append((rel, reason))
                 if cacheable:
                     seen.add(f"{rel}\t{meta}\t{reason}")
+
+    def _judge_file(self, entry: os.DirEntry, rel: str, kind: str, record_id: str, name_rev: str,
+                    is_copy: bool, state: _ScanState) -> tuple[str, Revision | None, str | None, bool] | None:
+        """(meta, revision or None, reason or None, cacheable) for one listed file, from the
+        cache when its size, time and rules are unchanged; None if it vanished."""
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            return None
+        meta = f"{st.st_size}:{st.st_mtime_ns}:{self._rules}"
+        previous = state.cached.get(rel)
+        if previous is not None and previous[0] == meta:
+            return meta, None, previous[1], True
+        if st.st_size > self.max_file_bytes:  # judged from the listing: never opened
+            return meta, None, f"file too large ({st.st_size} bytes; limit {self.max_file_bytes})", True
+        return (meta, *read_revision_file(entry.path, kind, record_id, name_rev, is_copy, self.kinds,
+                                          self.max_file_bytes))
 
     def _remove_stale_temp(self, entry: os.DirEntry) -> None:
         """Remove one of this device's own temporary files once it is an hour old."""

@@ -257,21 +257,7 @@ def _hash_matches_canonical(data: bytes, rev: str) -> bool:
 def revision_from_bytes(data: bytes, kinds: Iterable[str] = DEFAULT_KINDS) -> Revision:
     """Parse and fully validate an untrusted revision file. Raises InvalidRevision."""
     doc = _decode(data)
-    if not isinstance(doc, dict):
-        raise InvalidRevision("not a JSON object")
-    fmt = doc.get("format")
-    if type(fmt) is not int:
-        raise InvalidRevision("missing or non-integer format")
-    if fmt > FORMAT:
-        raise InvalidRevision(f"written by a newer techdesk (format {fmt}; this one reads {FORMAT})")
-    if fmt < 1:
-        raise InvalidRevision(f"invalid format {fmt}")
-    missing = [f for f in FIELDS if f not in doc]
-    if missing:
-        raise InvalidRevision(f"missing field {missing[0]!r}")
-    extra = sorted(set(doc) - _FIELD_SET)
-    if extra:
-        raise InvalidRevision(f"unexpected field {extra[0][:40]!r}")
+    _check_envelope(doc)
     kind, record_id, rev = doc["kind"], doc["id"], doc["rev"]
     if not isinstance(kind, str) or kind not in set(kinds):
         raise InvalidRevision(f"unknown kind {str(kind)[:40]!r}")
@@ -292,6 +278,32 @@ def revision_from_bytes(data: bytes, kinds: Iterable[str] = DEFAULT_KINDS) -> Re
         raise InvalidRevision("deleted must be true or false")
     if not isinstance(doc["body"], dict):
         raise InvalidRevision("body must be a JSON object")
+    _check_hash(data, doc, rev)
+    return Revision(kind=kind, id=record_id, rev=rev, parents=parents, author=author,
+                    device=device, time=doc["time"], deleted=doc["deleted"], body=doc["body"])
+
+
+def _check_envelope(doc) -> None:
+    """A JSON object of a format this techdesk reads, with exactly the known fields."""
+    if not isinstance(doc, dict):
+        raise InvalidRevision("not a JSON object")
+    fmt = doc.get("format")
+    if type(fmt) is not int:
+        raise InvalidRevision("missing or non-integer format")
+    if fmt > FORMAT:
+        raise InvalidRevision(f"written by a newer techdesk (format {fmt}; this one reads {FORMAT})")
+    if fmt < 1:
+        raise InvalidRevision(f"invalid format {fmt}")
+    missing = [f for f in FIELDS if f not in doc]
+    if missing:
+        raise InvalidRevision(f"missing field {missing[0]!r}")
+    extra = sorted(set(doc) - _FIELD_SET)
+    if extra:
+        raise InvalidRevision(f"unexpected field {extra[0][:40]!r}")
+
+
+def _check_hash(data: bytes, doc: dict, rev: str) -> None:
+    """The content hashes to its `rev` (the fast path first, _hash_matches_canonical)."""
     if not _hash_matches_canonical(data, rev):
         try:
             actual = compute_rev(doc)
@@ -301,6 +313,4 @@ def revision_from_bytes(data: bytes, kinds: Iterable[str] = DEFAULT_KINDS) -> Re
         actual = rev
     if actual != rev:
         raise InvalidRevision("content does not match its hash (rev)")
-    return Revision(kind=kind, id=record_id, rev=rev, parents=parents, author=author,
-                    device=device, time=doc["time"], deleted=doc["deleted"], body=doc["body"])
 
