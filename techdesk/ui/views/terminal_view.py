@@ -213,9 +213,9 @@ class TerminalView(QWidget):
         # A flood's head may be dropped unparsed. When it cannot be (a 3 MB line, escapes),
         # look again only after another FLOOD bytes arrived: each look scans the backlog.
         if session.pending() >= FLOOD and session.bytes_in >= self._flood_retry_at \
-                and (keep := self.emulator.flood_keep_lines()) is not None:
-            if not session.drop_scrolled_away(keep):
-                self._flood_retry_at = session.bytes_in + FLOOD
+                and (keep := self.emulator.flood_keep_lines()) is not None \
+                and not session.drop_scrolled_away(keep):
+            self._flood_retry_at = session.bytes_in + FLOOD
         while time.perf_counter() - started < SLICE_S:
             chunk = session.take(TAKE)
             if not chunk:
