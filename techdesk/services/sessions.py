@@ -189,11 +189,7 @@ class SessionService:
         target_host:target_port as seen from `name`. Raises SessionError."""
         parse_forward(str(ForwardSpec(local_port, target_host, target_port)))  # the same checks
         loop = asyncio.get_running_loop()
-        lease = self._lease(self._route(name), loop, prompts)
-        try:
-            conn = await loop.run_in_executor(None, lease.__enter__)
-        except SshError as exc:
-            raise SessionError(exc.message) from None
+        lease, conn = await self._enter(name, loop, prompts)
         what = f"127.0.0.1:{{port}} -> {target_host}:{target_port}"
         try:
             forward = LocalForward(conn.transport, target_host, target_port, local_port)
@@ -224,11 +220,7 @@ class SessionService:
         from techdesk.services.files import FileSession
 
         loop = asyncio.get_running_loop()
-        lease = self._lease(self._route(name), loop, prompts)
-        try:
-            conn = await loop.run_in_executor(None, lease.__enter__)
-        except SshError as exc:
-            raise SessionError(exc.message) from None
+        lease, conn = await self._enter(name, loop, prompts)
         try:
             return await loop.run_in_executor(None, FileSession, self, name, conn,
                                               lambda: lease.__exit__(None, None, None))
@@ -247,6 +239,14 @@ class SessionService:
         target = Target(name=str(quick), address=quick.address, port=quick.port, user=quick.user)
         pin = pin_name([(quick.address, quick.port)])
         return Route(chain=[target], endpoints={}, trust=self.services.trust.route({(quick.address, quick.port): pin}))
+
+    async def _enter(self, name: str, loop: asyncio.AbstractEventLoop, prompts: Prompts | None):
+        """(lease, connection) on roster host `name`, entered in a worker. Raises SessionError."""
+        lease = self._lease(self._route(name), loop, prompts)
+        try:
+            return lease, await loop.run_in_executor(None, lease.__enter__)
+        except SshError as exc:
+            raise SessionError(exc.message) from None
 
     def _lease(self, route: Route, loop: asyncio.AbstractEventLoop, prompts: Prompts | None):
         """A lease on a pooled connection, entered in a worker: the same host-key pins per
