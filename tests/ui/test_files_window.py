@@ -85,3 +85,41 @@ def test_files_tab_browse_transfer_cancel_and_folder_work(window, qloop, qtbot, 
         view.set_busy(None)
     window.files.close(tab)
     assert not window.files.open_tabs
+
+
+def test_attach_remote_file_to_the_open_note(window, qloop, qtbot, services, sshd, tmp_path):
+    from techdesk.core.work import ATTACHMENT_CAP
+
+    shutil.copy(sshd.known_hosts_path, services.workspace.known_hosts_path)
+    services.roster.add(HostSpec(name="acme-fs01", address=sshd.host, port=sshd.port, user=sshd.user,
+                                 key=str(sshd.client_key_path), client="Acme"))
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    (remote / "cups.log").write_text("E [paper] jam in tray 2\n" * 40)
+    (remote / "core.bin").write_bytes(b"\0ELF" * 100)
+    (remote / "disk.img").write_bytes(b"\0" * (ATTACHMENT_CAP + 1))
+    note = services.notes.add("printer jams", host="acme-fs01")
+    window.roster.refresh()
+    window.notes.show_for_host("acme-fs01")
+    window.notes.open_note(note.id)
+    window.roster.files_requested.emit("acme-fs01")
+    tab = window.files.open_tabs[-1]
+    assert qloop.run_until_complete(tab.task) and qloop.run_until_complete(tab.go(str(remote)))
+    view = tab.view
+
+    view.select_name("cups.log")
+    assert view.attach.isEnabled()
+    view.attach.click()                                   # the button, on the note open for this host
+    qloop.run_until_complete(tab.task)
+    assert "Attached cups.log" in view.status.text()
+    atts = services.notes.get(note.id).attachments
+    assert [(a.name, a.size) for a in atts] == [("cups.log", 960)]
+    assert window.notes_panel.attachments.item(0).text() == f"cups.log · 960 B · acme-fs01:{remote}/cups.log"
+
+    for name, why in (("core.bin", "core.bin is not a text file"), ("disk.img", "disk.img is 2.0 MB")):
+        view.select_name(name)
+        assert not qloop.run_until_complete(tab.attach_to_note())
+        assert view.status.text().startswith(f"Not attached: {why}") and "\n" not in view.status.text()
+    assert len(services.notes.get(note.id).attachments) == 1
+    view.select_name("cups.log")
+    window.files.close(tab)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from techdesk.core.text import clean_text
+from techdesk.core.work import ATTACHMENT_CAP, WorkError, too_big
 from techdesk.services.sessions import Prompts, SessionError
 from techdesk.terminal.files import TransferCancelled, TransferError, join, parent
 from techdesk.ui.controllers.terminal_controller import add_closable_tab
@@ -43,6 +44,7 @@ class FilesTab(QObject):
         v.mkdir_clicked.connect(lambda: self._spawn(self.mkdir()))
         v.rename_clicked.connect(lambda: self._spawn(self.rename()))
         v.delete_clicked.connect(lambda: self._spawn(self.delete()))
+        v.attach_clicked.connect(lambda: self._spawn(self.attach_to_note()))
         v.cancel_clicked.connect(self.cancel.set)
 
     def _spawn(self, coro) -> None:
@@ -134,6 +136,47 @@ class FilesTab(QObject):
         finally:
             self.view.set_busy(None)
         self._info(f"{label.replace('ing', 'ed', 1)}: {human_size(moved)}")
+        return True
+
+    # -- attach to a note -------------------------------------------------------------------
+    def _choose_note(self) -> str | None:
+        """The note open for this host in the Notes tab, else one picked from the host's notes
+        (or a new one)."""
+        notes = self.window.notes
+        if notes.host == self.name and notes.panel.current_id:
+            return notes.panel.current_id
+        existing = self.services.notes.list(host=self.name)
+        new = f"A new note on {self.name}"
+        titles = [new] + [f"{n.title} ({n.status})" for n in existing]
+        chosen, ok = QInputDialog.getItem(self.view, "Attach to note", "Note:", titles, 0, False)
+        if not ok:
+            return None
+        if chosen != new:
+            return existing[titles.index(chosen) - 1].id
+        return self.services.notes.add(f"Files from {self.name}", host=self.name).id
+
+    async def attach_to_note(self, entry=None, note_id: str | None = None) -> bool:
+        """The selected remote text file kept with a note (capped, text only: one line if not)."""
+        entries = [entry] if entry is not None else self.view.selected_entries()
+        if len(entries) != 1 or entries[0].is_dir or self.session is None:
+            return False
+        entry = entries[0]
+        if entry.size > ATTACHMENT_CAP:      # said before a byte moves
+            self._error(f"Not attached: {too_big(entry.name, entry.size)}")
+            return False
+        note_id = note_id or self._choose_note()
+        if not note_id:
+            return False
+        self.view.set_busy(f"Attaching {entry.name}")
+        try:
+            await self.services.attachments.attach_remote(note_id, self.session, entry.path, entry.size)
+        except (WorkError, TransferError) as exc:
+            self._error(f"Not attached: {exc}")
+            return False
+        finally:
+            self.view.set_busy(None)
+        self.window.notes.attached(note_id, entry.name)
+        self._info(f"Attached {entry.name} ({human_size(entry.size)}) to the note")
         return True
 
     # -- folder work -------------------------------------------------------------------------

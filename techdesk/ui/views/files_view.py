@@ -60,6 +60,7 @@ class FilesView(QWidget):
     mkdir_clicked = Signal()
     rename_clicked = Signal()
     delete_clicked = Signal()
+    attach_clicked = Signal()
     cancel_clicked = Signal()
 
     def __init__(self, parent=None) -> None:
@@ -94,10 +95,12 @@ class FilesView(QWidget):
         self.mkdir = QPushButton("New folder…")
         self.rename = QPushButton("Rename…")
         self.delete = QPushButton("Delete…")
+        self.attach = QPushButton("Attach to note…")
+        self.attach.setToolTip("Keep this text file (a log, a config) with a note on this host")
         actions = QHBoxLayout()
         for button, signal in ((self.download, self.download_clicked), (self.upload, self.upload_clicked),
                                (self.mkdir, self.mkdir_clicked), (self.rename, self.rename_clicked),
-                               (self.delete, self.delete_clicked)):
+                               (self.delete, self.delete_clicked), (self.attach, self.attach_clicked)):
             button.clicked.connect(signal)
             actions.addWidget(button)
         actions.addStretch(1)
@@ -176,6 +179,7 @@ class FilesView(QWidget):
         self.upload.setEnabled(not busy)
         self.rename.setEnabled(not busy and len(entries) == 1)
         self.delete.setEnabled(not busy and bool(entries))
+        self.attach.setEnabled(not busy and len(entries) == 1 and not entries[0].is_dir)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Backspace goes up like a file manager
         if event.key() == Qt.Key.Key_Backspace and not self.path.hasFocus():
