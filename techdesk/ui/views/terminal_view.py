@@ -198,6 +198,12 @@ class TerminalView(QWidget):
         self.emulator.feed(b"\r\n\x1b[2;7m " + text.encode("utf-8") + b" \x1b[0m\r\n")
         self._schedule_repaint()
 
+    def clear_note(self) -> None:
+        """Erase the last note (the "Connecting to …" banner) once the shell is up: the cursor
+        is still on the line below it, nothing has been written since."""
+        self.emulator.feed(b"\x1b[A\r\x1b[2K")
+        self._schedule_repaint()
+
     def _send(self, data: bytes) -> None:
         if self.session is not None and not self.ended:
             self.session.send(data)
