@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from techdesk.terminal.emulator import Emulator
 
 SLICE_S = 0.006          # feed at most this long before letting the event loop run
-TAKE = 2 * 1024          # bytes fed to the emulator per step (pyte: about 0.5-1 MB/s, so a few ms)
+TAKE = 512             # bytes fed to the emulator per step: pyte parses ~0.2-1 MB/s on a busy machine, so 1-3 ms
 FLOOD = 256 * 1024       # a backlog this large may drop its head that scrolls away unseen
 REPAINT_MS = 16
 FONT_SIZES = (8, 30)
