@@ -8,6 +8,8 @@
 2. SFTP: download a FILE_MB file: techdesk's file service vs OpenSSH's `sftp` (get).
 
 Usage: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_terminal.py [--lines 3000000] [--file-mb 200]
+       [--profile 25]   (cProfile around the terminal case: the GUI thread's top functions by own time;
+                         --file-mb 0 skips the SFTP case)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from tests.fixtures.sshd import SshdServer
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def terminal_case(svc, lines: int) -> tuple[float, int, int, list[float], float]:
+def terminal_case(svc, lines: int, profile: int = 0) -> tuple[float, int, int, list[float], float]:
     """(seconds, bytes, bytes dropped unparsed, loop stalls in s, longest feed step in s)."""
     import qasync
     from PySide6.QtCore import QTimer
@@ -74,8 +76,19 @@ def terminal_case(svc, lines: int) -> tuple[float, int, int, list[float], float]
         shell.close()
         return elapsed, moved, shell.bytes_skipped
 
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()   # this (the GUI) thread only: where the loop's time goes
+        prof.enable()
     with loop:
         elapsed, moved, skipped = loop.run_until_complete(run())
+    if prof is not None:
+        import pstats
+
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(profile)
     return elapsed, moved, skipped, stalls, view.stall_max
 
 
@@ -83,6 +96,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=3_000_000)
     ap.add_argument("--file-mb", type=int, default=200)
+    ap.add_argument("--profile", type=int, default=0, metavar="N")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="td-bench-term-"))
     server = SshdServer(tmp / "sshd").start()
@@ -94,11 +108,13 @@ def main() -> int:
         subprocess.run(server.ssh_argv()[:1] + ["-tt"] + server.ssh_argv()[1:] + [f"seq 1 {args.lines}"],
                        stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=True)
         ssh_s = time.perf_counter() - t0
-        elapsed, moved, skipped, stalls, feed_max = terminal_case(svc, args.lines)
+        elapsed, moved, skipped, stalls, feed_max = terminal_case(svc, args.lines, args.profile)
         mb = moved / 1e6
         rows.append(("terminal", f"OpenSSH ssh -tt seq 1 {args.lines} > /dev/null", ssh_s, mb / ssh_s, None))
         rows.append(("", "techdesk terminal tab (pyte, painted)", elapsed, mb / elapsed, elapsed / ssh_s))
         # 2. SFTP download
+        if not args.file_mb:
+            return _print(rows, stalls, moved, skipped, feed_max, svc)
         src = tmp / "big.bin"
         with open(src, "wb") as fh:
             for _ in range(args.file_mb):
@@ -134,19 +150,24 @@ def main() -> int:
         rows.append((f"SFTP get {args.file_mb} MB", "OpenSSH sftp (best of 3)", sftp_s, args.file_mb * 1.048576 / sftp_s, None))
         rows.append(("", "techdesk file service (best of 3)", td_s, args.file_mb * 1.048576 / td_s, td_s / sftp_s))
 
-        print(f"{'case':20} {'client':46} {'seconds':>8} {'MB/s':>7} {'ratio':>7}")
-        for case, who, secs, rate, ratio in rows:
-            print(f"{case:20} {who:46} {secs:8.2f} {rate:7.1f} {'' if ratio is None else f'{ratio:6.2f}x':>7}")
-        p99 = statistics.quantiles(stalls, n=100)[98] * 1000 if len(stalls) >= 100 else max(stalls or [0]) * 1000
-        print(f"\nGUI loop while the terminal received {moved / 1e6:.1f} MB ({skipped / 1e6:.1f} MB of it a flood's head "
-              f"that scrolled away unparsed): stall p99 {p99:.1f} ms, "
-              f"worst {max(stalls or [0]) * 1000:.1f} ms over {len(stalls)} ticks; longest feed step "
-              f"{feed_max * 1000:.1f} ms")
-        print("goals (issue #14): terminal >= 5 MB/s, stall p99 < 20 ms, worst < 100 ms; SFTP <= 1.5x sftp")
-        svc.close()
+        return _print(rows, stalls, moved, skipped, feed_max, svc)
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _print(rows, stalls, moved, skipped, feed_max, svc) -> int:
+    print(f"{'case':20} {'client':46} {'seconds':>8} {'MB/s':>7} {'ratio':>7}")
+    for case, who, secs, rate, ratio in rows:
+        print(f"{case:20} {who:46} {secs:8.2f} {rate:7.1f} {'' if ratio is None else f'{ratio:6.2f}x':>7}")
+    p99 = statistics.quantiles(stalls, n=100)[98] * 1000 if len(stalls) >= 100 else max(stalls or [0]) * 1000
+    print(f"\nGUI loop while the terminal received {moved / 1e6:.1f} MB ({skipped / 1e6:.1f} MB of it a flood's head "
+          f"that scrolled away unparsed): stall p99 {p99:.1f} ms, "
+          f"worst {max(stalls or [0]) * 1000:.1f} ms over {len(stalls)} ticks; longest feed step "
+          f"{feed_max * 1000:.1f} ms")
+    print("goals (issue #14): terminal >= 5 MB/s, stall p99 < 20 ms, worst < 100 ms; SFTP <= 1.5x sftp")
+    print(f"uptime: {os.popen('uptime').read().strip()}")
+    svc.close()
     return 0
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import paramiko
 
 MAX_PENDING = 4 * 1024 * 1024
+DROP_STEP = 256 * 1024      # at most this much of a flood is scanned and dropped per GUI step (~1 ms)
 READ_CHUNK = 65536
 TERM = "xterm-256color"
 
@@ -95,7 +96,7 @@ class ShellChannel:
         from techdesk.terminal.emulator import scrolled_away
 
         with self._cond:
-            n = scrolled_away(self._buf, keep_lines)
+            n = scrolled_away(self._buf, keep_lines, DROP_STEP)
             if n:
                 del self._buf[:n]
                 self.bytes_skipped += n

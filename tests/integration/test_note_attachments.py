@@ -121,3 +121,45 @@ def test_the_visit_report_lists_a_notes_attachments(tmp_path, monkeypatch):
     html = ann.reports.visit(visit.id, tmp_path / "visit.html").read_text()
     assert "cups.log" in html and "from pc1:/var/log/cups/error_log" in html
     ann.close()
+
+
+@pytest.mark.sshd
+def test_attach_remote_over_real_sshd_hash_compared(sshd, tmp_path, monkeypatch):
+    """A host's text file reaches the note byte for byte; a binary or too-big one is refused in
+    one line, nothing attached, no temporary file left in the workspace."""
+    import asyncio
+    import shutil
+
+    svc = _svc(tmp_path, "ann", monkeypatch)
+    shutil.copy(sshd.known_hosts_path, svc.workspace.known_hosts_path)
+    svc.roster.add(HostSpec(name="fs", address=sshd.host, port=sshd.port, user=sshd.user,
+                            key=str(sshd.client_key_path)))
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    log = remote / "syslog"
+    log.write_bytes("kernel: ünïcode ok\n".encode() * 5000 + bytes(range(1, 200)))  # text, not ASCII
+    (remote / "core.bin").write_bytes(b"\x7fELF\0\0\0" + os.urandom(5000))
+    (remote / "huge.log").write_bytes(b"x" * (ATTACHMENT_CAP + 1))
+    note = svc.notes.add("disk errors", host="fs")
+
+    async def scenario():
+        files = await svc.sessions.open_files("fs")
+        try:
+            got = await svc.attachments.attach_remote(note.id, files, str(log), log.stat().st_size)
+            with pytest.raises(WorkError, match=r"^core.bin is not a text file"):
+                await svc.attachments.attach_remote(note.id, files, str(remote / "core.bin"), 5007)
+            # the listing said 10 bytes but the host sends more: the cap holds on what arrives
+            with pytest.raises(WorkError, match=r"huge.log is 2.0 MB; a note's attachments are capped"):
+                await svc.attachments.attach_remote(note.id, files, str(remote / "huge.log"), 10)
+            return got
+        finally:
+            files.close()
+
+    got = asyncio.run(scenario())
+    att = got.attachments[0]
+    want = hashlib.sha256(log.read_bytes()).hexdigest()
+    assert (att.name, att.sha256, att.size, att.source) == ("syslog", want, log.stat().st_size, f"fs:{log}")
+    assert hashlib.sha256(svc.attachments.data(att)).hexdigest() == want
+    assert [a.name for a in svc.notes.get(note.id).attachments] == ["syslog"]
+    assert not list(svc.workspace.path.glob(".attach-*"))
+    svc.close()

@@ -59,6 +59,7 @@ def test_terminal_tab_keys_full_screen_program_resize_copy(window, qloop, qtbot,
     view = _open(window, qloop, services, sshd)
     _type(qtbot, view, "echo sum=$((40+2))")
     _wait(qloop, lambda: _screen_has(view, "sum=42"), "the shell's answer", view)
+    assert not _screen_has(view, "Connecting to")          # the banner goes once the shell is up
 
     # a full-screen program: alternate screen, absolute cursor moves, colour; then back
     _type(qtbot, view, "printf '\\033[?1049h\\033[2J\\033[3;5H\\033[32mFULL\\033[0m'; sleep 1; "

@@ -8,18 +8,22 @@ tests pass the answers in instead.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QByteArray, QMimeData, QObject, Qt, QUrl
+from PySide6.QtGui import QDrag, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from techdesk.core.text import clean_text
+from techdesk.core.work import ATTACHMENT_CAP, WorkError, too_big
 from techdesk.services.sessions import Prompts, SessionError
 from techdesk.terminal.files import TransferCancelled, TransferError, join, parent
 from techdesk.ui.controllers.terminal_controller import add_closable_tab
 from techdesk.ui.plain import question
-from techdesk.ui.views.files_view import FilesView, human_size
+from techdesk.ui.views.files_view import OWN_DRAG, FilesView, human_size
 
 
 class FilesTab(QObject):
@@ -43,7 +47,12 @@ class FilesTab(QObject):
         v.mkdir_clicked.connect(lambda: self._spawn(self.mkdir()))
         v.rename_clicked.connect(lambda: self._spawn(self.rename()))
         v.delete_clicked.connect(lambda: self._spawn(self.delete()))
+        v.attach_clicked.connect(lambda: self._spawn(self.attach_to_note()))
         v.cancel_clicked.connect(self.cancel.set)
+        v.files_dropped.connect(self._dropped)
+        v.drag_requested.connect(self._drag_requested)
+        self._staging: Path | None = None        # files fetched to be dragged out; gone on close
+        self._staged: dict[str, tuple] = {}       # local path -> (remote path, size, mtime)
 
     def _spawn(self, coro) -> None:
         self.task = asyncio.ensure_future(coro)
@@ -136,6 +145,108 @@ class FilesTab(QObject):
         self._info(f"{label.replace('ing', 'ed', 1)}: {human_size(moved)}")
         return True
 
+    # -- drag and drop ---------------------------------------------------------------------
+    def _busy(self) -> bool:
+        if self.view.progress_row.isVisible():
+            self._error("A transfer is running: try again when it is done")
+            return True
+        return False
+
+    def _dropped(self, paths: list[Path]) -> None:
+        """Local files dropped on the listing: uploaded into this folder like Upload…"""
+        if not self._busy():
+            self._spawn(self.upload(paths))
+
+    def _staged_path(self, entry) -> Path:
+        if self._staging is None:
+            self._staging = Path(tempfile.mkdtemp(prefix="techdesk-drag-"))   # 0700
+        return self._staging / entry.name    # a listed name: never "/", "." or ".." (files.join)
+
+    def _is_staged(self, entry) -> bool:
+        local = self._staged_path(entry)
+        return self._staged.get(str(local)) == (entry.path, entry.size, entry.mtime) and local.is_file()
+
+    def _drag_requested(self, entries) -> None:
+        if all(self._is_staged(e) for e in entries):
+            self._exec_drag(self._mime([self._staged_path(e) for e in entries]))   # Qt's usual path
+        elif not self._busy():
+            self._spawn(self.drag_out(entries))
+
+    async def drag_out(self, entries) -> QMimeData | None:
+        """Remote files dragged to the desktop: downloaded (progress, Cancel) into a private temp
+        folder, then dragged as local files if the button is still down — a drop target copies
+        a real file, so the bytes must be here first. Else the status says to drag again."""
+        if self.session is None:
+            return None
+        paths = []
+        for entry in entries:
+            local = self._staged_path(entry)
+            if not self._is_staged(entry):
+                self._staged.pop(str(local), None)
+                if not await self._transfer(f"Downloading {entry.name}", self.session.download, entry.path, local):
+                    return None
+                self._staged[str(local)] = (entry.path, entry.size, entry.mtime)
+            paths.append(local)
+        mime = self._mime(paths)
+        if QGuiApplication.mouseButtons() & Qt.MouseButton.LeftButton:
+            self._exec_drag(mime)
+        else:
+            self._info(f"{', '.join(p.name for p in paths)} fetched: drag again to drop where you want it")
+        return mime
+
+    @staticmethod
+    def _mime(paths: list[Path]) -> QMimeData:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        mime.setData(OWN_DRAG, QByteArray(b"1"))
+        return mime
+
+    def _exec_drag(self, mime: QMimeData) -> None:
+        drag = QDrag(self.view.list)
+        drag.setMimeData(mime)
+        drag.exec(Qt.DropAction.CopyAction)
+
+    # -- attach to a note -------------------------------------------------------------------
+    def _choose_note(self) -> str | None:
+        """The note open for this host in the Notes tab, else one picked from the host's notes
+        (or a new one)."""
+        notes = self.window.notes
+        if notes.host == self.name and notes.panel.current_id:
+            return notes.panel.current_id
+        existing = self.services.notes.list(host=self.name)
+        new = f"A new note on {self.name}"
+        titles = [new] + [f"{n.title} ({n.status})" for n in existing]
+        chosen, ok = QInputDialog.getItem(self.view, "Attach to note", "Note:", titles, 0, False)
+        if not ok:
+            return None
+        if chosen != new:
+            return existing[titles.index(chosen) - 1].id
+        return self.services.notes.add(f"Files from {self.name}", host=self.name).id
+
+    async def attach_to_note(self, entry=None, note_id: str | None = None) -> bool:
+        """The selected remote text file kept with a note (capped, text only: one line if not)."""
+        entries = [entry] if entry is not None else self.view.selected_entries()
+        if len(entries) != 1 or entries[0].is_dir or self.session is None:
+            return False
+        entry = entries[0]
+        if entry.size > ATTACHMENT_CAP:      # said before a byte moves
+            self._error(f"Not attached: {too_big(entry.name, entry.size)}")
+            return False
+        note_id = note_id or self._choose_note()
+        if not note_id:
+            return False
+        self.view.set_busy(f"Attaching {entry.name}")
+        try:
+            await self.services.attachments.attach_remote(note_id, self.session, entry.path, entry.size)
+        except (WorkError, TransferError) as exc:
+            self._error(f"Not attached: {exc}")
+            return False
+        finally:
+            self.view.set_busy(None)
+        self.window.notes.attached(note_id, entry.name)
+        self._info(f"Attached {entry.name} ({human_size(entry.size)}) to the note")
+        return True
+
     # -- folder work -------------------------------------------------------------------------
     async def mkdir(self, name: str | None = None) -> bool:
         if name is None:
@@ -189,6 +300,9 @@ class FilesTab(QObject):
         if self.session is not None:
             self.session.close()
             self.session = None
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
 
 
 class FilesController(QObject):

@@ -6,8 +6,10 @@ back when that note is opened again; closing the window asks (MainWindow.closeEv
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from techdesk.core.roster import RosterError
 from techdesk.core.work import Followup, WorkError
@@ -39,6 +41,9 @@ class NotesController(QObject):
         panel.save_clicked.connect(self.save)
         panel.attach_clicked.connect(self.attach_latest)
         panel.note_selected.connect(self.open_note)
+        panel.attach_file_clicked.connect(lambda: self.attach_file())
+        panel.open_attachment_clicked.connect(self.open_attachment)
+        panel.save_attachment_clicked.connect(lambda row: self.save_attachment(row))
 
     # -- drafts --------------------------------------------------------------
     def _key(self) -> str | None:
@@ -163,3 +168,65 @@ class NotesController(QObject):
             return
         self._reload(select=note_id)
         self.notes_changed.emit()
+
+    # -- attached files ------------------------------------------------------------
+    def attach_file(self, path: str | Path | None = None) -> bool:
+        """A local file kept with the open note (saved first if it is new)."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self.window, "Attach a file to the note", str(Path.home()))
+            if not path:
+                return False
+        note_id = self.panel.current_id or self.save()
+        if not note_id:
+            return False
+        try:
+            self.services.attachments.attach_local(note_id, path)
+        except WorkError as exc:
+            self.panel.info.setText(f"Not attached: {exc}")   # one line: too big, unreadable
+            return False
+        self.attached(note_id, Path(path).name)
+        return True
+
+    def attached(self, note_id: str, name: str) -> None:
+        """A file was attached to `note_id` (here or from a Files tab): show it if it is open."""
+        if self.panel.current_id == note_id:
+            self._reload(select=note_id)
+        self.notes_changed.emit()
+        self.window.statusBar().showMessage(f"Attached {name}", 4000)
+
+    def _attachment(self, row: int):
+        note = self.services.notes.get(self.panel.current_id) if self.panel.current_id else None
+        if note is None or not 0 <= row < len(note.attachments):
+            return None, None
+        att = note.attachments[row]
+        try:
+            return att, self.services.attachments.data(att)   # checked against the note's hash
+        except WorkError as exc:
+            self.panel.info.setText(f"Cannot open the attachment: {exc}")
+            return att, None
+
+    def open_attachment(self, row: int):
+        from techdesk.ui.dialogs.attachment_viewer import AttachmentViewer
+
+        att, data = self._attachment(row)
+        if data is None:
+            return None
+        viewer = AttachmentViewer(self.window, att.name, data)
+        viewer.show()
+        return viewer
+
+    def save_attachment(self, row: int, path: str | Path | None = None) -> Path | None:
+        att, data = self._attachment(row)
+        if data is None:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self.window, "Save a copy", str(Path.home() / att.name))
+            if not path:
+                return None
+        try:
+            Path(path).write_bytes(data)
+        except OSError as exc:
+            self.panel.info.setText(f"Not saved: {exc.strerror or exc}")
+            return None
+        self.window.statusBar().showMessage(f"Saved a copy of {att.name}", 4000)
+        return Path(path)

@@ -93,6 +93,7 @@ class TerminalController(QObject):
         if view not in self.views:  # the tab was closed while connecting
             shell.close()
             return
+        view.clear_note()                # the shell is up: "Connecting to …" is no longer true
         view.attach(shell)
         self._set_state(view, None)
         if view.quick is not None and not view.offer_row.isVisible():

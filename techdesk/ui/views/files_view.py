@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from techdesk.terminal.files import RemoteEntry
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
+OWN_DRAG = "application/x-techdesk-remote-files"   # marks a drag out of a Files tab
 
 
 def human_size(size: int) -> str:
@@ -50,16 +52,67 @@ class _SizeItem(QTreeWidgetItem):
         return self.text(column).lower() < other.text(column).lower()
 
 
+def local_files(mime) -> list[Path]:
+    """The local regular files a drop carries (folders, web addresses and the rest are left out)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    return [p for p in paths if p.is_file()]
+
+
+class _Listing(QTreeWidget):
+    """The listing: local files dropped on it are uploaded; a remote file dragged out asks the
+    tab to fetch it first (a drop target needs a real file)."""
+
+    files_dropped = Signal(list)      # [Path]
+    drag_requested = Signal(list)     # [RemoteEntry]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAcceptDrops(True)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+
+    def _ours(self, event) -> bool:   # a drag that started here is not an upload
+        return event.source() is self or event.mimeData().hasFormat(OWN_DRAG)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if not self._ours(event) and local_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [] if self._ours(event) else local_files(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+        else:
+            event.ignore()
+
+    def startDrag(self, _actions) -> None:  # noqa: N802
+        entries = [item.data(0, ENTRY_ROLE) for item in self.selectedItems()]
+        files = [e for e in entries if e is not None and not e.is_dir]
+        if files:
+            self.drag_requested.emit(files)
+
+
 class FilesView(QWidget):
     path_entered = Signal(str)
     up_clicked = Signal()
     refresh_clicked = Signal()
     entry_activated = Signal(object)        # RemoteEntry
+    files_dropped = Signal(list)            # [Path] dropped from the desktop: upload
+    drag_requested = Signal(list)           # [RemoteEntry] dragged out: download, then drag
     download_clicked = Signal()
     upload_clicked = Signal()
     mkdir_clicked = Signal()
     rename_clicked = Signal()
     delete_clicked = Signal()
+    attach_clicked = Signal()
     cancel_clicked = Signal()
 
     def __init__(self, parent=None) -> None:
@@ -78,7 +131,9 @@ class FilesView(QWidget):
         bar.addWidget(self.path, 1)
         bar.addWidget(self.refresh)
 
-        self.list = QTreeWidget()
+        self.list = _Listing()
+        self.list.files_dropped.connect(self.files_dropped)
+        self.list.drag_requested.connect(self.drag_requested)
         self.list.setHeaderLabels(["Name", "Size", "Modified", "Permissions"])
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
@@ -94,10 +149,12 @@ class FilesView(QWidget):
         self.mkdir = QPushButton("New folder…")
         self.rename = QPushButton("Rename…")
         self.delete = QPushButton("Delete…")
+        self.attach = QPushButton("Attach to note…")
+        self.attach.setToolTip("Keep this text file (a log, a config) with a note on this host")
         actions = QHBoxLayout()
         for button, signal in ((self.download, self.download_clicked), (self.upload, self.upload_clicked),
                                (self.mkdir, self.mkdir_clicked), (self.rename, self.rename_clicked),
-                               (self.delete, self.delete_clicked)):
+                               (self.delete, self.delete_clicked), (self.attach, self.attach_clicked)):
             button.clicked.connect(signal)
             actions.addWidget(button)
         actions.addStretch(1)
@@ -176,6 +233,7 @@ class FilesView(QWidget):
         self.upload.setEnabled(not busy)
         self.rename.setEnabled(not busy and len(entries) == 1)
         self.delete.setEnabled(not busy and bool(entries))
+        self.attach.setEnabled(not busy and len(entries) == 1 and not entries[0].is_dir)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Backspace goes up like a file manager
         if event.key() == Qt.Key.Key_Backspace and not self.path.hasFocus():

@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from techdesk.core.text import clean_text
 from techdesk.reports.markdown import MARKDOWN_CSS, markdown
 from techdesk.ui.icons import status_icon
 from techdesk.ui.timefmt import local_time
+from techdesk.ui.views.files_view import human_size
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 20
 
@@ -34,6 +36,9 @@ class NotesPanel(QWidget):
     discard_clicked = Signal()
     edited = Signal()  # the technician changed the note being edited
     attach_clicked = Signal()
+    attach_file_clicked = Signal()
+    open_attachment_clicked = Signal(int)     # row in note.attachments
+    save_attachment_clicked = Signal(int)
     note_selected = Signal(str)
 
     def __init__(self, parent=None) -> None:
@@ -68,6 +73,18 @@ class NotesPanel(QWidget):
         self.findings.setMaximumHeight(130)
         self.attach_button = QPushButton("Attach latest run")
         self.attach_button.clicked.connect(self.attach_clicked)
+        self.attachments = QListWidget()
+        self.attachments.setMaximumHeight(90)
+        self.attachments.itemActivated.connect(lambda _item: self._attachment_signal(self.open_attachment_clicked))
+        self.attachments.itemSelectionChanged.connect(self._attachment_buttons)
+        self.attach_file_button = QPushButton("Attach file…")
+        self.attach_file_button.setToolTip("Keep a local file (a log, a screenshot) with this note")
+        self.attach_file_button.clicked.connect(self.attach_file_clicked)
+        self.open_attachment_button = QPushButton("Open")
+        self.open_attachment_button.setToolTip("Show the attachment here (never run by the system)")
+        self.open_attachment_button.clicked.connect(lambda: self._attachment_signal(self.open_attachment_clicked))
+        self.save_attachment_button = QPushButton("Save a copy…")
+        self.save_attachment_button.clicked.connect(lambda: self._attachment_signal(self.save_attachment_clicked))
         self.save_button = QPushButton("Save note")
         self.save_button.setToolTip("Save note (Ctrl+S)")  # the shortcut is the window's "Save note" action
         self.save_button.clicked.connect(self.save_clicked)
@@ -106,6 +123,13 @@ class NotesPanel(QWidget):
         attach_row.addWidget(self.attach_button)
         editor.addLayout(attach_row)
         editor.addWidget(self.findings)
+        files_row = QHBoxLayout()
+        files_row.addWidget(QLabel("Attached files"))
+        files_row.addStretch(1)
+        for button in (self.open_attachment_button, self.save_attachment_button, self.attach_file_button):
+            files_row.addWidget(button)
+        editor.addLayout(files_row)
+        editor.addWidget(self.attachments)
         bottom = QHBoxLayout()
         bottom.addWidget(self.info, 1)
         bottom.addWidget(self.discard_button)
@@ -199,8 +223,26 @@ class NotesPanel(QWidget):
                 self.findings.addItem(item)
             if run.error:
                 self.findings.addItem(f"{run.host}: {run.error['kind']}: {run.error['message']}")
+        self.attachments.clear()
+        for att in note.attachments if note else []:
+            # name and source come from a host or a teammate: shown as plain text, one line
+            item = QListWidgetItem(clean_text(f"{att.name} · {human_size(att.size)} · {att.source or 'local'}")
+                                   .replace("\n", " "))
+            item.setToolTip(f"SHA-256 {att.sha256}")
+            self.attachments.addItem(item)
+        self._attachment_buttons()
         self.info.setText(f"by {note.author}, updated {local_time(note.updated)}" if note else "New note — not saved yet")
         self.body_tabs.setCurrentIndex(0)
+
+    def _attachment_signal(self, signal) -> None:
+        row = self.attachments.currentRow()
+        if row >= 0:
+            signal.emit(row)
+
+    def _attachment_buttons(self) -> None:
+        chosen = self.attachments.currentRow() >= 0 and bool(self.attachments.selectedItems())
+        self.open_attachment_button.setEnabled(chosen)
+        self.save_attachment_button.setEnabled(chosen)
 
     def followup_values(self) -> list[tuple[str, bool]]:
         return [(self.followups.item(i).text(), self.followups.item(i).checkState() == Qt.CheckState.Checked)

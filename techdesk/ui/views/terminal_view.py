@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from techdesk.terminal.emulator import Emulator
 
 SLICE_S = 0.006          # feed at most this long before letting the event loop run
-TAKE = 2 * 1024          # bytes fed to the emulator per step (pyte: about 0.5-1 MB/s, so a few ms)
+TAKE = 512             # bytes fed to the emulator per step: pyte parses ~0.2-1 MB/s on a busy machine, so 1-3 ms
 FLOOD = 256 * 1024       # a backlog this large may drop its head that scrolls away unseen
 REPAINT_MS = 16
 FONT_SIZES = (8, 30)
@@ -196,6 +196,12 @@ class TerminalView(QWidget):
     def note(self, text: str) -> None:
         """A line of our own (connecting, disconnected...) on the screen, dimmed."""
         self.emulator.feed(b"\r\n\x1b[2;7m " + text.encode("utf-8") + b" \x1b[0m\r\n")
+        self._schedule_repaint()
+
+    def clear_note(self) -> None:
+        """Erase the last note (the "Connecting to …" banner) once the shell is up: the cursor
+        is still on the line below it, nothing has been written since."""
+        self.emulator.feed(b"\x1b[A\r\x1b[2K")
         self._schedule_repaint()
 
     def _send(self, data: bytes) -> None:
