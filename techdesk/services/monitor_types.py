@@ -6,8 +6,8 @@ None, lists and dicts), and the dashboard, the CLI tables and the tests read the
 keys. So the type is the JSON and there is nothing to convert (docs/architecture.md).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Python 3.11's TypedDict sees NotRequired
+# only in evaluated annotations.
 from typing import Literal, NotRequired, TypedDict
 
 from techdesk.core.forecast import ForecastFinding
