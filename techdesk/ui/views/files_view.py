@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from techdesk.terminal.files import RemoteEntry
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
+COLUMNS = ("Name", "Size", "Modified", "Permissions")
 
 
 def human_size(size: int) -> str:
@@ -79,7 +80,7 @@ class FilesView(QWidget):
         bar.addWidget(self.refresh)
 
         self.list = QTreeWidget()
-        self.list.setHeaderLabels(["Name", "Size", "Modified", "Permissions"])
+        self.list.setHeaderLabels(list(COLUMNS))
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setSortingEnabled(True)
