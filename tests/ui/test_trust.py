@@ -41,7 +41,7 @@ def _bundle(services, name: str, checks: list[tuple[str, str, str]], os_name: st
     for check_id, title, script in checks:
         text += f"\n[[checks]]\nid = \"{check_id}\"\ntitle = \"{title}\"\ntimeout = 90\nscript = '''\n{script}\n'''\n"
     (folder / f"{name}.toml").write_text(text)
-    services.__dict__.pop("bundles", None)
+    services.bundles.reload()
 
 
 def _host(services, sshd, name: str, client: str = "Acme", port: int | None = None, **spec) -> None:
