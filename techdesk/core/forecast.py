@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from math import ceil, sqrt
 from operator import itemgetter, sub
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from techdesk.core import trend
 
@@ -454,11 +454,41 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
+class ForecastEvidence(TypedDict):
+    basis: str
+    slope_per_day: float | None
+    current: float | None
+    threshold: float | None
+    threshold_source: str | None
+    level: float | None
+    confidence: float
+    points_used: int
+    fitted_from: str | None
+    now: str | None
+
+
+class ForecastFinding(TypedDict):
+    """A forecast crossing soon, shaped like a finding (JSON values only)."""
+
+    host: str
+    check: str
+    label: str
+    id: str              # "forecast:<check>:<label>"
+    kind: Literal["forecast"]
+    title: str
+    status: Literal["warn", "crit"]
+    summary: str
+    eta: str | None
+    days_left: float
+    basis: str
+    evidence: ForecastEvidence
+
+
 def forecast_findings(forecasts: Iterable[Forecast], within_days: float = 14.0,
-                      crit_within_days: float = 3.0) -> list[dict]:
+                      crit_within_days: float = 3.0) -> list[ForecastFinding]:
     """Forecasts crossing within ``within_days`` as findings-like dicts, soonest first;
     status "crit" within ``crit_within_days`` (or already crossed), else "warn"."""
-    found = [{
+    found: list[ForecastFinding] = [{
         "host": f.host, "check": f.check, "label": f.label, "id": f"forecast:{f.check}:{f.label}",
         "kind": "forecast", "title": f"Forecast: {_subject(f)}",
         "status": "crit" if f.days_left <= crit_within_days else "warn",

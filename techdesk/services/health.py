@@ -1,6 +1,8 @@
-"""Fleet health and forecasts for MonitorService: the dashboard, `techdesk health`, report trends.
+"""Fleet health and forecasts: the dashboard, `techdesk health`, report trends.
 
-A mixin so MonitorService keeps one API; it uses the service's conn, services and settings.
+A plain class with its dependencies declared in the constructor; MonitorService
+builds one and is still the API callers use (`services.monitor.health()`,
+`forecasts()`, `client_trends()`). The result's shape is services/monitor_types.py.
 """
 
 
@@ -10,9 +12,10 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from techdesk.core import alerts as core_alerts
 from techdesk.core.forecast import (
@@ -25,7 +28,24 @@ from techdesk.core.forecast import (
     forecast_findings,
     forecast_many,
 )
+from techdesk.services.monitor_types import (
+    AttentionRow,
+    ClientCounts,
+    Counts,
+    FleetForecast,
+    HealthReport,
+    HostRow,
+    StaleRow,
+)
 from techdesk.store import monitor as repo
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from techdesk.services.bundles import BundleService
+    from techdesk.services.history import HistoryService
+    from techdesk.services.roster import RosterService
+    from techdesk.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -40,44 +60,54 @@ def as_utc(now: datetime | None) -> datetime:
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
-class HealthMixin:
-    def health(self, now: datetime | None = None, within_days: float | None = None) -> dict:
+class HealthService:
+    """Reads the store (metrics, health rows, the forecast cache) and the roster; writes
+    only the forecast cache. ``open_alerts`` is MonitorService.alerts (open ones);
+    ``clock`` the Services' clock (None: the real time)."""
+
+    def __init__(self, conn: sqlite3.Connection, roster: RosterService, history: HistoryService,
+                 bundles: BundleService, workspace: Workspace, open_alerts: Callable[[], list[dict]],
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.conn = conn
+        self.roster = roster
+        self.history = history
+        self.bundles = bundles
+        self.workspace = workspace  # its settings are read at each call (they can change)
+        self.open_alerts = open_alerts
+        self.clock = clock
+
+    def health(self, now: datetime | None = None, within_days: float | None = None) -> HealthReport:
         """Fleet health at a glance (techdesk health, the dashboard). ``within_days``
         (default: settings.forecast_days, 14): forecasts crossing sooner are findings.
-
-        {"now", "within_days", "stale_after_hours",
-         "totals": {hosts, ok, warn, crit, unknown, never, stale},
-         "clients": [{client, hosts, ok, warn, crit, unknown, never, stale}],
-         "hosts": [{host, client, site, status, checked, stale, error}],
-         "attention": [{host, client, kind: check|host|forecast, status, check, title,
-                        summary, since, eta, days_left, evidence}], (severity, then soonest)
-         "stale": [{host, client, last_success, last_attempt, failures, next_retry, last_error}],
-         "forecasts": [forecast findings: core.forecast.forecast_findings + client],
-         "alerts": [open alerts, as alerts()]}
+        The keys: HealthReport (services/monitor_types.py); attention is sorted by
+        severity, then soonest.
         Statuses are the one definition of core/host_state.py (services.history.host_states):
         each check's latest completed result, from any bundle; a failed or cancelled
         attempt marks the host stale and never replaces what was known.
         """
-        asked = now is not None or getattr(self.services, "clock", None) is not None
-        now = self._now(now)
+        settings = self.workspace.settings
+        asked = now is not None or self.clock is not None
+        now = self.now(now)
         until = now.isoformat()  # only what was known at `now` (honest replay: health --at)
-        days = float(within_days if within_days is not None else self.settings.forecast_days)
-        stale_after = timedelta(hours=self.settings.stale_after_hours)
-        hosts = self.services.roster.hosts()
+        days = float(within_days if within_days is not None else settings.forecast_days)
+        stale_after = timedelta(hours=settings.stale_after_hours)
+        hosts = self.roster.hosts()
         # Only what was known at `now` when it is asked for (honest replay: health --at).
-        states = self.services.history.host_states(stale_after, now=now, until=until if asked else None)
+        states = self.history.host_states(stale_after, now=now, until=until if asked else None)
         # The sweep bookkeeping is the latest state: a host's row written after `now` is not used.
         health = {name: h for name, h in repo.health(self.conn).items()
                   if not h["last_attempt"] or h["last_attempt"] <= now}
         forecasts = self._fleet_forecasts(now, {h.name for h in hosts}, days)
-        findings = forecast_findings(forecasts, within_days=days)
         client_of = {h.name: h.spec.client or "" for h in hosts}
-        for f in findings:
-            f["client"] = client_of.get(f["host"], "")
+        findings: list[FleetForecast] = [{**f, "client": client_of.get(f["host"], "")}
+                                         for f in forecast_findings(forecasts, within_days=days)]
 
-        zero = {"hosts": 0, "ok": 0, "warn": 0, "crit": 0, "unknown": 0, "never": 0, "stale": 0}
-        totals, clients = dict(zero), {}
-        host_rows, attention, stale_rows = [], [], []
+        zero: Counts = {"hosts": 0, "ok": 0, "warn": 0, "crit": 0, "unknown": 0, "never": 0, "stale": 0}
+        totals: Counts = dict(zero)
+        clients: dict[str, Counts] = {}
+        host_rows: list[HostRow] = []
+        attention: list[AttentionRow] = []
+        stale_rows: list[StaleRow] = []
         for host in hosts:
             name, client = host.name, host.spec.client or ""
             state = states[name]
@@ -122,32 +152,32 @@ class HealthMixin:
         attention.sort(key=lambda a: (_SEVERITY_ORDER.get(a["status"], 9), a["days_left"] or 0.0,
                                       a["host"].casefold(), a["check"]))
         stale_rows.sort(key=lambda s: (s["last_success"] or "", s["host"].casefold()))
-        return {"now": repo.iso(now), "within_days": days, "stale_after_hours": self.settings.stale_after_hours,
-                "totals": totals,
-                "clients": [{"client": c, **counts} for c, counts in sorted(clients.items(),
-                                                                           key=lambda kv: (not kv[0], kv[0].casefold()))],
+        client_rows: list[ClientCounts] = [
+            {"client": c, **counts}
+            for c, counts in sorted(clients.items(), key=lambda kv: (not kv[0], kv[0].casefold()))]
+        return {"now": repo.iso(now), "within_days": days, "stale_after_hours": settings.stale_after_hours,
+                "totals": totals, "clients": client_rows,
                 "hosts": host_rows, "attention": attention, "stale": stale_rows, "forecasts": findings,
-                "alerts": [a for a in self.alerts(open_only=True) if (a["opened_at"] or "") <= until]}
+                "alerts": [a for a in self.open_alerts() if (a["opened_at"] or "") <= until]}
 
     # ------------------------------------------------------------------ forecasts
     def forecasts(self, host: str, now: datetime | None = None) -> list[Forecast]:
         """A forecast for each capacity metric of ``host`` (those without enough data say
         why in ``reason``), for the host page's charts (Forecast.value_at draws the line)."""
-        self.services.roster.get(host)
-        return self._forecast(self._now(now), {host}, only=[host])
+        self.roster.get(host)
+        return self._forecast(self.now(now), {host}, only=[host])
 
-    def _now(self, now: datetime | None) -> datetime:
+    def now(self, now: datetime | None = None) -> datetime:
         """``now`` as aware UTC; when None, the services' clock (replay) or the real time."""
-        clock = getattr(self.services, "clock", None)
-        return as_utc(now if now is not None or clock is None else clock())
+        return as_utc(now if now is not None or self.clock is None else self.clock())
 
-    def _capacity_specs(self) -> tuple[dict[str, dict], set[str]]:
+    def capacity_specs(self) -> tuple[dict[str, dict], set[str]]:
         """Bundle thresholds by check id (the last bundle defining the check wins) and
         the check ids with a metric marked ``capacity = true``."""
         specs: dict[str, dict] = {}
         marked: set[str] = set()
         try:
-            bundles = self.services.bundles.all()
+            bundles = self.bundles.all()
         except Exception:  # noqa: BLE001 - forecasts work without bundle thresholds
             bundles = {}
         for bundle in bundles.values():
@@ -197,7 +227,7 @@ class HealthMixin:
         """[((host, check, label), points, capacity)] of the capacity series in the window."""
         from techdesk.core.forecast import DEFAULT_PARAMS
 
-        specs, marked = specs or self._capacity_specs()
+        specs, marked = specs or self.capacity_specs()
         since = now - timedelta(days=max(DEFAULT_PARAMS.window_days, DEFAULT_PARAMS.history_days))
         series = []
         for host, check, label, points, uom, crit, mn, mx in self._series(since, now, only, marked, conn):
@@ -255,10 +285,12 @@ class HealthMixin:
         repo.replace_forecasts(conn, changed, rows, {"forecast_cache": json.dumps(meta)})
         return len({s[0][0] for s in series}) if changed is None else len(changed)
 
-    def _refresh_in_worker(self, now: datetime, specs) -> int:
+    def refresh_in_worker(self, now: datetime, specs: tuple[dict, set[str]]) -> int | None:
+        """_refresh_forecasts on a connection of its own (after a sweep, in a worker
+        thread); ``specs`` is capacity_specs(), read on the loop's thread."""
         from techdesk.store.db import open_database
 
-        conn = open_database(self.services.workspace.db_path)
+        conn = open_database(self.workspace.db_path)
         try:
             return self._refresh_forecasts(now, specs, conn)
         finally:
@@ -273,7 +305,7 @@ class HealthMixin:
         fresh fit would. A change of the bundles' thresholds refits everything."""
         from techdesk.core.forecast import DEFAULT_PARAMS
 
-        if self._refresh_forecasts(now, self._capacity_specs()) is None:  # a past `now`: fit afresh
+        if self._refresh_forecasts(now, self.capacity_specs()) is None:  # a past `now`: fit afresh
             return [f for f in self._forecast(now, hosts) if f.days_left is not None and f.days_left <= within_days]
         at = now.timestamp()
         return [_fit_load(host, check, label, text, now) for host, check, label, text
@@ -301,11 +333,11 @@ class HealthMixin:
         most urgent first. A metric with a crossing foreseen gets a row (crit within 3
         days, warn within forecast_days, else ok); a host whose fitted metrics are all
         steady or far from their limit gets one summary row. Too little data: nothing."""
-        now = self._now(now)
-        names = [h.name for h in self.services.roster.hosts(client=client)]
+        now = self.now(now)
+        names = [h.name for h in self.roster.hosts(client=client)]
         if not names:
             return []
-        days = float(self.settings.forecast_days)
+        days = float(self.workspace.settings.forecast_days)
         rows, calm = [], {}
         for f in self._forecast(now, set(names), only=names):
             if f.slope_per_day is None and f.days_left is None:

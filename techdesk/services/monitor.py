@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from techdesk.core import alerts as core_alerts
 from techdesk.core.roster import Host, RosterError
@@ -43,11 +44,15 @@ from techdesk.core.schedule import (
 )
 from techdesk.reports.data import plural
 from techdesk.services.bundles import UnknownBundle
-from techdesk.services.health import HealthMixin, as_utc
+from techdesk.services.health import HealthService, as_utc
+from techdesk.services.monitor_types import HealthReport, SweepResult
 from techdesk.services.sweep_lock import SweepLock
 from techdesk.store import approvals
 from techdesk.store import monitor as repo
 from techdesk.store.db import now_iso, transaction
+
+if TYPE_CHECKING:
+    from techdesk.core.forecast import Forecast
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +150,7 @@ class _Plan:
     hosts: dict[str, Host]
 
 
-def sweep_exit_code(result: dict) -> int:
+def sweep_exit_code(result: SweepResult) -> int:
     """`techdesk sweep`: 2 a CRITICAL finding, else 3 a host failed (or a check was
     UNKNOWN), else 1 a warning or an alert opened/escalated, else 0 (like `run`)."""
     statuses = {h["status"] for h in result.get("hosts", [])}
@@ -158,11 +163,15 @@ def sweep_exit_code(result: dict) -> int:
     return 0
 
 
-class MonitorService(HealthMixin):
+class MonitorService:
     def __init__(self, services) -> None:
         self.services = services
         self.conn = services.conn
         self._running: set[str] = set()  # hosts being run by a sweep of this process
+        # Fleet health and forecasts: their own class; health(), forecasts() and
+        # client_trends() below hand over to it, so callers keep one API.
+        self.fleet = HealthService(services.conn, services.roster, services.history, services.bundles,
+                                   services.workspace, lambda: self.alerts(open_only=True), services.clock)
 
     @property
     def settings(self):
@@ -368,17 +377,14 @@ class MonitorService(HealthMixin):
 
     # ------------------------------------------------------------------ the sweep
     async def sweep(self, now: datetime | None = None, on_event: Callable | None = None,
-                    concurrency: int | None = None) -> dict:
+                    concurrency: int | None = None) -> SweepResult:
         """Run everything due, then store host health and alerts and send notifications.
 
-        Returns {"ran": hosts run, "runs": [run ids], "skipped": [{schedule, host, reason}],
-        "alerts": [events announced, with seq and notified], "errors": [str],
-        "hosts": [{host, bundle, run_id, status, error}], "started", "finished",
-        "locked": bool}. Never raises for a host, a bundle or a notification; a second
+        Returns a SweepResult (services/monitor_types.py). Never raises for a host, a bundle or a notification; a second
         sweep while one runs (any process) returns at once with locked = True.
         """
         now = as_utc(now)
-        result = {"ran": 0, "runs": [], "skipped": [], "alerts": [], "errors": [], "hosts": [],
+        result: SweepResult = {"ran": 0, "runs": [], "skipped": [], "alerts": [], "errors": [], "hosts": [],
                   "started": repo.iso(now), "finished": None, "locked": False, "care_reports": []}
         lock = SweepLock(self.lock_path)
         busy = lock.acquire()
@@ -408,7 +414,7 @@ class MonitorService(HealthMixin):
             if result["runs"]:  # refit the swept hosts' forecasts now, off the event loop
                 try:
                     await asyncio.get_running_loop().run_in_executor(
-                        None, self._refresh_in_worker, self._now(None), self._capacity_specs())
+                        None, self.fleet.refresh_in_worker, self.fleet.now(), self.fleet.capacity_specs())
                 except Exception as exc:  # noqa: BLE001 - health() refits them later anyway
                     log.warning("forecast refresh after the sweep failed: %s", exc)
         finally:
@@ -417,7 +423,7 @@ class MonitorService(HealthMixin):
         return result
 
     async def _run_group(self, bundle_name: str, items: list[_Item], plan: _Plan, now: datetime,
-                         limit: int, on_event, result: dict) -> list[int]:
+                         limit: int, on_event, result: SweepResult) -> list[int]:
         try:
             bundle = self.services.bundles.get(bundle_name)
         except Exception as exc:  # noqa: BLE001 - reported, never fatal
@@ -598,7 +604,20 @@ class MonitorService(HealthMixin):
         episodes.sort(key=lambda a: (a["events"][-1]["seq"] if a["events"] else 1 << 62), reverse=True)
         return episodes
 
-    # ------------------------------------------------------------------ health
+    # ------------------------------------------------------------------ health (services/health.py)
+    def health(self, now: datetime | None = None, within_days: float | None = None) -> HealthReport:
+        """Fleet health: HealthService.health."""
+        return self.fleet.health(now, within_days)
+
+    def forecasts(self, host: str, now: datetime | None = None) -> list[Forecast]:
+        """A forecast for each capacity metric of ``host``: HealthService.forecasts."""
+        return self.fleet.forecasts(host, now)
+
+    def client_trends(self, client: str, now: datetime | None = None) -> list[dict]:
+        """The client report's trend rows: HealthService.client_trends."""
+        return self.fleet.client_trends(client, now)
+
+
 def _event_json(e: dict) -> dict:
     return {"seq": e["seq"], "event": e["event"], "host": e["host"], "check": e["check"], "kind": e["kind"],
             "severity": e["severity"], "message": e["message"], "at": e["at"], "opened_at": e["opened_at"],

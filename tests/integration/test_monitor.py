@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import threading
+import types
+import typing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from techdesk.core.findings import CheckResult, HostResult, Metric
 from techdesk.core.roster import HostSpec
 from techdesk.core.severity import Status
 from techdesk.services.context import Services
+from techdesk.services.monitor_types import HealthReport, SweepResult
 from techdesk.store import runs as runs_repo
 from techdesk.workspace import Workspace
 
@@ -64,6 +67,23 @@ def _add_host(svc: Services, sshd, name: str, port: int | None = None, **spec) -
 
 def _sweep(svc: Services, now: datetime) -> dict:
     return asyncio.run(svc.monitor.sweep(now=now))
+
+
+def _shaped(value, kind, where: str = "") -> None:
+    """``value`` has the keys its declared type (services/monitor_types.py) says, all the
+    way down: each required key, no key the type does not name."""
+    if typing.is_typeddict(kind):
+        hints = typing.get_type_hints(kind)
+        assert kind.__required_keys__ <= value.keys() <= hints.keys(), (where or kind.__name__, sorted(value))
+        for key, item in value.items():
+            _shaped(item, hints[key], f"{where}.{key}")
+    elif typing.get_origin(kind) is list:
+        for i, item in enumerate(value):
+            _shaped(item, typing.get_args(kind)[0], f"{where}[{i}]")
+    elif typing.get_origin(kind) in (typing.Union, types.UnionType) and value is not None:
+        [inner] = [k for k in typing.get_args(kind) if typing.is_typeddict(k)] or [None]
+        if inner is not None:
+            _shaped(value, inner, where)
 
 
 def _opened(result: dict, check: str | None = None) -> list[dict]:
@@ -223,6 +243,7 @@ def test_sweep_with_an_unreachable_host_backoff_stale_alert_once_and_recovery(ss
     t0 = datetime.now(UTC).replace(microsecond=0)
 
     first = _sweep(svc, t0)
+    _shaped(first, SweepResult)
     assert first["ran"] == 3 and len(first["runs"]) == 1 and first["errors"] == [] and not first["locked"]
     status = {h["host"]: h for h in first["hosts"]}
     assert status["good1"]["status"] == status["good2"]["status"] == "ok"
@@ -236,6 +257,7 @@ def test_sweep_with_an_unreachable_host_backoff_stale_alert_once_and_recovery(ss
     assert [h["host"] for h in second["hosts"]] == ["bad"] and second["alerts"] == []
     assert svc.monitor.due(t0 + 12 * MIN) == []  # two failures: 10 minutes now
     third = _sweep(svc, t0 + 17 * MIN)
+    _shaped(third, SweepResult)
     [event] = _opened(third)
     assert (event["host"], event["check"], event["kind"], event["severity"]) == \
         ("bad", "host-unreachable", "host-unreachable", "unknown")
@@ -250,6 +272,7 @@ def test_sweep_with_an_unreachable_host_backoff_stale_alert_once_and_recovery(ss
         assert {h["host"] for h in later["hosts"]} == {"good1", "good2", "bad"}
         assert later["alerts"] == []
     health = svc.monitor.health(now=when + MIN)
+    _shaped(health, HealthReport)
     assert [s["host"] for s in health["stale"]] == ["bad"]  # the others succeeded a minute ago
     assert health["stale"][0]["failures"] == 8 and "unreachable" in health["stale"][0]["last_error"]
     assert health["clients"][0]["stale"] == 1 and health["totals"]["unknown"] == 1
@@ -451,6 +474,7 @@ def test_health_json_has_a_forecast_finding_and_the_report_shows_trends(cli, wor
     code, out, err = cli("health", "--json")
     assert code == 0, err
     report = json.loads(out)
+    _shaped(report, HealthReport)
     [finding] = report["forecasts"]
     assert (finding["host"], finding["check"], finding["label"], finding["status"], finding["client"]) == \
         ("fs1", "disk", "/srv", "warn", "Acme")

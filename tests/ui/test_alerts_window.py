@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from techdesk.core.roster import HostSpec
-from techdesk.ui.dialogs.alerts_dialog import AlertsDialog
+from techdesk.ui.dialogs.alerts_dialog import COLUMNS, AlertsDialog
 
 
 def _closed_port() -> int:
@@ -65,10 +65,10 @@ def test_acknowledge_snooze_and_wake_from_the_dashboard_and_the_dialog(qtbot, ql
     dialog = AlertsDialog(services, window)
     qtbot.addWidget(dialog)
     dialog.changed.connect(window.dashboard_ctl.refresh)
-    assert dialog.tree.topLevelItem(0).text(4).startswith("snoozed until ")
+    assert dialog.tree.topLevelItem(0).text(COLUMNS.index("State")).startswith("snoozed until ")
     dialog.tree.topLevelItem(0).setSelected(True)
     dialog.snooze_selected(None)  # Wake
-    assert dialog.tree.topLevelItem(0).text(4).startswith("acknowledged by ")
+    assert dialog.tree.topLevelItem(0).text(COLUMNS.index("State")).startswith("acknowledged by ")
     assert len(_alert_rows(window)) == 1
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from techdesk.core.roster import HostSpec
 from techdesk.terminal.files import PART
+from techdesk.ui.views.files_view import COLUMNS
 
 pytestmark = pytest.mark.sshd
 SHOT = os.environ.get("TECHDESK_FILES_SHOT")
@@ -36,8 +37,8 @@ def test_files_tab_browse_transfer_cancel_and_folder_work(window, qloop, qtbot, 
     names = [view.list.topLevelItem(i).text(0) for i in range(view.list.topLevelItemCount())]
     assert names[0] == "logs" and "backup.tar" in names and "evil?[31mname.txt" in names
     row = names.index("backup.tar")
-    assert view.list.topLevelItem(row).text(1) == "12.0 MB"
-    assert view.list.topLevelItem(row).text(3).startswith("-rw")
+    assert view.list.topLevelItem(row).text(COLUMNS.index("Size")) == "12.0 MB"
+    assert view.list.topLevelItem(row).text(COLUMNS.index("Permissions")).startswith("-rw")
 
     # download with progress; the result matches byte for byte
     down = tmp_path / "down"

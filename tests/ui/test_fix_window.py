@@ -24,7 +24,7 @@ def _setup(services, sshd, tmp_path) -> Path:
     flag.write_text("junk")
     services.workspace.bundles_dir.mkdir(parents=True, exist_ok=True)
     (services.workspace.bundles_dir / "files.toml").write_text(_bundle(flag, risk="disruptive"))
-    services.__dict__.pop("bundles", None)
+    services.bundles.reload()
     return flag
 
 

@@ -88,7 +88,7 @@ def test_roster_tooltip_made_on_hover_and_names_are_not_editable(sample_roster, 
 
     panel = window.roster_panel
     panel.filter.setText("web01")
-    index = panel.proxy.mapFromSource(panel.model._host_items["web01"].index())
+    index = panel.proxy.mapFromSource(panel.model.host_item("web01").index())
     panel.tree.scrollTo(index)
     rect = panel.tree.visualRect(index)
     viewport = panel.tree.viewport()
@@ -101,5 +101,5 @@ def test_roster_tooltip_made_on_hover_and_names_are_not_editable(sample_roster, 
     panel.tree.setCurrentIndex(index)
     qtbot.keyClick(viewport, Qt.Key.Key_F2)
     assert panel.tree.state() != panel.tree.State.EditingState
-    assert panel.model._host_items["web01"].data(NAME_ROLE) == "web01"
+    assert panel.model.host_item("web01").data(NAME_ROLE) == "web01"
 

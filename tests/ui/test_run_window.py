@@ -33,7 +33,7 @@ def test_run_from_window_shows_findings_and_note_attaches_them(services, sshd, q
     # The host page shows the stored findings.
     window.show_host("local")
     assert window.host_page.findings.rowCount() >= 12
-    assert window.roster_panel.model._host_items["local"].data(STATUS_ROLE) in ("ok", "warn", "crit", "unknown")
+    assert window.roster_panel.model.host_item("local").data(STATUS_ROLE) in ("ok", "warn", "crit", "unknown")
     # Attach to note…: the dialog offers the findings; “All” attaches every one to a new note.
     from techdesk.ui.dialogs.attach_dialog import AttachDialog
 

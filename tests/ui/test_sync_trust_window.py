@@ -33,13 +33,13 @@ def test_held_deletions_are_confirmed_and_the_trash_restores(services, qloop, wi
     qloop.run_until_complete(window.sync.task)
     assert [n.id for n in services.notes.list()] == [notes[11].id]
 
-    from techdesk.ui.dialogs.trust_dialogs import TrashDialog
+    from techdesk.ui.dialogs.trust_dialogs import TRASH_COLUMNS, TrashDialog
 
     trash = TrashDialog(services.sync, window)
     qtbot.addWidget(trash)
     assert trash.tree.topLevelItemCount() == 11
     trash.tree.setCurrentItem(trash.tree.topLevelItem(0))
-    restored = trash.tree.currentItem().text(1)
+    restored = trash.tree.currentItem().text(TRASH_COLUMNS.index("Title"))
     trash.restore_button.click()
     assert trash.tree.topLevelItemCount() == 10 and "Restored note" in trash.hint.text()
     assert restored in {n.title for n in services.notes.list()}

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from techdesk.core.roster import HostSpec
 from techdesk.ui.models.roster_model import STALE_ROLE, STATUS_ROLE
+from techdesk.ui.views.run_panel import COLUMNS as RUN_COLUMNS
 
 pytestmark = pytest.mark.sshd
 
@@ -40,7 +41,7 @@ def _bundle(services, name: str, checks: list[tuple[str, str, str]], os_name: st
     for check_id, title, script in checks:
         text += f"\n[[checks]]\nid = \"{check_id}\"\ntitle = \"{title}\"\ntimeout = 90\nscript = '''\n{script}\n'''\n"
     (folder / f"{name}.toml").write_text(text)
-    services.__dict__.pop("bundles", None)
+    services.bundles.reload()
 
 
 def _host(services, sshd, name: str, client: str = "Acme", port: int | None = None, **spec) -> None:
@@ -62,7 +63,7 @@ def _run(window, qloop, qtbot, hosts: list[str], bundle: str) -> None:
 
 
 def _row(window, host: str):
-    return window.roster_panel.model._host_items[host]
+    return window.roster_panel.model.host_item(host)
 
 
 def _tip(window, host: str) -> str:
@@ -103,7 +104,7 @@ def test_cancel_and_unreachable_never_replace_the_known_state(services, sshd, fl
     window.run_on(["fs01", "fs02"], "fleet")
 
     async def cancel_when_running():
-        while not all(window.run_panel._host_items[h].text(1) == "Running" for h in ("fs01", "fs02")):
+        while not all(window.run_panel.host_item(h).text(RUN_COLUMNS.index("Status")) == "Running" for h in ("fs01", "fs02")):
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)  # the disk check is hanging now
         window.runs.cancel()

@@ -42,6 +42,9 @@ def snooze_menu(parent, on_choice) -> QMenu:
     return menu
 
 
+COLUMNS = ("", "Host", "Check", "Since", "State", "Message")
+
+
 class AlertsDialog(QDialog):
     changed = Signal()
 
@@ -51,7 +54,7 @@ class AlertsDialog(QDialog):
         self.setWindowTitle("Open alerts")
         self.resize(980, 420)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["", "Host", "Check", "Since", "State", "Message"])
+        self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)

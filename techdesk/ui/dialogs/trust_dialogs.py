@@ -55,6 +55,9 @@ class HeldDeletionsDialog(QDialog):
         layout.addWidget(buttons)
 
 
+TRASH_COLUMNS = ("Kind", "Title", "Deleted (UTC)", "By")
+
+
 class TrashDialog(QDialog):
     """Deleted notes, visits and hosts whose last version is kept here; restore one."""
 
@@ -64,7 +67,7 @@ class TrashDialog(QDialog):
         self.setWindowTitle("Trash")
         self.resize(760, 420)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Kind", "Title", "Deleted (UTC)", "By"])
+        self.tree.setHeaderLabels(list(TRASH_COLUMNS))
         self.tree.setRootIsDecorated(False)
         self.tree.itemSelectionChanged.connect(self._selected)
         self.restore_button = QPushButton("Restore")

@@ -158,6 +158,10 @@ class RosterModel(QStandardItemModel):
     def host_names(self) -> list[str]:
         return list(self._host_items)
 
+    def host_item(self, host: str) -> QStandardItem | None:
+        """The host's name item (its roles: STATUS_ROLE, NOTES_ROLE…); None if not shown."""
+        return self._host_items.get(host)
+
 
 def _words(text: str) -> list[str]:
     """Typed words; a quoted part is one word (client:"Bäckerei Müller"); an unclosed quote is fine."""

@@ -26,6 +26,7 @@ from techdesk.terminal.files import RemoteEntry
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 OWN_DRAG = "application/x-techdesk-remote-files"   # marks a drag out of a Files tab
+COLUMNS = ("Name", "Size", "Modified", "Permissions")
 
 
 def human_size(size: int) -> str:
@@ -134,7 +135,7 @@ class FilesView(QWidget):
         self.list = _Listing()
         self.list.files_dropped.connect(self.files_dropped)
         self.list.drag_requested.connect(self.drag_requested)
-        self.list.setHeaderLabels(["Name", "Size", "Modified", "Permissions"])
+        self.list.setHeaderLabels(list(COLUMNS))
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setSortingEnabled(True)

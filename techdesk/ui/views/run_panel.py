@@ -26,6 +26,7 @@ from techdesk.ui.plain import plain_tip
 MAX_OUTPUT_LINES = 5000
 CHECK_ROLE = Qt.ItemDataRole.UserRole + 10
 CHECK_ID_ROLE = Qt.ItemDataRole.UserRole + 11  # (host, check id) of a check row
+COLUMNS = ("Host / check", "Status", "Summary", "Time")
 
 
 class RunPanel(QWidget):
@@ -70,7 +71,7 @@ class RunPanel(QWidget):
         bar.addWidget(self.attach_button)
 
         self.results = QTreeWidget()
-        self.results.setHeaderLabels(["Host / check", "Status", "Summary", "Time"])
+        self.results.setHeaderLabels(list(COLUMNS))
         self.results.setUniformRowHeights(True)
         header = self.results.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -130,6 +131,10 @@ class RunPanel(QWidget):
         self.cancel_button.setEnabled(running)
         self.bundle.setEnabled(not running)
         self.attach_button.setEnabled(not running and bool(self._host_items))
+
+    def host_item(self, host: str) -> QTreeWidgetItem | None:
+        """The host's row in the results (its checks are its children); None if not in this run."""
+        return self._host_items.get(host)
 
     def host_started(self, host: str) -> None:
         item = self._host_items.get(host)
