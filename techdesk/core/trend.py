@@ -62,10 +62,11 @@ def _level(steps: list[float], drop: float) -> float:
     return max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
 
 
-def drops(u, diffs: list[float], drop: float) -> list[int]:
+def drops(u, diffs: list[float], drop: float, level: float | None = None) -> list[int]:
     """Indices where a segment starts after a significant, lasting drop, oldest first.
 
-    A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, the two points before
+    A step ``u[i-1] - u[i]`` counts when it exceeds ``level`` (default: ``step_level``
+    of these diffs; core.forecast passes the window's), the two points before
     it are both above the two from ``i``, and the median of the three before is half of
     ``step_level`` above the three from ``i``, once the series' usual rise over the three
     readings between them is added back (noise is not a drop); not when the point
@@ -76,7 +77,8 @@ def drops(u, diffs: list[float], drop: float) -> list[int]:
     A drop over several steps is followed to its bottom.
     """
     steps = sorted(diffs)
-    level = _level(steps, drop)
+    if level is None:
+        level = _level(steps, drop)
     n, found, after = len(u), [], -1
     # The two medians sit three readings apart: a series rising steadily toward the
     # threshold (a sawtooth refilling fast after its purge) rises that much between them
