@@ -380,7 +380,7 @@ def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
     ``min_drop`` and than half the way from that peak to the threshold."""
     lengths = [ts[b] - ts[a] for a, b in zip(found, found[1:], strict=False)]
     last = found[-1]
-    if now - ts[last] > p.overdue * max(lengths):
+    if ts[-1] - ts[last] > p.overdue * max(lengths):  # on readings: a laptop off is not overdue
         return None
     # Each cycle's highest reading, and when (the first cycle may be cut by the history's start).
     typical = trend.median(lengths)

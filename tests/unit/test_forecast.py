@@ -398,3 +398,16 @@ def test_a_drop_on_the_last_reading_alone_waits_for_the_next():
     assert f.basis == ("11 readings 2025-12-30 to 2026-01-09 (since the trend changed on 2025-12-30; "
                        "the last reading left out: a drop not yet confirmed)")
     assert f.days_left is not None and within(f.days_left, 9, 0.2)
+
+
+def test_a_cycle_is_overdue_on_readings_not_while_the_laptop_is_off():
+    # the sawtooth above, then the laptop is off for 12 days (1.5 cycles and more): no
+    # reading has shown a missed purge, so it is still judged on its peaks
+    values = [40 + 6 * (i % 14) / 2 for i in range(6 * 14)] + [40, 43, 46, 49, 52, 55, 58, 61]
+    points = twice_daily(values, now=NOW - 12 * DAY)
+    f = forecast_series(points, DISK, now=NOW)
+    assert f.days_left is None and f.reason.startswith("cyclic: drops back every ~7 days")
+    # back on, its readings are past the due purge and show none: the cycle is broken
+    points += [(NOW - DAY, 64.0), (NOW - DAY / 2, 66.0), (NOW, 68.0)]
+    f = forecast_series(points, DISK, now=NOW)
+    assert f.unit == "readings" and not (f.reason or "").startswith("cyclic")
