@@ -249,20 +249,21 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     u = [-y for y in ys] if capacity.falling else ys
     diffs = list(map(sub, u, u[1:]))
     drop = max(p.drop_frac * (max(u) - min(u)), p.min_drop)
-    level = trend.step_level(diffs, drop) if len(diffs) >= 2 else drop
-    biggest = max(diffs) if diffs else 0.0
-    if w and biggest > level:
+    steps = sorted(diffs)  # at least min_points - 1 of them
+    level = trend.level_of(steps, drop)
+    stepped = steps[-1] > level
+    if w and stepped:
         ts, ys = zip(*points, strict=False)
         u = [-y for y in ys] if capacity.falling else ys
-        diffs = list(map(sub, u, u[1:]))
+        diffs, steps = list(map(sub, u, u[1:])), None
     else:
         n, w = n - w, 0
     current = ys[-1]
     if ts[-1] - ts[w] < p.min_span_days * DAY:
         return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
                      f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
-    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, n, w, drop, level,
-                biggest > level)
+    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, steps, n, w, drop, level,
+                stepped)
 
 
 def _subsample(points: list, max_points: int) -> list:
@@ -275,10 +276,12 @@ def _subsample(points: list, max_points: int) -> list:
 
 
 def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, current: float,
-         ts, u, diffs: list, n: int, w: int, drop: float, level: float, stepped: bool) -> Forecast:
+         ts, u, diffs: list, steps: list | None, n: int, w: int, drop: float, level: float,
+         stepped: bool) -> Forecast:
     """The forecast from the chosen readings (``u`` oriented, from index ``w``): a cycle if
     the drops repeat, else a line since the last drop or the latest change of trend.
-    ``level``: the step a drop must exceed; ``stepped``: the window holds one."""
+    ``steps``: ``diffs`` sorted (None when the history was added); ``level``: the step a
+    drop must exceed; ``stepped``: the window holds one."""
     found = trend.drops(u, diffs, drop, level) if stepped else []
     note, start = "", w
     if len(found) >= 2:
@@ -298,7 +301,8 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
             return _none(host, check, label, capacity, n - start,
                          f"only {n - start} points since the drop on {_day(ts[start])} ({_need(p)})",
                          current, now)
-    ts, u = ts[start:], u[start:]
+    if start or held:
+        ts, u, diffs, steps = ts[start:], u[start:], diffs[start:], None
     fit = trend.robust_line(ts, u, p.max_pairs)
     if fit is None:
         return _none(host, check, label, capacity, len(u), "no time spread", current, now)
@@ -307,11 +311,11 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
     # off the line on one side, a recent rise on a few readings that the robust σ
     # leaves out (and what a change point is for): then the residuals' root mean
     # square is the spread. Not always: a few bad readings inflate it.
-    r = trend.rho_from_steps(diffs[start:], fit[2]) if fit[2] * fit[2] > gain else None
+    r = trend.rho_from_steps(diffs, fit[2], steps) if fit[2] * fit[2] > gain else None
     if (r is None or r <= p.max_rho) and trend.tail_off(fit[3], fit[1], 2 * fit[2] + sqrt(gain)):
         spread2 = trend.mean_square(fit[3], fit[1])
         if spread2 > gain:
-            r = trend.rho_from_steps(diffs[start:], sqrt(spread2))
+            r = trend.rho_from_steps(diffs, sqrt(spread2), steps)
     if len(u) >= p.min_points + 3 and r is not None and r > p.max_rho:
         j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
         if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):

@@ -54,10 +54,11 @@ def median(values) -> float:
 def step_level(diffs: list[float], drop: float) -> float:
     """How big a step between neighbours must be to count: ``drop``, and four times
     the noise of the steps (their interquartile spread)."""
-    return _level(sorted(diffs), drop)
+    return level_of(sorted(diffs), drop)
 
 
-def _level(steps: list[float], drop: float) -> float:
+def level_of(steps: list[float], drop: float) -> float:
+    """``step_level`` from the steps already sorted."""
     k = len(steps)
     return max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
 
@@ -78,7 +79,7 @@ def drops(u, diffs: list[float], drop: float, level: float | None = None) -> lis
     """
     steps = sorted(diffs)
     if level is None:
-        level = _level(steps, drop)
+        level = level_of(steps, drop)
     n, found, after = len(u), [], -1
     # The two medians sit three readings apart: a series rising steadily toward the
     # threshold (a sawtooth refilling fast after its purge) rises that much between them
@@ -124,13 +125,13 @@ def cycle_peaks(ts, u, found: list[int], level: float) -> list[float]:
     return peaks
 
 
-def rho_from_steps(steps: list[float], sigma: float) -> float:
+def rho_from_steps(steps: list[float], sigma: float, ordered: list[float] | None = None) -> float:
     """The residuals' lag-one autocorrelation, estimated cheaply from the spread of the
     steps between neighbours (the line's slope is nearly constant per step): for
     residuals of spread σ and correlation ρ the steps spread σ√(2(1-ρ))."""
     if sigma <= 0 or len(steps) < 4:
         return 0.0
-    d = sorted(steps)
+    d = ordered or sorted(steps)  # ``ordered``: the same steps, already sorted
     k = len(d)
     spread = (d[(3 * k) // 4] - d[k // 4]) / 1.349
     return 1.0 - spread * spread / (2 * sigma * sigma)
