@@ -173,7 +173,8 @@ def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
     n = len(u)
     if n < min_tail + 3:
         return 0
-    y = [median(u[:3]), *(sorted(u[i - 1:i + 2])[1] for i in range(1, n - 1)), median(u[-3:])]
+    y = [median(u[:3]), *(b if a <= b <= c or c <= b <= a else a if b <= a <= c or c <= a <= b else c
+                          for a, b, c in zip(u, u[1:], u[2:], strict=False)), median(u[-3:])]
     t0 = ts[0]
     x = [(t - t0) / DAY for t in ts]
     sx = list(accumulate(x, initial=0.0))
