@@ -73,8 +73,8 @@ def drops(u, diffs: list[float], drop: float, level: float | None = None) -> lis
     readings between them is added back (noise is not a drop); not when the point
     before it jumped up as much and it falls back to where it was (a spike; a purge
     right after a bad reading falls further and counts), nor when the
-    point after it climbs back more than half of it (a dip, a bad reading). A drop at the last reading counts at once: a cleanup that was
-    just done ends the forecast on the next check, not a day later.
+    point after it climbs back more than half of it (a dip, a bad reading). A drop at the last reading is found at once
+    (core.forecast decides what one unconfirmed reading means).
     A drop over several steps is followed to its bottom.
     """
     steps = sorted(diffs)
