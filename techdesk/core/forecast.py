@@ -69,6 +69,7 @@ class ForecastParams:
 
 
 DEFAULT_PARAMS = ForecastParams()
+HELD = "the last reading left out: a drop not yet confirmed"
 
 
 @dataclass(slots=True)
@@ -99,9 +100,11 @@ class Forecast:
         if self.fitted_from is None:
             return ""
         text = f"{self.points_used} {self.unit} {_day(self.fitted_from)} to {_day(self.fitted_to or self.now)}"
-        if self.note:
-            text += f" ({self.note} on {_day(self.fitted_from)})" if self.note.startswith("since") \
-                else f" ({self.note})"
+        if self.note.startswith("since"):  # "since the drop on …; the last reading left out …"
+            head, sep, tail = self.note.partition("; ")
+            text += f" ({head} on {_day(self.fitted_from)}{sep}{tail})"
+        elif self.note:
+            text += f" ({self.note})"
         return text
 
     def value_at(self, ts: float) -> float | None:
@@ -239,25 +242,29 @@ def _forecast(host: str, check: str, label: str, points: list, capacity: Capacit
     # Oriented so that up is toward the threshold; diffs: a step down is a positive diff.
     # The readings before the window matter only for cycles, and a series that has not
     # dropped within the window is in none (of up to window_days): those are left out.
-    # The size a drop must have is set by the window's range (the same whatever history
-    # is added), so the history is read only when the window holds a step that big.
-    ts, ys = zip(*points[w:], strict=False)
+    # The size a drop must have (``level``) is set by the window alone (its range and the
+    # noise of its steps, the same whatever history is added), so the history is read,
+    # and drops looked for, only when the window holds a step that big (most series don't).
+    seg = points[w:] if w else points  # two comprehensions: faster than zip(*seg)
+    ts, ys = [t for t, _ in seg], [y for _, y in seg]
     u = [-y for y in ys] if capacity.falling else ys
     diffs = list(map(sub, u, u[1:]))
     drop = max(p.drop_frac * (max(u) - min(u)), p.min_drop)
-    biggest = max(diffs) if diffs else 0.0
-    if w and biggest > drop:
-        ts, ys = zip(*points, strict=False)
+    steps = sorted(diffs)  # at least min_points - 1 of them
+    level = trend.level_of(steps, drop)
+    stepped = steps[-1] > level
+    if w and stepped:
+        ts, ys = [t for t, _ in points], [y for _, y in points]
         u = [-y for y in ys] if capacity.falling else ys
-        diffs = list(map(sub, u, u[1:]))
-        biggest = max(diffs)
+        diffs, steps = list(map(sub, u, u[1:])), None
     else:
         n, w = n - w, 0
     current = ys[-1]
     if ts[-1] - ts[w] < p.min_span_days * DAY:
         return _none(host, check, label, capacity, n - w, f"too short: {n - w} points over "
                      f"{(ts[-1] - ts[w]) / DAY:.1f} days ({_need(p)})", current, now)
-    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, n, w, drop, biggest)
+    return _fit(host, check, label, capacity, p, now, current, ts, u, diffs, steps, n, w, drop, level,
+                stepped)
 
 
 def _subsample(points: list, max_points: int) -> list:
@@ -270,17 +277,24 @@ def _subsample(points: list, max_points: int) -> list:
 
 
 def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, current: float,
-         ts, u, diffs: list, n: int, w: int, drop: float, biggest: float) -> Forecast:
+         ts, u, diffs: list, steps: list | None, n: int, w: int, drop: float, level: float,
+         stepped: bool) -> Forecast:
     """The forecast from the chosen readings (``u`` oriented, from index ``w``): a cycle if
-    the drops repeat, else a line since the last drop or the latest change of trend."""
-    found = trend.drops(u, diffs, drop) if biggest > drop else []
+    the drops repeat, else a line since the last drop or the latest change of trend.
+    ``steps``: ``diffs`` sorted (None when the history was added); ``level``: the step a
+    drop must exceed; ``stepped``: the window holds one."""
+    found = trend.drops(u, diffs, drop, level) if stepped else []
     note, start = "", w
     if len(found) >= 2:
-        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current,
-                         trend.step_level(diffs, drop))
+        cyclic = _cyclic(host, check, label, capacity, p, now, ts, u, found, current, level)
         if cyclic is not None:
             return cyclic
         note = "since the last drop: the cycle is broken (overdue or above its peaks)"
+    held = bool(found) and found[-1] == n - 1 and n - 1 - max([start, *found[-2:-1]]) >= p.min_points
+    if held:
+        # A drop on the last reading alone is a cleanup or a bad reading: the forecast stays
+        # on the readings before it until the next one confirms it (and then ends).
+        ts, u, diffs, n, found = ts[:-1], u[:-1], diffs[:-1], n - 1, found[:-1]
     if found and found[-1] > start:
         start = found[-1]
         note = note or "since the drop"
@@ -288,7 +302,8 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
             return _none(host, check, label, capacity, n - start,
                          f"only {n - start} points since the drop on {_day(ts[start])} ({_need(p)})",
                          current, now)
-    ts, u = ts[start:], u[start:]
+    if start or held:
+        ts, u, diffs, steps = ts[start:], u[start:], diffs[start:], None
     fit = trend.robust_line(ts, u, p.max_pairs)
     if fit is None:
         return _none(host, check, label, capacity, len(u), "no time spread", current, now)
@@ -297,11 +312,11 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
     # off the line on one side, a recent rise on a few readings that the robust σ
     # leaves out (and what a change point is for): then the residuals' root mean
     # square is the spread. Not always: a few bad readings inflate it.
-    r = trend.rho_from_steps(diffs[start:], fit[2]) if fit[2] * fit[2] > gain else None
+    r = trend.rho_from_steps(diffs, fit[2], steps) if fit[2] * fit[2] > gain else None
     if (r is None or r <= p.max_rho) and trend.tail_off(fit[3], fit[1], 2 * fit[2] + sqrt(gain)):
         spread2 = trend.mean_square(fit[3], fit[1])
         if spread2 > gain:
-            r = trend.rho_from_steps(diffs[start:], sqrt(spread2))
+            r = trend.rho_from_steps(diffs, sqrt(spread2), steps)
     if len(u) >= p.min_points + 3 and r is not None and r > p.max_rho:
         j = trend.latest_break(ts, u, min_tail=3, min_tail_days=0.0, min_f=p.break_f, min_gain=gain)
         if j and (len(u) - j < p.min_points or ts[-1] - ts[j] < p.min_tail_days * DAY):
@@ -312,6 +327,8 @@ def _fit(host, check, label, capacity: Capacity, p: ForecastParams, now: float, 
             tail = trend.robust_line(ts[j:], u[j:], p.max_pairs)
             if tail is not None:
                 ts, u, fit, note, r = ts[j:], u[j:], tail, "since the trend changed", None
+    if held:
+        note = f"{note}; {HELD}" if note else HELD
     return _answer(host, check, label, capacity, p, now, current, ts, u, fit, note, rho=r)
 
 
@@ -335,8 +352,9 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
     if sign * current >= limit:  # already there
         days, reason = 0.0, None
     elif reason is None:
+        min_t = p.min_t
         tstat = rise * sqrt(m / 12.0) / sigma if sigma > 0 else rise * 1e300
-        if abs(tstat) >= p.min_t and sigma > 0 and m >= 10:
+        if abs(tstat) >= min_t and sigma > 0 and m >= 10:
             # Correlated noise (a slow wander) has fewer independent readings than points.
             # With a handful of readings the lag-1 estimate says nothing (and a curving
             # rise looks "correlated"), so the discount needs enough of them.
@@ -344,9 +362,9 @@ def _answer(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
                 rho = trend.rho(fit[3], a)[0] if m > 4 and fit[3] is not None else 0.0
             r = min(max(rho, 0.0), 0.9)
             tstat *= sqrt((1 - r) / (1 + r))
-        if tstat <= -p.min_t:
+        if tstat <= -min_t:
             reason = f"{'rising' if capacity.falling else 'falling'}: moving away from {threshold:g}"
-        elif slope <= 0 or tstat < p.min_t:
+        elif slope <= 0 or tstat < min_t:
             reason = "flat: no clear trend"
         elif (limit - level) / slope > p.horizon_days:
             reason = f"no crossing within {p.horizon_days:g} days"
@@ -367,7 +385,7 @@ def _cyclic(host, check, label, capacity: Capacity, p: ForecastParams, now: floa
     ``min_drop`` and than half the way from that peak to the threshold."""
     lengths = [ts[b] - ts[a] for a, b in zip(found, found[1:], strict=False)]
     last = found[-1]
-    if now - ts[last] > p.overdue * max(lengths):
+    if ts[-1] - ts[last] > p.overdue * max(lengths):  # on readings: a laptop off is not overdue
         return None
     # Each cycle's highest reading, and when (the first cycle may be cut by the history's start).
     typical = trend.median(lengths)

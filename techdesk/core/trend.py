@@ -54,29 +54,32 @@ def median(values) -> float:
 def step_level(diffs: list[float], drop: float) -> float:
     """How big a step between neighbours must be to count: ``drop``, and four times
     the noise of the steps (their interquartile spread)."""
-    return _level(sorted(diffs), drop)
+    return level_of(sorted(diffs), drop)
 
 
-def _level(steps: list[float], drop: float) -> float:
+def level_of(steps: list[float], drop: float) -> float:
+    """``step_level`` from the steps already sorted."""
     k = len(steps)
     return max(drop, 4 * (steps[(3 * k) // 4] - steps[k // 4]) / (1.349 * 1.4142))
 
 
-def drops(u, diffs: list[float], drop: float) -> list[int]:
+def drops(u, diffs: list[float], drop: float, level: float | None = None) -> list[int]:
     """Indices where a segment starts after a significant, lasting drop, oldest first.
 
-    A step ``u[i-1] - u[i]`` counts when it exceeds ``step_level``, the two points before
+    A step ``u[i-1] - u[i]`` counts when it exceeds ``level`` (default: ``step_level``
+    of these diffs; core.forecast passes the window's), the two points before
     it are both above the two from ``i``, and the median of the three before is half of
     ``step_level`` above the three from ``i``, once the series' usual rise over the three
     readings between them is added back (noise is not a drop); not when the point
     before it jumped up as much and it falls back to where it was (a spike; a purge
     right after a bad reading falls further and counts), nor when the
-    point after it climbs back more than half of it (a dip, a bad reading). A drop at the last reading counts at once: a cleanup that was
-    just done ends the forecast on the next check, not a day later.
+    point after it climbs back more than half of it (a dip, a bad reading). A drop at the last reading is found at once
+    (core.forecast decides what one unconfirmed reading means).
     A drop over several steps is followed to its bottom.
     """
     steps = sorted(diffs)
-    level = _level(steps, drop)
+    if level is None:
+        level = level_of(steps, drop)
     n, found, after = len(u), [], -1
     # The two medians sit three readings apart: a series rising steadily toward the
     # threshold (a sawtooth refilling fast after its purge) rises that much between them
@@ -122,13 +125,13 @@ def cycle_peaks(ts, u, found: list[int], level: float) -> list[float]:
     return peaks
 
 
-def rho_from_steps(steps: list[float], sigma: float) -> float:
+def rho_from_steps(steps: list[float], sigma: float, ordered: list[float] | None = None) -> float:
     """The residuals' lag-one autocorrelation, estimated cheaply from the spread of the
     steps between neighbours (the line's slope is nearly constant per step): for
     residuals of spread σ and correlation ρ the steps spread σ√(2(1-ρ))."""
     if sigma <= 0 or len(steps) < 4:
         return 0.0
-    d = sorted(steps)
+    d = ordered or sorted(steps)  # ``ordered``: the same steps, already sorted
     k = len(d)
     spread = (d[(3 * k) // 4] - d[k // 4]) / 1.349
     return 1.0 - spread * spread / (2 * sigma * sigma)
@@ -170,7 +173,8 @@ def latest_break(ts, u, *, min_tail: int, min_tail_days: float, min_f: float,
     n = len(u)
     if n < min_tail + 3:
         return 0
-    y = [median(u[:3]), *(sorted(u[i - 1:i + 2])[1] for i in range(1, n - 1)), median(u[-3:])]
+    y = [median(u[:3]), *(b if a <= b <= c or c <= b <= a else a if b <= a <= c or c <= a <= b else c
+                          for a, b, c in zip(u, u[1:], u[2:], strict=False)), median(u[-3:])]
     t0 = ts[0]
     x = [(t - t0) / DAY for t in ts]
     sx = list(accumulate(x, initial=0.0))

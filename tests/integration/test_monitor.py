@@ -500,13 +500,19 @@ def test_health_json_has_a_forecast_finding_and_the_report_shows_trends(cli, wor
     assert trends[1]["host"] == "db1" and trends[1]["status"] == "ok"
     assert "Trends and forecasts" in svc.reports.render_html("client", svc.reports.client_data("Acme"))
     assert svc.reports.trends("Beta") is None  # no history: no section
-    # The fleet's fits are cached; a new run of the host refits it: a cleanup ends the forecast.
+    # The fleet's fits are cached; a new run of the host refits it. One low reading may be a
+    # cleanup or a bad reading: the forecast stays, saying so, until the next run confirms
+    # the drop and ends it.
     assert [f["host"] for f in svc.monitor.health()["forecasts"]] == ["fs1"]
     assert svc.conn.execute("SELECT COUNT(*) FROM forecast_cache").fetchone()[0] == 2
-    runs_repo.create_run(svc.conn, "cleanup", "linux-health", 1, "ann", datetime.now(UTC).isoformat())
-    runs_repo.save_host_result(svc.conn, "cleanup", HostResult("fs1", [CheckResult(
-        "disk", "Disk space", Status.OK, "/srv 30% used", 0, 0.1, {"/srv": Metric("/srv", 30.0, "%", 80.0, 90.0)})]),
-        datetime.now(UTC).isoformat())
+    for run_id, used in (("cleanup", 30.0), ("check-again", 30.5)):
+        runs_repo.create_run(svc.conn, run_id, "linux-health", 1, "ann", datetime.now(UTC).isoformat())
+        runs_repo.save_host_result(svc.conn, run_id, HostResult("fs1", [CheckResult(
+            "disk", "Disk space", Status.OK, f"/srv {used}% used", 0, 0.1,
+            {"/srv": Metric("/srv", used, "%", 80.0, 90.0)})]), datetime.now(UTC).isoformat())
+        if run_id == "cleanup":
+            [held] = svc.monitor.health()["forecasts"]
+            assert "a drop not yet confirmed" in held["basis"] and "last reading 30%" in held["summary"]
     assert svc.monitor.health()["forecasts"] == []
     assert "since the drop" in next(f for f in svc.monitor.forecasts("fs1") if f.label == "/srv").reason
     svc.close()

@@ -376,3 +376,38 @@ def test_readings_after_now_are_not_used():
     points = daily(line(40, 0.8, 45))
     later = points + [(NOW + d * DAY, 20.0) for d in range(1, 6)]  # a cleanup after `now`
     assert forecast_series(later, DISK, now=NOW).as_json() == forecast_series(points, DISK, now=NOW).as_json()
+
+
+def test_a_drop_on_the_last_reading_alone_waits_for_the_next():
+    # growing 1 %/day to 79%; the last reading is 25 points lower (a bad reading, or a
+    # cleanup): the forecast stays on the readings before it and says so ...
+    values = line(50, 1.0, 30) + [54.0]
+    f = forecast_series(daily(values), DISK, label="/srv")
+    assert f.days_left is not None and within(f.days_left, 90 - 80, 0.15)
+    assert f.points_used == 30 and f.current == 54.0
+    assert f.basis == ("30 readings 2025-12-11 to 2026-01-09 "
+                       "(the last reading left out: a drop not yet confirmed)")
+    assert "trend at 80% now, last reading 54%" in describe(f)
+    # ... and a second low reading confirms the drop: the forecast ends
+    f = forecast_series(daily(values + [54.5]), DISK)
+    assert f.days_left is None and f.reason.startswith("only 2 points since the drop")
+    # after a change of trend the basis still says since when
+    rng = random.Random(2)
+    values = [50 + rng.gauss(0, 0.3) for _ in range(20)] + [50 + 2 * k + rng.gauss(0, 0.3) for k in range(1, 11)]
+    f = forecast_series(daily(values + [40.0]), DISK)
+    assert f.basis == ("11 readings 2025-12-30 to 2026-01-09 (since the trend changed on 2025-12-30; "
+                       "the last reading left out: a drop not yet confirmed)")
+    assert f.days_left is not None and within(f.days_left, 9, 0.2)
+
+
+def test_a_cycle_is_overdue_on_readings_not_while_the_laptop_is_off():
+    # the sawtooth above, then the laptop is off for 12 days (1.5 cycles and more): no
+    # reading has shown a missed purge, so it is still judged on its peaks
+    values = [40 + 6 * (i % 14) / 2 for i in range(6 * 14)] + [40, 43, 46, 49, 52, 55, 58, 61]
+    points = twice_daily(values, now=NOW - 12 * DAY)
+    f = forecast_series(points, DISK, now=NOW)
+    assert f.days_left is None and f.reason.startswith("cyclic: drops back every ~7 days")
+    # back on, its readings are past the due purge and show none: the cycle is broken
+    points += [(NOW - DAY, 64.0), (NOW - DAY / 2, 66.0), (NOW, 68.0)]
+    f = forecast_series(points, DISK, now=NOW)
+    assert f.unit == "readings" and not (f.reason or "").startswith("cyclic")

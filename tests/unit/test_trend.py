@@ -72,3 +72,10 @@ def test_rho_by_distances_is_the_lag_one_autocorrelation():
     expected = sum(x * y for x, y in zip(r, r[1:], strict=False)) / total
     got, ss = trend.rho([x + a for x in r], a)
     assert abs(got - expected) < 1e-12 and abs(ss - total) < 1e-12
+
+
+def test_a_drop_must_exceed_the_level_it_is_given():
+    # a purge of 6 counts against the steps' own noise, not against a noisier window's level
+    u = [50 + 0.5 * k for k in range(10)] + [48.5 + 0.5 * k for k in range(6)]
+    assert trend.drops(u, diffs(u), 2.0) == [10]
+    assert trend.drops(u, diffs(u), 2.0, level=7.0) == []
