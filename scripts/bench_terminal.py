@@ -58,8 +58,6 @@ def terminal_case(svc, lines: int, profile: int = 0) -> tuple[float, int, int, l
             view.timings["gc" if info["generation"] < 2 else "full gc"].append(time.perf_counter() - gc_started[0])
 
     gc.callbacks.append(gc_timer)
-    if os.environ.get("BENCH_SWITCH_MS"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_MS"]) / 1000)
     stalls: list[float] = []
     last = [time.perf_counter()]
 
@@ -83,8 +81,6 @@ def terminal_case(svc, lines: int, profile: int = 0) -> tuple[float, int, int, l
         stalls.clear()
         timer.start()
         print(f"objects tracked by the GC at the start: {len(gc.get_objects())}")
-        if os.environ.get("BENCH_FREEZE"):
-            gc.freeze()
         for steps in view.timings.values():
             steps.clear()
         while not any("BENCH-END" in row for row in view.emulator.text()):
