@@ -46,6 +46,18 @@ def terminal_case(svc, lines: int, profile: int = 0) -> tuple[float, int, int, l
     view = TerminalView()
     view.resize(1000, 640)
     view.show()
+    view.timings = {"feed": [], "paint": [], "gc": [], "full gc": []}
+    import gc
+
+    gc_started = [0.0]
+
+    def gc_timer(phase: str, info: dict) -> None:   # full and young collections, on whichever thread
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            view.timings["gc" if info["generation"] < 2 else "full gc"].append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(gc_timer)
     stalls: list[float] = []
     last = [time.perf_counter()]
 
@@ -68,6 +80,9 @@ def terminal_case(svc, lines: int, profile: int = 0) -> tuple[float, int, int, l
         last[0] = t0
         stalls.clear()
         timer.start()
+        print(f"objects tracked by the GC at the start: {len(gc.get_objects())}")
+        for steps in view.timings.values():
+            steps.clear()
         while not any("BENCH-END" in row for row in view.emulator.text()):
             await asyncio.sleep(0.05)   # reading the screen costs the loop too: not too often
         elapsed = time.perf_counter() - t0
@@ -89,6 +104,12 @@ def terminal_case(svc, lines: int, profile: int = 0) -> tuple[float, int, int, l
 
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(profile)
+    for what, steps in view.timings.items():
+        steps.sort()
+        if steps:
+            print(f"{what} steps: {len(steps)}, median {steps[len(steps) // 2] * 1000:.1f} ms, "
+                  f"p99 {steps[int(len(steps) * 0.99)] * 1000:.1f} ms, max {steps[-1] * 1000:.1f} ms, "
+                  f"total {sum(steps):.2f} s")
     return elapsed, moved, skipped, stalls, view.stall_max
 
 
