@@ -42,6 +42,7 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
     asyncio.set_event_loop(loop)
     window = MainWindow(services)
     window.show()
+    settle_heap()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     try:
@@ -52,3 +53,12 @@ def main(workspace: str | None, shared: str | None, demo: bool = False) -> int:
         if demo_env is not None:
             demo_env.close()
     return 0
+
+
+def settle_heap() -> None:
+    """What start-up made (modules, the roster's rows) lives as long as the window: moved
+    out of the collector's sight, so a full collection during a terminal flood or a big
+    run walks only newer objects (one took 143 ms before, 1.8 ms after, in bench_terminal)."""
+    import gc
+
+    gc.freeze()

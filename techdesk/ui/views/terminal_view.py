@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from techdesk.terminal.emulator import CELL, Emulator
 
-SLICE_S = 0.006          # feed at most this long before letting the event loop run
+SLICE_S = 0.003          # feed at most this long before letting the event loop run
 TAKE = 512             # bytes fed to the emulator per step: pyte parses ~0.2-1 MB/s on a busy machine, so 1-3 ms
 FLOOD = 256 * 1024       # a backlog this large may drop its head that scrolls away unseen
 REPAINT_MS = 16
