@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +36,8 @@ class AttachedRun:
 
 ATTACHMENT_CAP = 2 * 1024 * 1024   # bytes per attached file: logs and screenshots, not disk images
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# Windows devices (any extension): "Save a copy" of "CON.txt" would write to the device.
+_DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?", re.IGNORECASE)
 
 
 @dataclass
@@ -52,7 +55,11 @@ def attachment_problem(name, sha256, size) -> str | None:
     typed here, a remote file's name and a teammate's synced record."""
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         return "the name must be 1 to 200 characters"
-    if name in (".", "..") or any(c in name for c in "/\\:") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    # The name is shown and saved under as it is: no path, no control or invisible/bidi
+    # character (U+202E shows "x\u202efdp.exe" as "xexe.pdf"), and a name every teammate's
+    # system can save (Windows: no device, no <>:"|?*, no trailing dot or space).
+    if name in (".", "..") or any(c in name for c in '/\\:<>"|?*') or name[-1] in ". " \
+            or _DEVICE.fullmatch(name) or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
         return f"the name {name[:60]!r} is not a plain file name"
     if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
         return "the hash is not a SHA-256 in lower-case hex"

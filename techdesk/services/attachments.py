@@ -27,6 +27,7 @@ from techdesk.core.work import (
 from techdesk.store import work as repo
 from techdesk.sync.format.atomic import UnreadableFile, read_file_limited
 from techdesk.sync.format.blobs import BlobError, has_blob, publish_blob, read_blob
+from techdesk.terminal.files import TooLarge
 
 
 class AttachmentService:
@@ -69,7 +70,10 @@ class AttachmentService:
         fd, tmp = tempfile.mkstemp(prefix=".attach-", dir=self.services.workspace.path)
         os.close(fd)
         try:
-            await files.download(remote, Path(tmp))
+            try:   # the host's stat, not the listing, and never past the cap
+                await files.download(remote, Path(tmp), limit=ATTACHMENT_CAP)
+            except TooLarge as exc:
+                raise WorkError(too_big(name, exc.size)) from None
             try:
                 data = read_file_limited(tmp, ATTACHMENT_CAP)
             except UnreadableFile:
@@ -129,7 +133,10 @@ def publish_blobs(root: str, blobs: list[tuple[str, str]]) -> int:
         with contextlib.suppress(OSError):
             data = Path(path).read_bytes()
             if hashlib.sha256(data).hexdigest() == sha:
-                publish_blob(root, data)
+                try:
+                    publish_blob(root, data)
+                except BlobError:
+                    return written   # the blob folder is not usable (a link): none can go
                 written += 1
     return written
 

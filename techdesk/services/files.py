@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -58,8 +59,9 @@ class FileSession:
         return await self._audited("file-delete", path, self.remote.delete, path)
 
     async def download(self, remote: str, local: Path, *, progress=None,
-                       cancel: threading.Event | None = None) -> int:
-        return await self._transfer("download", f"{remote} -> {local}", sftp.download, remote, local,
+                       cancel: threading.Event | None = None, limit: int | None = None) -> int:
+        func = sftp.download if limit is None else functools.partial(sftp.download, limit=limit)
+        return await self._transfer("download", f"{remote} -> {local}", func, remote, local,
                                     progress, cancel)
 
     async def upload(self, local: Path, remote: str, *, progress=None,

@@ -30,6 +30,14 @@ class TransferCancelled(TransferError):
     pass
 
 
+class TooLarge(TransferError):
+    """The remote file is over the caller's limit (nothing kept)."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
 @dataclass(frozen=True)
 class RemoteEntry:
     name: str
@@ -125,17 +133,23 @@ class RemoteFiles:
 
 
 def download(transport: paramiko.Transport, remote: str, local: Path, *, progress: Progress | None = None,
-             cancel: threading.Event | None = None) -> int:
-    """Copy `remote` to `local` through a fresh SFTP channel; the bytes copied."""
+             cancel: threading.Event | None = None, limit: int | None = None) -> int:
+    """Copy `remote` to `local` through a fresh SFTP channel; the bytes copied. Never more
+    than the size the host stated (a /proc file, /dev/zero or a growing file would stream
+    on), nor than `limit`: TooLarge before a byte moves."""
     part = local.with_name(local.name + PART)
     sftp = _open_sftp(transport)
     try:
         size = sftp.stat(remote).st_size or 0
+        if limit is not None and size > limit:
+            raise TooLarge(f"{remote} is {size} bytes, over the limit of {limit}", size)
         with sftp.open(remote, "rb") as src, open(part, "wb") as dst:
             src.prefetch(size)  # pipelined reads: SFTP's round trips would otherwise bound the speed
             done = 0
             while chunk := src.read(CHUNK):
                 _check(cancel)
+                if done + len(chunk) > size:
+                    raise TransferError(f"{remote} changed size while it was copied (more than {size} bytes)")
                 dst.write(chunk)
                 done += len(chunk)
                 if progress:

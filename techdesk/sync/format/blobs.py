@@ -9,13 +9,15 @@ the technician; nothing is copied anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import stat
 
 from techdesk.core.work import ATTACHMENT_CAP
 
-from .atomic import UnreadableFile, create_file_atomic, read_file_limited
+from .atomic import UnreadableFile, create_file_atomic, is_link, read_file_limited
 
 BLOB_DIR = "attachments"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -31,11 +33,25 @@ def _path(root: str | os.PathLike, sha256: str) -> str:
     return os.path.join(os.fspath(root), BLOB_DIR, sha256)
 
 
+def _plain_dir(directory: str) -> None:
+    """`attachments/` itself must be a plain directory: a teammate who makes it a link would
+    have this machine's files written to (and read from) a folder of their choosing."""
+    try:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        return
+    if is_link(st) or not stat.S_ISDIR(st.st_mode):
+        raise BlobError(f"the shared folder's {BLOB_DIR} is a link or a file, not a folder: not used")
+
+
 def publish_blob(root: str | os.PathLike, data: bytes, tag: str = "") -> str:
     """Put `data` in the shared folder (if not there yet); its SHA-256."""
     sha = hashlib.sha256(data).hexdigest()
     directory = os.path.dirname(_path(root, sha))
-    os.makedirs(directory, exist_ok=True)
+    _plain_dir(directory)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(directory)
+    _plain_dir(directory)
     create_file_atomic(directory, sha, data, tag)
     return sha
 
@@ -47,6 +63,10 @@ def has_blob(root: str | os.PathLike, sha256: str) -> bool:
 def read_blob(root: str | os.PathLike, sha256: str, size: int, name: str = "attachment") -> bytes:
     """The bytes of a teammate's attachment, checked. BlobError (one line) when refused."""
     path = _path(root, sha256)
+    try:
+        _plain_dir(os.path.dirname(path))
+    except BlobError as exc:
+        raise BlobError(f"{name} refused: {exc}") from None
     try:
         data = read_file_limited(path, min(size, ATTACHMENT_CAP))
     except FileNotFoundError:
