@@ -65,6 +65,16 @@ def join(folder: str, name: str) -> str:
     return folder.rstrip("/") + "/" + name if folder != "/" else "/" + name
 
 
+def local_target(folder: Path, name: str, seps: tuple[str | None, ...] = (os.sep, os.altsep)) -> Path:
+    """`folder` / `name` for a file named by the host, refused (TransferError) when the name
+    is not one plain file name *here*: on Windows a host's `..\\..\\x.bat` or `C:x` would
+    otherwise land outside the chosen folder."""
+    bad = [s for s in seps if s and s in name]
+    if bad or name in ("", ".", "..") or (seps[0] == "\\" and ":" in name):
+        raise TransferError(f"not a file name on this computer: {name!r}")
+    return Path(folder) / name
+
+
 def parent(path: str) -> str:
     path = path.rstrip("/") or "/"
     head = path.rsplit("/", 1)[0]

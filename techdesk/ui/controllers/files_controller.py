@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from techdesk.core.text import clean_text
 from techdesk.core.work import ATTACHMENT_CAP, WorkError, too_big
 from techdesk.services.sessions import Prompts, SessionError
-from techdesk.terminal.files import TransferCancelled, TransferError, join, parent
+from techdesk.terminal.files import TransferCancelled, TransferError, join, local_target, parent
 from techdesk.ui.controllers.terminal_controller import add_closable_tab
 from techdesk.ui.plain import question
 from techdesk.ui.views.files_view import OWN_DRAG, FilesView, human_size
@@ -109,7 +109,11 @@ class FilesTab(QObject):
             folder = Path(chosen)
         done = []
         for entry in entries:
-            target = folder / entry.name
+            try:
+                target = local_target(folder, entry.name)
+            except TransferError as exc:
+                self._info(str(exc))
+                continue
             if target.exists() and not question(self.view, "Replace?", f"{target} exists. Replace it?"):
                 continue
             if await self._transfer(f"Downloading {entry.name}", self.session.download, entry.path, target):
@@ -160,13 +164,19 @@ class FilesTab(QObject):
     def _staged_path(self, entry) -> Path:
         if self._staging is None:
             self._staging = Path(tempfile.mkdtemp(prefix="techdesk-drag-"))   # 0700
-        return self._staging / entry.name    # a listed name: never "/", "." or ".." (files.join)
+        return local_target(self._staging, entry.name)   # TransferError: not a file name here
 
     def _is_staged(self, entry) -> bool:
         local = self._staged_path(entry)
         return self._staged.get(str(local)) == (entry.path, entry.size, entry.mtime) and local.is_file()
 
     def _drag_requested(self, entries) -> None:
+        try:
+            for entry in entries:
+                self._staged_path(entry)
+        except TransferError as exc:   # a name that is no file name here: nothing is fetched
+            self._info(str(exc))
+            return
         if all(self._is_staged(e) for e in entries):
             self._exec_drag(self._mime([self._staged_path(e) for e in entries]))   # Qt's usual path
         elif not self._busy():
