@@ -94,3 +94,72 @@ def test_the_ssh_layer_does_not_load_invoke():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_finished_command_exits_without_teardown_but_in_the_interpreters_order(monkeypatch):
+    """techdesk/__main__.py skips freeing modules one by one, not what an exit must do:
+    threads joined, atexit handlers run, output flushed, then the command's exit code."""
+    import atexit
+    import threading
+
+    from techdesk import __main__ as entry
+
+    steps: list[object] = []
+
+    class Stream:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def flush(self) -> None:
+            steps.append(f"flush {self.name}")
+
+    class Exited(Exception):
+        pass
+
+    def os_exit(code: int) -> None:
+        steps.append(("exit", code))
+        raise Exited
+
+    monkeypatch.setattr(threading, "_shutdown", lambda: steps.append("join threads"))
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: steps.append("atexit"))
+    monkeypatch.setattr(os, "_exit", os_exit)
+    monkeypatch.setattr(sys, "stdout", Stream("stdout"))
+    monkeypatch.setattr(sys, "stderr", Stream("stderr"))
+    monkeypatch.setattr(sys, "argv", ["techdesk", "--workspace", "w", "hosts", "list"])
+    monkeypatch.setattr(cli, "main", lambda argv: 3)
+    with pytest.raises(Exited):
+        entry.main()
+    assert steps == ["join threads", "atexit", "flush stdout", "flush stderr", ("exit", 3)]
+
+    steps.clear()  # the window (no command word, or gui) exits the ordinary way
+    for argv in (["techdesk"], ["techdesk", "--workspace", "w"], ["techdesk", "gui"]):
+        monkeypatch.setattr(sys, "argv", argv)
+        assert entry.main() == 3
+    assert steps == []
+
+    class Closed(Stream):  # a reader that went away: the interpreter's exit reports it
+        def flush(self) -> None:
+            raise BrokenPipeError
+
+    monkeypatch.setattr(sys, "argv", ["techdesk", "hosts", "list"])
+    monkeypatch.setattr(sys, "stdout", Closed("stdout"))
+    assert entry.main() == 3
+    assert ("exit", 3) not in steps
+
+
+def test_a_real_command_still_delivers_all_its_output_and_exit_code(tmp_path):
+    env = dict(os.environ, TECHDESK_WORKSPACE=str(tmp_path))
+    many = "\n".join(f"h{i:03d},10.0.{i // 250}.{i % 250 + 1}" for i in range(400))
+    (tmp_path / "hosts.csv").write_text("name,address\n" + many + "\n")
+    subprocess.run([sys.executable, "-m", "techdesk", "hosts", "import", "--format", "csv",
+                    str(tmp_path / "hosts.csv")],
+                   env=env, check=True, capture_output=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "techdesk", "hosts", "list", "--json"], env=env,
+                         capture_output=True, text=True, timeout=120)  # > a pipe's 64 KiB
+    assert out.returncode == 0, out.stderr
+    import json
+
+    assert len(json.loads(out.stdout)) == 400 and len(out.stdout) > 65536
+    bad = subprocess.run([sys.executable, "-m", "techdesk", "run", "linux-quick", "nope"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == cli.EX_USAGE and "nope" in bad.stderr
