@@ -163,3 +163,20 @@ def test_a_real_command_still_delivers_all_its_output_and_exit_code(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "techdesk", "run", "linux-quick", "nope"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == cli.EX_USAGE and "nope" in bad.stderr
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="the Keychain API is the backend there")
+def test_the_first_secret_lookup_skips_the_macos_keychain_probe_and_picks_the_same_backend():
+    """keyring's macOS backend runs ctypes' find_library (ldconfig, gcc) at import off
+    macOS too, then declares itself unusable; techdesk.secrets keeps that import from
+    running (55+ ms at the first secret of a command) without changing keyring's choice."""
+    ours = ("import sys; from techdesk import secrets; secrets.backend_info(); import keyring; "
+            "print(sys.modules.get('keyring.backends.macOS.api', 'absent'), type(keyring.get_keyring()))")
+    plain = "import keyring; print(type(keyring.get_keyring()))"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", ours], capture_output=True, text=True, timeout=120, env=env)
+    ref = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and ref.returncode == 0, out.stderr + ref.stderr
+    api, backend = out.stdout.split(" ", 1)
+    assert api == "None"  # blocked, not loaded
+    assert backend.strip() == ref.stdout.strip()
