@@ -21,15 +21,16 @@ def _exit_without_teardown(code: int) -> None:
     order: non-daemon threads are joined (thread pools), atexit handlers run (logging's
     flush, temporary folders, the demo's servers), the output streams are flushed. The
     command has already closed the workspace (database committed, audit written).
-    Falls back to the ordinary exit if this interpreter lacks the hooks or a flush fails
-    (a closed pipe is then reported as usual)."""
+    Falls back to the ordinary exit if this interpreter lacks the hooks, a flush fails
+    (a closed pipe is then reported as usual) or a profiler or tracer is watching
+    (`python -m cProfile -o`, coverage: they write their results after main returns)."""
     import atexit
     import os
     import threading
 
     join_threads = getattr(threading, "_shutdown", None)
     run_atexit = getattr(atexit, "_run_exitfuncs", None)
-    if join_threads is None or run_atexit is None:
+    if join_threads is None or run_atexit is None or sys.getprofile() or sys.gettrace():
         return
     join_threads()
     run_atexit()

@@ -146,6 +146,21 @@ def test_a_finished_command_exits_without_teardown_but_in_the_interpreters_order
     assert entry.main() == 3
     assert ("exit", 3) not in steps
 
+    steps.clear()  # a profiler or tracer (cProfile -o, coverage) writes after main returns
+    monkeypatch.setattr(sys, "stdout", Stream("stdout"))
+    monkeypatch.setattr(sys, "getprofile", lambda: object())
+    assert entry.main() == 3
+    assert steps == []
+
+
+def test_a_profiled_command_still_writes_its_profile(tmp_path):
+    out = tmp_path / "hosts.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "techdesk", "hosts",
+                           "list"], env=dict(os.environ, TECHDESK_WORKSPACE=str(tmp_path / "ws")),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 0
+
 
 def test_a_real_command_still_delivers_all_its_output_and_exit_code(tmp_path):
     env = dict(os.environ, TECHDESK_WORKSPACE=str(tmp_path))
