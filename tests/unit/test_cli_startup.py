@@ -48,6 +48,16 @@ def test_quick_commands_do_not_import_heavy_modules(args, tmp_path):
         assert not _loaded(names, heavy), f"techdesk {' '.join(args)} imports {_loaded(names, heavy)}"
 
 
+@pytest.mark.parametrize("args", [["bundles", "list"], ["audit"], ["history", "web1"]])
+def test_reading_commands_beside_run_do_not_load_the_event_loop_or_ssh(args, tmp_path):
+    subprocess.run([sys.executable, "-m", "techdesk", "hosts", "add", "web1", "--address", "10.0.0.5"],
+                   env=dict(os.environ, TECHDESK_WORKSPACE=str(tmp_path)), check=True,
+                   capture_output=True, timeout=120)
+    names, _ = imported_modules(args, tmp_path)
+    for heavy in ("asyncio", "paramiko", "techdesk.ssh.connect", "techdesk.services.runner"):
+        assert not _loaded(names, heavy), f"techdesk {' '.join(args)} imports {_loaded(names, heavy)}"
+
+
 def test_command_table_names_every_command_its_module_registers():
     registered: dict[str, str] = {}
     for module in cli.MODULES:
