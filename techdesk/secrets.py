@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from dataclasses import dataclass
 
 SERVICE = "techdesk"
@@ -60,6 +61,13 @@ class BackendInfo:
 
 def _keyring():
     # Imported on first use: loading keyring's backends costs ~25 ms at start-up.
+    if sys.platform != "darwin":
+        # keyring's macOS backend loads the Keychain API when it is imported, and off macOS
+        # that runs ctypes' find_library three times (ldconfig and gcc subprocesses: 55 ms
+        # and more, each time a secret is first looked up) for a backend that then calls
+        # itself unusable anyway ("macOS required"). A None entry makes that import fail
+        # the way the backend already tolerates.
+        sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[arg-type]
     import keyring
     import keyring.errors
 

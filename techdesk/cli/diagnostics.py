@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from techdesk.cli import UsageError
@@ -109,6 +108,8 @@ def _targets(svc: Services, args) -> list:
 
 
 def cmd_run(svc: Services, args) -> int:
+    import asyncio  # only a run needs the event loop (~20 ms): not bundles, history, audit
+
     from techdesk.core.findings import run_exit_code
     from techdesk.services.runner import DEFAULT_CONCURRENCY
 

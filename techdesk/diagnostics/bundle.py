@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +158,10 @@ class _Validator:
     def __init__(self, text: str, where: str, source: str) -> None:
         self.lines, self.where, self.source = _Lines(text), where, source
 
-    def fail(self, line: int, message: str) -> BundleError:
-        return BundleError(self.where, line, message)
+    def fail(self, line: int | Callable[[], int], message: str) -> BundleError:
+        # A line may come as a partial: finding it scans the text, so a valid bundle
+        # (the every-command case) never pays for a lookup only an error message needs.
+        return BundleError(self.where, line() if callable(line) else line, message)
 
     def bundle(self, data: dict[str, Any]) -> Bundle:
         meta = data.get("bundle")
@@ -175,8 +179,8 @@ class _Validator:
         os_name = meta.get("os")
         if os_name not in OS_NAMES:
             raise self.fail(self.lines.bundle("os"), f"os must be one of {', '.join(OS_NAMES)}")
-        title = self._text(meta, "title", name, self.lines.bundle("title"))
-        description = self._text(meta, "description", "", self.lines.bundle("description"))
+        title = self._text(meta, "title", name, partial(self.lines.bundle, "title"))
+        description = self._text(meta, "description", "", partial(self.lines.bundle, "description"))
         version = meta.get("version", 1)
         if (isinstance(version, bool) or not isinstance(version, int | str)
                 or (isinstance(version, str) and not _VERSION_RE.fullmatch(version))):
@@ -196,7 +200,7 @@ class _Validator:
         return Bundle(name=name, title=title, os=os_name, version=version,
                       description=description, checks=checks, source=self.source)
 
-    def _text(self, table: dict[str, Any], key: str, default: str, line: int) -> str:
+    def _text(self, table: dict[str, Any], key: str, default: str, line: Callable[[], int]) -> str:
         value = table.get(key, default)
         if not isinstance(value, str):
             raise self.fail(line, f"{key} must be a string")
@@ -211,7 +215,7 @@ class _Validator:
         if not isinstance(check_id, str) or not CHECK_ID_RE.fullmatch(check_id):
             raise self.fail(self.lines.check(index, "id"),
                             "check id is required and must match [A-Za-z0-9_.-]+")
-        title = self._text(item, "title", check_id, self.lines.check(index, "title"))
+        title = self._text(item, "title", check_id, partial(self.lines.check, index, "title"))
         script = item.get("script")
         if not isinstance(script, str) or not script.strip():
             raise self.fail(self.lines.check(index, "script"),
@@ -231,7 +235,7 @@ class _Validator:
                         thresholds=thresholds, source=self.source, fixes=fixes)
 
     def fixes(self, index: int, check_id: str, data: Any) -> list[FixDef]:
-        line = self.lines.check(index, "fixes")
+        line = partial(self.lines.check, index, "fixes")
         if not isinstance(data, list) or not all(isinstance(f, dict) for f in data):
             raise self.fail(line, f"check {check_id!r}: fixes must be [[checks.fixes]] tables")
         fixes: list[FixDef] = []
@@ -266,12 +270,12 @@ class _Validator:
         return fixes
 
     def thresholds(self, index: int, check_id: str, data: Any) -> dict[str, dict[str, Any]]:
-        line = self.lines.check(index, "thresholds")
+        line = partial(self.lines.check, index, "thresholds")
         if not isinstance(data, dict):
             raise self.fail(line, f"check {check_id!r}: thresholds must be a table")
         result: dict[str, dict[str, Any]] = {}
         for label, spec in data.items():
-            line = self.lines.check(index, label, "thresholds")
+            line = partial(self.lines.check, index, label, "thresholds")
             where = f"check {check_id!r}: threshold {label!r}"
             if not isinstance(spec, dict) or not set(spec) & {"warn", "crit"}:
                 raise self.fail(line, f"{where} must be a table with warn and/or crit")

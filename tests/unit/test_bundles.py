@@ -94,6 +94,12 @@ def test_unterminated_string_syntax_error():
      1, "direction"),
     (('version = 1', 'version = true'), 'version = true', 1, "version"),
     (('version = 1', 'version = "1\\nrm -rf ~"'), 'version = "1', 1, "one-line string"),
+    # lines found only when an error needs them (bundle.py): each kind still points right
+    (('title = "My checks"', 'title = 7'), 'title = 7', 1, "title must be a string"),
+    (('title = "Disk space"', 'title = ["Disk"]'), 'title = ["Disk"]', 1, "title must be a string"),
+    (('"/" = { warn = 80, crit = 90 }', '"/" = 80'), '"/" = 80', 1, "must be a table"),
+    (('id = "second"', 'id = "second"\nfixes = [{ id = "f" }]'), 'fixes = [', 1,
+     "script is required"),
 ])
 def test_validation_errors_point_at_the_line(change, needle, nth, message):
     text = GOOD.replace(*change)
