@@ -49,7 +49,7 @@ class RosterModel(QStandardItemModel):
         self.setHorizontalHeaderLabels(["Name", "Address", "Status"])
         self._host_items: dict[str, QStandardItem] = {}
         self._searchable: dict[str, str] = {}   # host -> its words for the filter (without the status)
-        self._where: dict[str, str] = {}        # host -> the connection lines of its tooltip
+        self._hosts: dict = {}                  # host -> its Host, for the tooltip (made when shown)
         self._states: dict[str, HostState | None] = {}  # host -> its state, for the tooltip
         self._counts: dict[str, int] = {}       # client -> hosts, for its tooltip
         self._own: dict[str, str] = {}          # host -> its own search text (words and status)
@@ -65,7 +65,7 @@ class RosterModel(QStandardItemModel):
             self.removeRows(0, self.rowCount())
             self._host_items.clear()
             self._searchable.clear()
-            self._where.clear()
+            self._hosts.clear()
             self._states.clear()
             self._counts.clear()
             self._own.clear()
@@ -87,13 +87,14 @@ class RosterModel(QStandardItemModel):
                         parent = self._group_item(site, "site", client)
                         self._groups[(client, site)] = (parent, [])
                         client_item.appendRow([parent, QStandardItem(), QStandardItem()])
-                    for host in groups[client][site]:
-                        self._place[host.name] = (client, site)
-                        self._groups[client][1].append(host.name)
-                        if site is not None:
-                            self._groups[(client, site)][1].append(host.name)
-                        parent.appendRow(self._host_row(host, states.get(host.name), note_counts.get(host.name, 0)))
-                        count += 1
+                    members = [host.spec.name for host in groups[client][site]]
+                    self._groups[client][1].extend(members)
+                    if site is not None:
+                        self._groups[(client, site)][1].extend(members)
+                    for name, host in zip(members, groups[client][site], strict=True):
+                        self._place[name] = (client, site)
+                        parent.appendRow(self._host_row(name, host, states.get(name), note_counts.get(name, 0)))
+                    count += len(members)
                 self._counts[client] = count
                 root.appendRow([client_item, QStandardItem(), QStandardItem()])
             for group in self._groups:
@@ -112,24 +113,23 @@ class RosterModel(QStandardItemModel):
         item.setFont(font)
         return item
 
-    def _host_row(self, host, state: HostState | None, notes: int) -> list[QStandardItem]:
+    def _host_row(self, name: str, host, state: HostState | None, notes: int) -> list[QStandardItem]:
         # Not editable: the tree has no edit triggers (30,000 setEditable calls cost ~0.1 s at 10k hosts).
-        name = QStandardItem(_label(host.name, notes))
-        name.setData("host", KIND_ROLE)
-        name.setData(host.name, NAME_ROLE)
-        name.setData(notes, NOTES_ROLE)
-        name.setData(host.spec.client, CLIENT_ROLE)
-        self._searchable[host.name] = " ".join([host.name, host.address, *host.spec.tags, host.spec.client or "",
-                                                host.spec.site or "", *(f"tag:{t}" for t in host.spec.tags),
-                                                f"client:{host.spec.client or ''}", f"site:{host.spec.site or ''}"
-                                                ]).lower()
-        self._where[host.name] = (f"{host.user + '@' if host.user else ''}{host.address}:{host.port}"
-                                  + (f"\ntags: {', '.join(host.spec.tags)}" if host.spec.tags else ""))
-        address = QStandardItem(f"{host.address}:{host.port}" if host.port != 22 else host.address)
+        spec, address = host.spec, host.effective["address"]
+        item = QStandardItem(_label(name, notes))
+        item.setData("host", KIND_ROLE)
+        item.setData(name, NAME_ROLE)
+        item.setData(notes, NOTES_ROLE)
+        item.setData(spec.client, CLIENT_ROLE)
+        tags, client, site = spec.tags, spec.client or "", spec.site or ""
+        self._searchable[name] = " ".join([name, address, *tags, client, site, *(f"tag:{t}" for t in tags),
+                                           f"client:{client}", f"site:{site}"]).lower()
+        self._hosts[name] = host
+        port = host.effective["port"]
         status = QStandardItem()
-        self._host_items[host.name] = name
-        self._apply_state(host.name, name, status, state)
-        return [name, address, status]
+        self._host_items[name] = item
+        self._apply_state(name, item, status, state)
+        return [item, QStandardItem(f"{address}:{port}" if port != 22 else address), status]
 
     def _apply_state(self, host: str, name: QStandardItem, status: QStandardItem, state: HostState | None) -> None:
         value = state.status if state else "never"
@@ -171,7 +171,10 @@ class RosterModel(QStandardItemModel):
         tip = state_tooltip(self._states.get(name))
         if index.column() == 2:
             return plain_tip(tip)
-        return plain_tip(f"{name}\n{self._where[name]}\n{tip}")
+        host = self._hosts[name]
+        where = (f"{host.user + '@' if host.user else ''}{host.address}:{host.port}"
+                 + (f"\ntags: {', '.join(host.spec.tags)}" if host.spec.tags else ""))
+        return plain_tip(f"{name}\n{where}\n{tip}")
 
     def set_state(self, host: str, state: HostState | None) -> None:
         """A host's status changed (a run finished): update its row in place."""
