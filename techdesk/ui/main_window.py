@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
 from functools import cached_property
 
@@ -31,6 +33,26 @@ from techdesk.ui.views.notes_panel import NotesPanel
 from techdesk.ui.views.roster_panel import RosterPanel
 from techdesk.ui.views.run_panel import RunPanel
 from techdesk.ui.views.visit_panel import VisitPanel
+
+log = logging.getLogger(__name__)
+PRELOAD_AFTER_MS = 1000
+_preload_started = threading.Event()
+
+
+def _preload() -> None:
+    """What the first run needs (the runner and paramiko: ~0.2 s of imports), loaded off
+    the GUI thread once the window is up: neither start-up nor the first run's loop pays."""
+    try:
+        import techdesk.services.connections  # noqa: F401
+        import techdesk.services.runner  # noqa: F401
+    except Exception:  # the run imports them again and reports what is wrong
+        log.exception("preloading the runner failed")
+
+
+def start_preload() -> None:
+    if not _preload_started.is_set():
+        _preload_started.set()
+        threading.Thread(target=_preload, name="techdesk-preload", daemon=True).start()
 
 
 def _beyond(row: dict) -> int:
@@ -301,6 +323,7 @@ class MainWindow(QMainWindow):
     def _first_refresh(self) -> None:
         if self.isVisible():  # not for a window closed before the loop came round
             self.dashboard_ctl.refresh()
+            QTimer.singleShot(PRELOAD_AFTER_MS, self, start_preload)
             if not self.roster_panel.model.host_names() and not self.services.workspace.settings.technician:
                 self.first_run()
 
