@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from techdesk.core.host_state import HostState, as_utc, host_state, parse_time
-from techdesk.services.snapshot import TTL_S, StoreSnapshots
 from techdesk.store import audit
 from techdesk.store import runs as runs_repo
+from techdesk.store.snapshot import TTL_S, StoreSnapshots
 
 
 class HistoryService:

@@ -23,9 +23,9 @@ from techdesk.core.roster import (
     parse_port,
     validate_spec,
 )
-from techdesk.services.snapshot import StoreSnapshots
 from techdesk.store import roster as repo
 from techdesk.store.db import transaction
+from techdesk.store.snapshot import StoreSnapshots
 
 EDITABLE = ("address", "port", "user", "client", "site", "tags", "os", "jump", "key")
 

@@ -1,5 +1,5 @@
 """The roster tree and the dashboard share one read of the store at start-up
-(services/snapshot.py); what another process writes afterwards — a new host, a new
+(store/snapshot.py); what another process writes afterwards — a new host, a new
 state — shows on the next refresh of either, never the shared read."""
 
 from __future__ import annotations

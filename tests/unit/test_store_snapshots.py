@@ -1,4 +1,4 @@
-"""The whole-store reads shared by the window's views (services/snapshot.py): one read serves
+"""The whole-store reads shared by the window's views (store/snapshot.py): one read serves
 readers of the same moment, and any change to the store — through this connection or
 committed by another (a second process, the sync) — is seen by the next read."""
 
