@@ -472,8 +472,7 @@ class MainWindow(QMainWindow):
     def _hosts_finished(self, names: list[str]) -> None:
         # The rows show the hosts' status by the one rule (a failed attempt marks them, no more);
         # one query per batch of results, not per host.
-        for name, state in self.host_states(names).items():
-            self.roster_panel.model.set_state(name, state)
+        self.roster_panel.model.set_states(self.host_states(names))
 
     def fix_finding(self, host: str, check_id: str) -> None:
         from techdesk.ui.dialogs.fix_dialog import FixDialog

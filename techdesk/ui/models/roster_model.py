@@ -178,16 +178,22 @@ class RosterModel(QStandardItemModel):
 
     def set_state(self, host: str, state: HostState | None) -> None:
         """A host's status changed (a run finished): update its row in place."""
-        item = self._host_items.get(host)
-        if item is None:
-            return
-        status_item = self.itemFromIndex(item.index().siblingAtColumn(2))
-        if status_item is not None:
-            self._apply_state(host, item, status_item, state)
-            client, site = self._place[host]
-            for group in (client, (client, site)):  # their search lines hold this host's
-                if group in self._groups:
-                    self._group_search(group)
+        self.set_states({host: state})
+
+    def set_states(self, states: dict[str, HostState | None]) -> None:
+        """A batch of hosts' statuses changed: their rows in place, then each group's
+        search lines once (a client may hold thousands of hosts)."""
+        touched = set()
+        for host, state in states.items():
+            item = self._host_items.get(host)
+            status_item = self.itemFromIndex(item.index().siblingAtColumn(2)) if item is not None else None
+            if status_item is not None:
+                self._apply_state(host, item, status_item, state)
+                client, site = self._place[host]
+                touched.update((client, (client, site)))
+        for group in touched:  # their search lines hold these hosts'
+            if group in self._groups:
+                self._group_search(group)
 
     def set_note_counts(self, counts: dict[str, int]) -> None:
         for host, item in self._host_items.items():
