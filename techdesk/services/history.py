@@ -33,11 +33,10 @@ class HistoryService:
         real = datetime.now().astimezone()
         now = as_utc(now or real)
         compute = lambda: self._host_states(stale_after, hosts, now, until)  # noqa: E731
-        if until is not None or abs((now - real).total_seconds()) >= TTL_S:
-            return compute()  # a replay of another moment is not shared
+        if hosts is not None or until is not None or abs((now - real).total_seconds()) >= TTL_S:
+            return compute()  # a few hosts (a run's batch), or a replay of another moment: not shared
         # The roster tree and the dashboard read the same moment: one read while the store is unchanged.
-        key = ("host_states", stale_after, None if hosts is None else tuple(hosts))
-        return dict(self._snapshots.get(key, compute))
+        return dict(self._snapshots.get(("host_states", stale_after), compute))
 
     def _host_states(self, stale_after, hosts, now, until) -> dict[str, HostState]:
         checks = runs_repo.current_checks(self.conn, hosts, until)
