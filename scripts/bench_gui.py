@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Responsiveness of the window, with baselines measured in the same run.
 
-1. Start-up with 10,000 hosts: launch to window shown (a fresh process), next to an
-   empty QMainWindow in a fresh process (the cost of Python + Qt alone).
-2. Filter keystroke on the 10,000-host tree: time for the tree to update.
+1. Start-up with 10,000 hosts: launch to window shown (a fresh process; the first
+   dashboard refresh, queued before the clock stops, included), next to an empty
+   QMainWindow in a fresh process (the cost of Python + Qt alone). Bytecode is compiled
+   first and kept (PYTHONDONTWRITEBYTECODE dropped for these runs), as an installed copy has it.
+2. Filter keystroke on the 10,000-host tree: from setting the filter's text to the tree
+   painted with the filtered rows (the events it posts processed), ten keystrokes, 3 rounds.
 3. Event-loop stalls during a run over 100 hosts (real OpenSSH sshd, one server
    under 100 names): a 5 ms timer probe on the GUI loop; worst gap and 99th
    percentile, next to the same probe on an idle loop.
@@ -14,6 +17,7 @@ Usage: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py
 from __future__ import annotations
 
 import asyncio
+import compileall
 import os
 import shutil
 import statistics
@@ -48,13 +52,22 @@ app.exec()
 """
 
 
-def startup(arg: str) -> float:
-    times = []
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", STARTUP, repr(time.time()), arg], capture_output=True,
-                             text=True, check=True)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+def startup(args: list[str], runs: int = 5) -> dict[str, list[float]]:
+    """Alternate runs of each case (after one unmeasured warm-up each), in fresh processes."""
+    compileall.compile_dir(str(ROOT / "techdesk"), quiet=1)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    times: dict[str, list[float]] = {arg: [] for arg in args}
+    for i in range(runs + 1):
+        for arg in args:
+            out = subprocess.run([sys.executable, "-c", STARTUP, repr(time.time()), arg], capture_output=True,
+                                 text=True, check=True, env=env, cwd=ROOT)
+            if i:
+                times[arg].append(float(out.stdout.strip().splitlines()[-1]))
+    return times
+
+
+def figures(values: list[float], scale: float = 1.0, unit: str = "s", digits: int = 3) -> str:
+    return f"median {statistics.median(values) * scale:6.{digits}f}{unit} best {min(values) * scale:6.{digits}f}{unit}"
 
 
 def make_roster(path: Path, count: int) -> None:
@@ -103,9 +116,9 @@ def main() -> int:
         t0 = time.perf_counter()
         make_roster(big, 10_000)
         print(f"(made a 10,000-host roster in {time.perf_counter() - t0:.1f}s)")
-        empty_s = startup("empty")
-        full_s = startup(str(big))
-        print(f"{'start-up to window shown':38} empty QMainWindow {empty_s:6.3f}s | techdesk, 10k hosts {full_s:6.3f}s")
+        runs = startup(["empty", str(big)])
+        print(f"{'start-up, empty QMainWindow (baseline)':38} {figures(runs['empty'])}")
+        print(f"{'start-up to window shown, 10k hosts':38} {figures(runs[str(big)])}  (goal < 1.2 s)")
 
         import qasync
 
@@ -121,12 +134,14 @@ def main() -> int:
         app.processEvents()
         panel = window.roster_panel
         times = []
-        for text in ("w", "we", "web", "web0", "web00", "web001", "", "client 04", "db", ""):
-            t0 = time.perf_counter()
-            panel.filter.setText(text)
-            app.processEvents()
-            times.append((time.perf_counter() - t0) * 1000)
-        print(f"{'filter keystroke, 10k hosts':38} median {statistics.median(times):6.1f} ms | worst {max(times):6.1f} ms")
+        for _ in range(3):
+            for text in ("w", "we", "web", "web0", "web00", "web001", "", "client 04", "db", ""):
+                t0 = time.perf_counter()
+                panel.filter.setText(text)
+                app.processEvents()
+                times.append((time.perf_counter() - t0) * 1000)
+        print(f"{'filter keystroke, 10k hosts':38} median {statistics.median(times):6.1f} ms | worst "
+              f"{max(times):6.1f} ms  (goal: median < 20 ms)")
         window.close()
 
         from tests.fixtures.sshd import SshdServer

@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 from techdesk.core.host_state import HostState, as_utc, host_state, parse_time
 from techdesk.store import audit
 from techdesk.store import runs as runs_repo
+from techdesk.store.snapshot import TTL_S, StoreSnapshots
 
 
 class HistoryService:
     def __init__(self, conn, device_id: str = "") -> None:
         self.conn = conn
         self.device_id = device_id  # this device's id in the shared folder (settings)
+        self._snapshots = StoreSnapshots(conn)
 
     def host_runs(self, host: str, limit: int = 50):
         return runs_repo.host_runs(self.conn, host, limit)
@@ -28,7 +30,15 @@ class HistoryService:
         """The status of each host in the roster (or of ``hosts``) by the one rule in
         core/host_state.py: what the roster, host page, dashboard, health and reports show.
         ``until`` (an ISO time): only what was known then (health --at replays the past)."""
-        now = as_utc(now or datetime.now().astimezone())
+        real = datetime.now().astimezone()
+        now = as_utc(now or real)
+        compute = lambda: self._host_states(stale_after, hosts, now, until)  # noqa: E731
+        if hosts is not None or until is not None or abs((now - real).total_seconds()) >= TTL_S:
+            return compute()  # a few hosts (a run's batch), or a replay of another moment: not shared
+        # The roster tree and the dashboard read the same moment: one read while the store is unchanged.
+        return dict(self._snapshots.get(("host_states", stale_after), compute))
+
+    def _host_states(self, stale_after, hosts, now, until) -> dict[str, HostState]:
         checks = runs_repo.current_checks(self.conn, hosts, until)
         roster = runs_repo.host_attempts(self.conn, hosts, until)
         return {name: host_state(name, checks.get(name, []), attempt, now, stale_after, created,

@@ -25,6 +25,7 @@ from techdesk.core.roster import (
 )
 from techdesk.store import roster as repo
 from techdesk.store.db import transaction
+from techdesk.store.snapshot import StoreSnapshots
 
 EDITABLE = ("address", "port", "user", "client", "site", "tags", "os", "jump", "key")
 
@@ -44,6 +45,7 @@ class RosterService:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._listeners: list = []
+        self._snapshots = StoreSnapshots(conn)
 
     # Views (GUI models) subscribe to hear that the roster changed.
     def subscribe(self, callback) -> None:
@@ -58,6 +60,9 @@ class RosterService:
         return repo.get_host(self.conn, name)
 
     def hosts(self, client: str | None = None, site: str | None = None, tag: str | None = None) -> list[Host]:
+        if client is None and site is None and tag is None:
+            # The whole roster, read once for the readers of one moment (tree, dashboard).
+            return list(self._snapshots.get("hosts", lambda: repo.list_hosts(self.conn)))
         return repo.list_hosts(self.conn, client=client, site=site, tag=tag)
 
     def clients(self) -> list[Client]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
+from functools import cached_property
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -13,14 +16,11 @@ from techdesk.secrets import backend_info
 from techdesk.ui.controllers.alerts_controller import AlertsController
 from techdesk.ui.controllers.briefing_controller import BriefingController
 from techdesk.ui.controllers.dashboard_controller import DashboardController
-from techdesk.ui.controllers.files_controller import FilesController
 from techdesk.ui.controllers.hostkey_prompt import EndpointPrompter, HostKeyPrompter, SecretPrompter
 from techdesk.ui.controllers.notes_controller import NotesController
 from techdesk.ui.controllers.roster_controller import RosterController
 from techdesk.ui.controllers.run_controller import RunController
 from techdesk.ui.controllers.sync_controller import SyncController
-from techdesk.ui.controllers.terminal_controller import TerminalController
-from techdesk.ui.controllers.tunnels_controller import TunnelsController
 from techdesk.ui.controllers.visit_controller import VisitController
 from techdesk.ui.controllers.window_tools import WindowTools
 from techdesk.ui.icons import app_icon
@@ -33,6 +33,26 @@ from techdesk.ui.views.notes_panel import NotesPanel
 from techdesk.ui.views.roster_panel import RosterPanel
 from techdesk.ui.views.run_panel import RunPanel
 from techdesk.ui.views.visit_panel import VisitPanel
+
+log = logging.getLogger(__name__)
+PRELOAD_AFTER_MS = 1000
+_preload_started = threading.Event()
+
+
+def _preload() -> None:
+    """What the first run needs (the runner and paramiko: ~0.2 s of imports), loaded off
+    the GUI thread once the window is up: neither start-up nor the first run's loop pays."""
+    try:
+        import techdesk.services.connections  # noqa: F401
+        import techdesk.services.runner  # noqa: F401
+    except Exception:  # the run imports them again and reports what is wrong
+        log.exception("preloading the runner failed")
+
+
+def start_preload() -> None:
+    if not _preload_started.is_set():
+        _preload_started.set()
+        threading.Thread(target=_preload, name="techdesk-preload", daemon=True).start()
 
 
 def _beyond(row: dict) -> int:
@@ -128,14 +148,13 @@ class MainWindow(QMainWindow):
         self.host_page.runs.itemDoubleClicked.connect(self.tools.open_past_run)
         self._build_status_bar()
         self._settings = QSettings(str(services.workspace.path / "window.ini"), QSettings.Format.IniFormat)
-        self.terminals = TerminalController(services, self, self.tabs, self._settings)
-        self.roster.terminal_requested.connect(self.terminals.open)
-        self.roster_panel.terminal_requested.connect(self.terminals.open)
-        self.roster_panel.quick_connect_requested.connect(self.terminals.open_quick)
-        self.files = FilesController(services, self, self.tabs)
-        self.roster.files_requested.connect(self.files.open)
-        self.tunnels = TunnelsController(services, self, self.tabs)
-        self.roster.tunnels_requested.connect(self.tunnels.open)
+        # Terminal, Files and Tunnels are made when first asked for (below): their modules
+        # (paramiko, pyte) cost ~0.3 s of start-up.
+        self.roster.terminal_requested.connect(lambda name: self.terminals.open(name))
+        self.roster_panel.terminal_requested.connect(lambda name: self.terminals.open(name))
+        self.roster_panel.quick_connect_requested.connect(lambda text: self.terminals.open_quick(text))
+        self.roster.files_requested.connect(lambda name: self.files.open(name))
+        self.roster.tunnels_requested.connect(lambda name: self.tunnels.open(name))
         self._restore_state()
         self.set_theme(str(self._settings.value("appearance", "system")), save=False)
         self.roster.refresh()
@@ -143,6 +162,24 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, self._first_refresh)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.last_close_box: QMessageBox | None = None
+
+    @cached_property
+    def terminals(self):
+        from techdesk.ui.controllers.terminal_controller import TerminalController
+
+        return TerminalController(self.services, self, self.tabs, self._settings)
+
+    @cached_property
+    def files(self):
+        from techdesk.ui.controllers.files_controller import FilesController
+
+        return FilesController(self.services, self, self.tabs)
+
+    @cached_property
+    def tunnels(self):
+        from techdesk.ui.controllers.tunnels_controller import TunnelsController
+
+        return TunnelsController(self.services, self, self.tabs)
 
     # -- actions, menus, toolbar ---------------------------------------------
     def _action(self, text: str, slot, shortcut: str | None = None, tip: str | None = None) -> QAction:
@@ -253,7 +290,7 @@ class MainWindow(QMainWindow):
             self.keyring_label.setStyleSheet("color: #d64541")
         from techdesk.ui.controllers.connections_indicator import ConnectionsIndicator
 
-        self.connections = ConnectionsIndicator(self.services.connections, self)
+        self.connections = ConnectionsIndicator(self.services, self)
         self.statusBar().addPermanentWidget(self.connections.label)
         self.statusBar().addPermanentWidget(self.visit_timer)
         self.statusBar().addPermanentWidget(self.sync.button)
@@ -286,6 +323,7 @@ class MainWindow(QMainWindow):
     def _first_refresh(self) -> None:
         if self.isVisible():  # not for a window closed before the loop came round
             self.dashboard_ctl.refresh()
+            QTimer.singleShot(PRELOAD_AFTER_MS, self, start_preload)
             if not self.roster_panel.model.host_names() and not self.services.workspace.settings.technician:
                 self.first_run()
 
@@ -434,8 +472,7 @@ class MainWindow(QMainWindow):
     def _hosts_finished(self, names: list[str]) -> None:
         # The rows show the hosts' status by the one rule (a failed attempt marks them, no more);
         # one query per batch of results, not per host.
-        for name, state in self.host_states(names).items():
-            self.roster_panel.model.set_state(name, state)
+        self.roster_panel.model.set_states(self.host_states(names))
 
     def fix_finding(self, host: str, check_id: str) -> None:
         from techdesk.ui.dialogs.fix_dialog import FixDialog
@@ -529,9 +566,9 @@ class MainWindow(QMainWindow):
         if self.runs.running:
             self.runs.cancel()
         self.stop_timers()
-        self.terminals.close_all()
-        self.files.close_all()
-        self.tunnels.close_all()
+        for made in ("terminals", "files", "tunnels"):  # only those opened (made on first use)
+            if made in self.__dict__:
+                self.__dict__[made].close_all()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self._settings.sync()

@@ -528,7 +528,10 @@ def test_health_of_ten_thousand_hosts_is_a_query_per_table(workspace_dir):
     report = svc.monitor.health()
     svc.conn.set_trace_callback(None)
     assert report["totals"]["hosts"] == 10_000 and report["totals"]["never"] == 10_000
-    assert len(statements) < 15, statements
+    # The shared-read check (store/snapshot.py) is one PRAGMA per whole-store read, not per host.
+    queries = [s for s in statements if s != "PRAGMA data_version"]
+    assert len(queries) < 15, queries
+    assert len(statements) - len(queries) <= 2, statements
     svc.close()
 
 

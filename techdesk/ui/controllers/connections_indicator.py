@@ -9,9 +9,9 @@ REFRESH_MS = 2000  # the pool changes from worker threads; polling it is cheap a
 
 
 class ConnectionsIndicator(QObject):
-    def __init__(self, pool, parent=None) -> None:
+    def __init__(self, services, parent=None) -> None:
         super().__init__(parent)
-        self.pool = pool
+        self.services = services
         self.label = QLabel("")
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
@@ -19,7 +19,9 @@ class ConnectionsIndicator(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        names = self.pool.connected()
+        # The pool is made by the first run, fix or command (it loads paramiko): none yet, none open.
+        pool = self.services.__dict__.get("connections")
+        names = pool.connected() if pool is not None else []
         if not names:
             self.label.setText("")
             self.label.setToolTip("")
@@ -27,7 +29,7 @@ class ConnectionsIndicator(QObject):
             return
         shown = names[0] if len(names) == 1 else f"{len(names)} hosts"
         self.label.setText(f"⇄ connected: {shown}")
-        minutes = self.pool.idle_s / 60
+        minutes = pool.idle_s / 60
         self.label.setToolTip("Warm SSH connections (reused by the next run, fix or command; "
                               f"closed after {minutes:g} min idle):\n" + "\n".join(names))
         self.label.setVisible(True)

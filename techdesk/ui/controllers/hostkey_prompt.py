@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from techdesk.ssh.knownhosts import fingerprint
 from techdesk.ui.dialogs.hostkey_dialog import UnknownHostKeyDialog
 
 
@@ -32,6 +31,9 @@ class _Prompter:
 class HostKeyPrompter(_Prompter):
     async def __call__(self, target, key) -> bool | str:
         """True = trust and remember, "once" = this connection only, False = refuse."""
+        # paramiko: loaded when a run first asks, not at start-up
+        from techdesk.ssh.knownhosts import fingerprint
+
         async with self._lock:
             code = await self._ask(UnknownHostKeyDialog(target.name, target.address, target.port,
                                                         key.get_name(), fingerprint(key), self.window))

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from techdesk.core.host_state import is_cancel
-from techdesk.services.runner import RunEvent, os_mismatches
+
+if TYPE_CHECKING:
+    from techdesk.services.runner import RunEvent
 
 
 class RunController(QObject):
@@ -77,6 +80,9 @@ class RunController(QObject):
             self.start(bundle, self.targets)
 
     def start(self, bundle_name: str, host_names: list[str]) -> asyncio.Task | None:
+        # The runner (paramiko) is imported when a run first starts, not at window start-up.
+        from techdesk.services.runner import os_mismatches
+
         bundle = self.services.bundles.get(bundle_name)
         hosts = self.services.runner.resolve_targets(host_names)
         any_os = False
