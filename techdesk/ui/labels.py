@@ -22,3 +22,13 @@ def error_label() -> QLabel:
     label.setObjectName("error")
     label.setStyleSheet(f"color: {STATUS_COLORS['crit']}")
     return label
+
+
+def human_size(size: int) -> str:
+    """1536 -> "1.5 KB" (sizes of files and transfers)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

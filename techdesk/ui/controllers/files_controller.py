@@ -22,8 +22,9 @@ from techdesk.core.work import ATTACHMENT_CAP, WorkError, too_big
 from techdesk.services.sessions import Prompts, SessionError
 from techdesk.terminal.files import TransferCancelled, TransferError, join, local_target, parent
 from techdesk.ui.controllers.terminal_controller import add_closable_tab
+from techdesk.ui.labels import human_size
 from techdesk.ui.plain import question
-from techdesk.ui.views.files_view import OWN_DRAG, FilesView, human_size
+from techdesk.ui.views.files_view import OWN_DRAG, FilesView
 
 
 class FilesTab(QObject):

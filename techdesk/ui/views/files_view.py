@@ -23,19 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.terminal.files import RemoteEntry
+from techdesk.ui.labels import human_size
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 OWN_DRAG = "application/x-techdesk-remote-files"   # marks a drag out of a Files tab
 COLUMNS = ("Name", "Size", "Modified", "Permissions")
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 class _SizeItem(QTreeWidgetItem):

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 from techdesk.core.text import clean_text
 from techdesk.reports.markdown import MARKDOWN_CSS, markdown
 from techdesk.ui.icons import status_icon
+from techdesk.ui.labels import human_size
 from techdesk.ui.timefmt import local_time
-from techdesk.ui.views.files_view import human_size
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 20
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from techdesk.ui.views.files_view import human_size
+from techdesk.ui.labels import human_size
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
