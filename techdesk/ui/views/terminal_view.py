@@ -28,6 +28,7 @@ from techdesk.terminal.emulator import CELL, Emulator
 
 SLICE_S = 0.003          # feed at most this long before letting the event loop run
 TAKE = 512             # bytes fed to the emulator per step: pyte parses ~0.2-1 MB/s on a busy machine, so 1-3 ms
+FLOOD_WAIT_MS = 10     # how long a pump waits for a flood's backlog to build
 FLOOD = 256 * 1024       # a backlog this large may drop its head that scrolls away unseen
 REPAINT_MS = 16
 FONT_SIZES = (8, 30)
@@ -236,9 +237,12 @@ class TerminalView(QWidget):
             self._offset = min(self._offset + self.emulator.total_lines - before,
                                len(self.emulator.screen.scrollback))
         self._schedule_repaint()
-        if session.pending():
+        if pending := session.pending():
+            # Falling behind a flood: let the reader fill the backlog for a moment instead of
+            # parsing it as it trickles in (pyte parses ~0.6 MB/s); a backlog of FLOOD bytes
+            # drops its head unparsed. Small outputs never wait.
             self._pump_queued = True
-            QTimer.singleShot(0, self, self._pump)
+            QTimer.singleShot(FLOOD_WAIT_MS if FLOOD // 8 <= pending < FLOOD else 0, self, self._pump)
         elif session.ended and not self.ended:
             self.ended = True
             self.note("Connection closed — press Enter to reconnect")
