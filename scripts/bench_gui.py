@@ -129,8 +129,11 @@ def main() -> int:
         from techdesk.ui.main_window import MainWindow
         from techdesk.workspace import Workspace
 
+        from techdesk.ui.main import settle_heap
+
         window = MainWindow(Services(Workspace(big)))
         window.show()
+        settle_heap()  # as the app does once its window is up
         app.processEvents()
         panel = window.roster_panel
         times = []
