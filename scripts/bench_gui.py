@@ -126,10 +126,9 @@ def main() -> int:
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         from techdesk.services.context import Services
+        from techdesk.ui.main import settle_heap
         from techdesk.ui.main_window import MainWindow
         from techdesk.workspace import Workspace
-
-        from techdesk.ui.main import settle_heap
 
         window = MainWindow(Services(Workspace(big)))
         window.show()

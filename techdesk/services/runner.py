@@ -9,6 +9,7 @@ per-host, per-check progress as it arrives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets as pysecrets
 import threading
 import time
@@ -129,7 +130,8 @@ class RunService:
         nonce = pysecrets.token_hex(16)
         compiled = compile_script(bundle, nonce)
         plans, endpoints, routes = self._plan_hosts(hosts)
-        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="techdesk-ssh")
+        pool = await loop.run_in_executor(None, started_pool, min(max(1, concurrency), max(1, len(plans))),
+                                          "techdesk-ssh")
         limiter = asyncio.Semaphore(max(1, concurrency))
 
         def from_worker(event: RunEvent) -> None:
@@ -239,6 +241,23 @@ class Route:
     endpoints: dict[str, str]   # hop name -> endpoint its keyring secret is bound to
     trust: RouteTrust           # host keys pinned per route (like OpenSSH's HostKeyAlias)
 
+
+
+def started_pool(workers: int, prefix: str) -> ThreadPoolExecutor:
+    """A thread pool whose threads are already running. ThreadPoolExecutor starts a thread
+    inside submit(), and Thread.start() waits until that thread runs: tens of ms each on a
+    busy machine, which on the event loop's thread freezes the window. Call it in a worker."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+    ready = threading.Barrier(workers + 1)
+
+    def arrive() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            ready.wait(10)
+
+    for _ in range(workers):
+        pool.submit(arrive)
+    arrive()
+    return pool
 
 def plan_route(roster, trust: TrustStore, name: str) -> Route:
     """The route to `name` through its jump chain; on the loop thread (the store is not
