@@ -20,7 +20,13 @@ from techdesk.core.findings import HostError
 from techdesk.core.roster import Host, RosterError
 from techdesk.diagnostics import fixscript
 from techdesk.diagnostics.sanitize import clean_output
-from techdesk.services.runner import DEFAULT_CONCURRENCY, Route, plan_route, secret_lookup
+from techdesk.services.runner import (
+    DEFAULT_CONCURRENCY,
+    EndpointPrompt,
+    Route,
+    plan_route,
+    secret_lookup,
+)
 from techdesk.ssh.connect import Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.store import audit
@@ -65,12 +71,14 @@ class ActionService:
     async def execute(self, hosts: list[Host], scripts: dict[str, str], *, action: str, detail: str,
                       root: bool = False, timeout: float = 300, concurrency: int = DEFAULT_CONCURRENCY,
                       cancel: threading.Event | None = None, stop_on_failure: bool = False,
-                      accept_new_hostkeys: bool = False,
+                      accept_new_hostkeys: bool = False, endpoint_prompt: EndpointPrompt | None = None,
                       on_result: Callable[[ActionResult], None] | None = None) -> list[ActionResult]:
         """Run scripts[host.name] on each host; results in the order of `hosts`.
 
         The audit log gets the script (as given: never the sudo password) before it is sent,
-        then the outcome.
+        then the outcome. `endpoint_prompt` (the window's) asks whether a stored secret may
+        go to a host that moved; without it the secret is not sent (the CLI says which
+        `techdesk hosts confirm` to run).
         """
         svc = self.services
         loop = asyncio.get_running_loop()
@@ -101,7 +109,7 @@ class ActionService:
                     except RosterError as exc:
                         route, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
                     if route is not None:
-                        secrets = secret_lookup(loop, route.endpoints, None, None, cancel)
+                        secrets = secret_lookup(loop, route.endpoints, None, endpoint_prompt, cancel)
                         result = await loop.run_in_executor(
                             pool, self._one_host, host.name, route, secrets, scripts[host.name], root, timeout,
                             cancel, accept_new_hostkeys, audit_sent)
