@@ -149,18 +149,24 @@ class ActionService:
         chunks: list[bytes] = []
         size = 0
 
+        feed: fixscript.SudoFeed | None = None
+
         def on_output(chunk: bytes) -> None:
             nonlocal size
+            if feed is not None:
+                feed.see(chunk)
             if size <= OUTPUT_CAP:
                 chunks.append(chunk)
                 size += len(chunk)
 
         try:
-            if root and (route.chain[-1].user or "") != "root":  # sudo's password, in the script text
+            if root and (route.chain[-1].user or "") != "root":  # sudo's, sent only if the host asks
                 password = secrets("password", name)
             text = fixscript.wrap(body, root=root, password=password, nonce=nonce)
+            if password is not None:
+                feed = fixscript.SudoFeed(text, password, nonce)
             result.exit_code = self.services.connections.run(
-                route.chain, route.trust, "sh -s", text.encode("utf-8"), on_output,
+                route.chain, route.trust, "sh -s", feed or text.encode("utf-8"), on_output,
                 deadline=time.monotonic() + timeout, cancel=cancel,
                 before_send=lambda: audit_sent(name), secrets=secrets,
                 accept_new=accept_new, timeouts=Timeouts())
@@ -171,6 +177,8 @@ class ActionService:
         except Exception as exc:  # one host's bug must not stop the others
             result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
         raw = b"".join(chunks)
+        if feed is not None:
+            raw = feed.shown(raw)
         result.output, result.truncated = clean_output(raw, OUTPUT_CAP)
         marker = fixscript.refused_marker(nonce)
         if result.exit_code == fixscript.SUDO_REFUSED_EXIT and marker in result.output:
