@@ -72,6 +72,7 @@ class ActionService:
                       root: bool = False, timeout: float = 300, concurrency: int = DEFAULT_CONCURRENCY,
                       cancel: threading.Event | None = None, stop_on_failure: bool = False,
                       accept_new_hostkeys: bool = False, endpoint_prompt: EndpointPrompt | None = None,
+                      timeouts: Timeouts | None = None,
                       on_result: Callable[[ActionResult], None] | None = None) -> list[ActionResult]:
         """Run scripts[host.name] on each host; results in the order of `hosts`.
 
@@ -112,7 +113,7 @@ class ActionService:
                         secrets = secret_lookup(loop, route.endpoints, None, endpoint_prompt, cancel)
                         result = await loop.run_in_executor(
                             pool, self._one_host, host.name, route, secrets, scripts[host.name], root, timeout,
-                            cancel, accept_new_hostkeys, audit_sent)
+                            cancel, accept_new_hostkeys, audit_sent, timeouts or Timeouts())
                     self._audit_outcome(action, detail, result)
                 if stop_on_failure and not result.ok:
                     stopped.set()
@@ -140,7 +141,7 @@ class ActionService:
         return ids
 
     def _one_host(self, name: str, route: Route, secrets, body: str, root: bool, timeout: float,
-                  cancel: threading.Event, accept_new: bool, audit_sent) -> ActionResult:
+                  cancel: threading.Event, accept_new: bool, audit_sent, timeouts: Timeouts) -> ActionResult:
         """Blocking, in a worker. `secrets` releases a stored secret only to its endpoint."""
         t0 = time.monotonic()
         result = ActionResult(name)
@@ -165,11 +166,12 @@ class ActionService:
             text = fixscript.wrap(body, root=root, password=password, nonce=nonce)
             if password is not None:
                 feed = fixscript.SudoFeed(text, password, nonce)
+            deadline = t0 + timeout  # connecting and authenticating count too
             result.exit_code = self.services.connections.run(
                 route.chain, route.trust, "sh -s", feed or text.encode("utf-8"), on_output,
-                deadline=time.monotonic() + timeout, cancel=cancel,
+                deadline=deadline, connect_deadline=deadline, cancel=cancel,
                 before_send=lambda: audit_sent(name), secrets=secrets,
-                accept_new=accept_new, timeouts=Timeouts())
+                accept_new=accept_new, timeouts=timeouts)
         except Cancelled:
             result.error = HostError("protocol", "cancelled by the technician")
         except SshError as exc:
