@@ -20,7 +20,13 @@ from techdesk.core.findings import HostError
 from techdesk.core.roster import Host, RosterError
 from techdesk.diagnostics import fixscript
 from techdesk.diagnostics.sanitize import clean_output
-from techdesk.services.runner import DEFAULT_CONCURRENCY, Route, plan_route, secret_lookup
+from techdesk.services.runner import (
+    DEFAULT_CONCURRENCY,
+    EndpointPrompt,
+    Route,
+    plan_route,
+    secret_lookup,
+)
 from techdesk.ssh.connect import Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
 from techdesk.store import audit
@@ -65,12 +71,15 @@ class ActionService:
     async def execute(self, hosts: list[Host], scripts: dict[str, str], *, action: str, detail: str,
                       root: bool = False, timeout: float = 300, concurrency: int = DEFAULT_CONCURRENCY,
                       cancel: threading.Event | None = None, stop_on_failure: bool = False,
-                      accept_new_hostkeys: bool = False,
+                      accept_new_hostkeys: bool = False, endpoint_prompt: EndpointPrompt | None = None,
+                      timeouts: Timeouts | None = None,
                       on_result: Callable[[ActionResult], None] | None = None) -> list[ActionResult]:
         """Run scripts[host.name] on each host; results in the order of `hosts`.
 
         The audit log gets the script (as given: never the sudo password) before it is sent,
-        then the outcome.
+        then the outcome. `endpoint_prompt` (the window's) asks whether a stored secret may
+        go to a host that moved; without it the secret is not sent (the CLI says which
+        `techdesk hosts confirm` to run).
         """
         svc = self.services
         loop = asyncio.get_running_loop()
@@ -101,10 +110,10 @@ class ActionService:
                     except RosterError as exc:
                         route, result = None, ActionResult(host.name, error=HostError("protocol", str(exc)))
                     if route is not None:
-                        secrets = secret_lookup(loop, route.endpoints, None, None, cancel)
+                        secrets = secret_lookup(loop, route.endpoints, None, endpoint_prompt, cancel)
                         result = await loop.run_in_executor(
                             pool, self._one_host, host.name, route, secrets, scripts[host.name], root, timeout,
-                            cancel, accept_new_hostkeys, audit_sent)
+                            cancel, accept_new_hostkeys, audit_sent, timeouts or Timeouts())
                     self._audit_outcome(action, detail, result)
                 if stop_on_failure and not result.ok:
                     stopped.set()
@@ -132,7 +141,7 @@ class ActionService:
         return ids
 
     def _one_host(self, name: str, route: Route, secrets, body: str, root: bool, timeout: float,
-                  cancel: threading.Event, accept_new: bool, audit_sent) -> ActionResult:
+                  cancel: threading.Event, accept_new: bool, audit_sent, timeouts: Timeouts) -> ActionResult:
         """Blocking, in a worker. `secrets` releases a stored secret only to its endpoint."""
         t0 = time.monotonic()
         result = ActionResult(name)
@@ -141,21 +150,28 @@ class ActionService:
         chunks: list[bytes] = []
         size = 0
 
+        feed: fixscript.SudoFeed | None = None
+
         def on_output(chunk: bytes) -> None:
             nonlocal size
+            if feed is not None:
+                feed.see(chunk)
             if size <= OUTPUT_CAP:
                 chunks.append(chunk)
                 size += len(chunk)
 
         try:
-            if root and (route.chain[-1].user or "") != "root":  # sudo's password, in the script text
+            if root and (route.chain[-1].user or "") != "root":  # sudo's, sent only if the host asks
                 password = secrets("password", name)
             text = fixscript.wrap(body, root=root, password=password, nonce=nonce)
+            if password is not None:
+                feed = fixscript.SudoFeed(text, password, nonce)
+            deadline = t0 + timeout  # connecting and authenticating count too
             result.exit_code = self.services.connections.run(
-                route.chain, route.trust, "sh -s", text.encode("utf-8"), on_output,
-                deadline=time.monotonic() + timeout, cancel=cancel,
+                route.chain, route.trust, "sh -s", feed or text.encode("utf-8"), on_output,
+                deadline=deadline, connect_deadline=deadline, cancel=cancel,
                 before_send=lambda: audit_sent(name), secrets=secrets,
-                accept_new=accept_new, timeouts=Timeouts())
+                accept_new=accept_new, timeouts=timeouts)
         except Cancelled:
             result.error = HostError("protocol", "cancelled by the technician")
         except SshError as exc:
@@ -163,6 +179,8 @@ class ActionService:
         except Exception as exc:  # one host's bug must not stop the others
             result.error = HostError("protocol", f"{type(exc).__name__}: {exc}")
         raw = b"".join(chunks)
+        if feed is not None:
+            raw = feed.shown(raw)
         result.output, result.truncated = clean_output(raw, OUTPUT_CAP)
         marker = fixscript.refused_marker(nonce)
         if result.exit_code == fixscript.SUDO_REFUSED_EXIT and marker in result.output:

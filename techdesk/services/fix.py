@@ -21,6 +21,10 @@ from techdesk.core.work import WorkError
 from techdesk.diagnostics.bundle import Bundle, CheckDef, FixDef
 from techdesk.diagnostics.fixscript import fix_body
 from techdesk.services.actions import ActionResult, fenced
+from techdesk.services.runner import EndpointPrompt
+from techdesk.ssh.connect import Timeouts
+
+UNREACHED = ("unreachable", "timeout")  # the check-first never got a session: nothing was sent
 
 
 class FixError(WorkError):
@@ -107,6 +111,22 @@ class FixOutcome:
                 "note": self.note_id, "line": self.line}
 
 
+def _ask_once(prompt: EndpointPrompt) -> EndpointPrompt:
+    """One apply asks once per moved host: "don't send" for the check-first stands for the
+    fix and the re-check too ("send" confirms the endpoint, so nothing asks again)."""
+    refused: set[tuple[str, str]] = set()
+
+    async def ask(change) -> bool:
+        if (change.host, change.now) in refused:
+            return False
+        if await prompt(change):
+            return True
+        refused.add((change.host, change.now))
+        return False
+
+    return ask
+
+
 class FixService:
     def __init__(self, services) -> None:
         self.services = services
@@ -164,40 +184,48 @@ class FixService:
 
     async def apply(self, plan: FixPlan, *, confirmed: set[str] | None = None, concurrency: int = 8,
                     cancel: threading.Event | None = None, stop_on_failure: bool = False,
-                    accept_new_hostkeys: bool = False,
+                    accept_new_hostkeys: bool = False, endpoint_prompt: EndpointPrompt | None = None,
+                    timeouts: Timeouts | None = None,
                     on_outcome: Callable[[FixOutcome], None] | None = None) -> list[FixOutcome]:
         problem = self.refusal(plan, confirmed)
         if problem:
             raise FixError(problem)
         svc = self.services
         cancel = cancel or threading.Event()
+        endpoint_prompt = _ask_once(endpoint_prompt) if endpoint_prompt else None
         one_check = Bundle(name=plan.bundle.name, title=plan.bundle.title, os=plan.bundle.os,
                            version=plan.bundle.version, description="", checks=[plan.check],
                            source=plan.bundle.source)
         unchecked = [h for h in plan.hosts if plan.before.get(h.name) is None]
+        unreached: dict[str, HostError] = {}
         if unchecked:  # no finding yet: check first, so there is a "before"
             report = await svc.runner.run(one_check, unchecked, concurrency=concurrency, cancel=cancel,
-                                          accept_new_hostkeys=accept_new_hostkeys, trigger="fix")
+                                          accept_new_hostkeys=accept_new_hostkeys, endpoint_prompt=endpoint_prompt,
+                                          timeouts=timeouts, trigger="fix")
             for r in report.results:
+                if r.error is not None and r.error.kind in UNREACHED and not r.checks:
+                    unreached[r.host] = r.error  # not dialled again for the fix: one wait, not two
                 if r.checks:
                     plan.before[r.host] = Finding.of(r.checks[0].status.value, r.checks[0].summary,
                                                      r.error.kind if r.error else None)
         refused = {h.name: why for h in plan.hosts if (why := plan.refused(h.name))}
-        allowed = [h for h in plan.hosts if h.name not in refused]
+        allowed = [h for h in plan.hosts if h.name not in refused and h.name not in unreached]
         scripts = {h.name: plan.script(h.name) for h in allowed}
         sent = await svc.actions.execute(
             allowed, scripts, action="fix", detail=plan.describe(), root=plan.fix.root,
             timeout=plan.fix.timeout, concurrency=concurrency, cancel=cancel,
-            stop_on_failure=stop_on_failure, accept_new_hostkeys=accept_new_hostkeys) if allowed else []
+            stop_on_failure=stop_on_failure, accept_new_hostkeys=accept_new_hostkeys,
+            endpoint_prompt=endpoint_prompt, timeouts=timeouts) if allowed else []
         by_host = {a.host: a for a in sent}
-        actions = [by_host.get(h.name) or ActionResult(h.name, error=HostError("tampered", refused[h.name]))
+        actions = [by_host.get(h.name) or ActionResult(h.name, error=unreached.get(h.name)
+                                                       or HostError("tampered", refused[h.name]))
                    for h in plan.hosts]
         ran = [h for h, a in zip(plan.hosts, actions, strict=True) if a.error is None]
         after: dict[str, CheckResult] = {}
         after_run = None
         if ran and not cancel.is_set():
             report = await svc.runner.run(one_check, ran, concurrency=concurrency, cancel=cancel,
-                                          trigger="fix")
+                                          endpoint_prompt=endpoint_prompt, timeouts=timeouts, trigger="fix")
             after_run = report.run_id
             after = {r.host: r.checks[0] for r in report.results if r.checks}
         outcomes = []

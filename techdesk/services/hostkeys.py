@@ -6,6 +6,7 @@ import base64
 import hashlib
 
 from techdesk.core.roster import RosterError
+from techdesk.services.runner import plan_route
 from techdesk.ssh.knownhosts import TrustStore, pin_name
 
 
@@ -37,9 +38,10 @@ class HostKeyService:
         return address, int(port)
 
     def pin_name(self, name_or_address: str) -> str:
-        """The known_hosts name a roster host (its route) or ADDRESS[:PORT] is pinned under."""
+        """The known_hosts name a roster host (its route, as connections pin it) or
+        ADDRESS[:PORT] is pinned under."""
         if self.roster.exists(name_or_address):
-            return pin_name([(h.address, h.port) for h in self.roster.jump_chain(name_or_address)])
+            return plan_route(self.roster, self.trust, name_or_address).pin
         return pin_name([self.address_of(name_or_address)])
 
     def forget(self, name_or_address: str) -> int:

@@ -241,6 +241,12 @@ class Route:
     endpoints: dict[str, str]   # hop name -> endpoint its keyring secret is bound to
     trust: RouteTrust           # host keys pinned per route (like OpenSSH's HostKeyAlias)
 
+    @property
+    def pin(self) -> str:
+        """The known_hosts name the host itself (the last hop) is pinned under."""
+        last = self.chain[-1]
+        return self.trust.aliases[(last.address, int(last.port))]
+
 
 
 def started_pool(workers: int, prefix: str) -> ThreadPoolExecutor:

@@ -66,7 +66,7 @@ def test_host_key_pins_are_per_route_and_forget_touches_only_the_host_named(cli,
     import paramiko
 
     from techdesk.services.context import Services
-    from techdesk.ssh.knownhosts import pin_name
+    from techdesk.services.runner import plan_route
     from techdesk.workspace import Workspace
 
     for args in (("gw-a", "--address", "203.0.113.1"), ("gw-b", "--address", "203.0.113.2"),
@@ -77,10 +77,12 @@ def test_host_key_pins_are_per_route_and_forget_touches_only_the_host_named(cli,
                            else paramiko.RSAKey.generate(1024) for _ in range(3))
     svc = Services(Workspace(workspace_dir))
     try:
-        def route_of(name):
-            hops = svc.roster.jump_chain(name)
-            return svc.trust.route({(h.address, h.port): pin_name([(j.address, j.port) for j in hops[:i + 1]])
-                                    for i, h in enumerate(hops)})
+        def route_of(name):  # the trust a run, shell or fix connects with
+            return plan_route(svc.roster, svc.trust, name).trust
+
+        # forget unpins the name a connection pins under: one rule (plan_route), not two
+        for name in ("a", "b", "direct", "gw-a"):
+            assert svc.hostkeys.pin_name(name) == plan_route(svc.roster, svc.trust, name).pin
 
         route_of("a").add("10.0.0.5", 22, key_a)  # as connect() pins a new key on first use
         route_of("b").add("10.0.0.5", 22, key_b)

@@ -258,3 +258,31 @@ def test_bulk_fix_by_client_fixes_each_host_and_rechecks(cli, sshd, fixture_ws):
     assert not fixture_ws.exists()
     code, _, err = cli("fix", "web", "flag", "nosuchfix", "--yes")
     assert code == 64 and "has no fix 'nosuchfix'" in err
+
+
+def test_a_root_fix_never_sends_the_sudo_password_when_the_login_is_root(sshd_factory, tmp_path):
+    """No --user: the login turns out to be root (as the fixture's sshd logs us in). The
+    host's shell decides (`id -u`) and does not ask, so the stored sudo password is never
+    written to that root shell's stdin. The hostile side: a server that records every byte
+    it is sent on stdin (as a compromised host could)."""
+    captured = tmp_path / "stdin.log"
+    sshd = sshd_factory(extra_config=f"ForceCommand tee -a {captured} | sh -s\n")
+    assert pwd.getpwnam(sshd.user).pw_uid == 0, "the fixture's sshd logs in as root"
+    ws = Workspace(tmp_path / "ws")
+    shutil.copy(sshd.known_hosts_path, ws.known_hosts_path)
+    svc = Services(ws)
+    password = uuid.uuid4().hex
+    try:
+        host = svc.roster.add(HostSpec(name="box", address=sshd.host, port=sshd.port,
+                                       key=str(sshd.client_key_path)))
+        assert host.user is None
+        secrets.set_secret("password", "box", password)
+        r = asyncio.run(svc.actions.execute([host], {"box": "id -u\n"}, action="exec", detail="t",
+                                            root=True, timeout=30))[0]
+        assert r.error is None and r.exit_code == 0, (r.error, r.output)
+        assert r.output.strip() == "0"  # ran as root, no protocol lines in what is shown
+        sent = captured.read_text()
+        assert "id -u" in sent  # the recorder saw the script...
+        assert password not in sent  # ...and never the password
+    finally:
+        svc.close()

@@ -182,3 +182,43 @@ def test_output_cannot_break_out_of_its_code_block_in_notes(cli, sshd, workspace
         assert "forged by the client" in body
         prose = _rendered_outside_code(body)
         assert "forged" not in prose and "All clear" not in prose, prose
+
+
+def test_a_silent_server_ends_a_fix_within_the_connect_timeouts(tmp_path):
+    """Accepts TCP, never says a word: connecting counts against the deadlines, and a host
+    the check-first could not reach is not dialled again for the fix."""
+    import asyncio
+    import time
+
+    from techdesk.core.roster import HostSpec
+    from techdesk.services.context import Services
+    from techdesk.ssh.connect import Timeouts
+    from techdesk.workspace import Workspace
+    from tests.integration.hostile_servers import FakeServer
+    from tests.integration.test_fix import _bundle
+
+    ws = Workspace(tmp_path / "ws")
+    svc = Services(ws)
+    listener = FakeServer()
+    try:
+        ws.bundles_dir.mkdir(parents=True, exist_ok=True)
+        (ws.bundles_dir / "files.toml").write_text(_bundle(tmp_path / "flag"))
+        svc.bundles.reload()
+        host = svc.roster.add(HostSpec(name="mute", address="127.0.0.1", port=listener.port))
+        # the fix's own deadline (2 s) bounds its connect too, not the 10 s greeting timeout
+        t0 = time.monotonic()
+        [r] = asyncio.run(svc.actions.execute([host], {"mute": "true\n"}, action="exec", detail="t",
+                                              timeout=2))
+        assert r.error is not None and r.error.kind in ("timeout", "unreachable"), r.error
+        assert time.monotonic() - t0 < 5
+        listener.held.clear()
+        plan = svc.fixes.plan([host], "flag")
+        t0 = time.monotonic()
+        [outcome] = asyncio.run(svc.fixes.apply(plan, timeouts=Timeouts(connect=2, banner=1, auth=2)))
+        took = time.monotonic() - t0
+        assert outcome.action.error is not None and outcome.action.error.kind in ("timeout", "unreachable")
+        assert took < 4, took
+        assert len(listener.held) == 1  # one try (the check first), not a second for the fix
+    finally:
+        listener.close()
+        svc.close()

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
 
 from techdesk.core.roster import HostSpec
 from techdesk.ui.views.run_panel import CHECK_ID_ROLE
@@ -99,3 +100,82 @@ def test_run_command_dialog_output_and_note(services, sshd, qloop, window, qtbot
     notes = services.notes.list(host="acme-web01")
     assert len(notes) == 1 and "exit 2" in notes[0].title
     dialog.close()
+
+
+def _moved_host(services, sshd, tmp_path) -> Path:
+    """acme-web01 logs in with the encrypted key; its passphrase was stored while the host
+    was at another endpoint (a synced edit moved it since): sent only if the technician says so."""
+    from techdesk.secrets import set_secret
+
+    flag = _setup(services, sshd, tmp_path)
+    services.roster.edit("acme-web01", key=str(sshd.encrypted_key_path))
+    set_secret("passphrase", "acme-web01", sshd.passphrase, endpoint=f"{sshd.user}@10.9.9.9:22")
+    assert services.roster.endpoint_changes("acme-web01")
+    return flag
+
+
+def _answer(window, answer: str, stop: list) -> list:
+    """Click `answer` on every endpoint question the window asks (the one runs ask) until
+    `stop` holds something; the titles of the questions asked."""
+    asked = []
+
+    def click() -> None:
+        if stop:
+            return
+        dialog = window.endpoint_prompt.last_dialog
+        if dialog is not None and dialog.isVisible():
+            asked.append(dialog.windowTitle())
+            (dialog.send_button if answer == "send" else dialog.refuse_button).click()
+        QTimer.singleShot(20, click)
+
+    QTimer.singleShot(20, click)
+    return asked
+
+
+def test_run_command_asks_before_a_moved_hosts_passphrase_is_sent(services, sshd, qloop, window, qtbot,
+                                                                   tmp_path):
+    from techdesk.ui.dialogs.command_dialog import CommandDialog
+
+    _moved_host(services, sshd, tmp_path)
+    marker = tmp_path / "ran"
+    for answer in ("refuse", "send"):
+        dialog = CommandDialog(services, ["acme-web01"], window)
+        qtbot.addWidget(dialog)
+        dialog.command.setPlainText(f"touch {marker}")
+        stop: list = []
+        asked = _answer(window, answer, stop)
+        dialog.run_button.click()
+        qloop.run_until_complete(dialog.task)
+        stop.append(True)
+        assert asked == ["acme-web01 has moved"], answer
+        [result] = dialog.results
+        if answer == "refuse":
+            assert result.error is not None and result.error.kind == "auth" and not marker.exists()
+            assert services.roster.endpoint_changes("acme-web01")  # still not trusted
+        else:
+            assert result.error is None and result.exit_code == 0 and marker.exists()
+            assert services.roster.endpoint_changes("acme-web01") == []  # confirmed: not asked again
+        dialog.close()
+
+
+def test_fix_asks_before_a_moved_hosts_passphrase_is_sent(services, sshd, qloop, window, qtbot, tmp_path):
+    from techdesk.ui.dialogs.fix_dialog import FixDialog
+
+    flag = _moved_host(services, sshd, tmp_path)
+    for answer in ("refuse", "send"):
+        dialog = FixDialog(services, "acme-web01", "flag", window)
+        qtbot.addWidget(dialog)
+        dialog.confirm.setText("acme-web01")
+        stop: list = []
+        asked = _answer(window, answer, stop)
+        dialog.run_button.click()
+        qloop.run_until_complete(dialog.task)
+        stop.append(True)
+        assert asked == ["acme-web01 has moved"], answer
+        if answer == "refuse":
+            assert flag.exists() and "not sent" in dialog.results.toPlainText()
+            assert services.roster.endpoint_changes("acme-web01")
+        else:
+            assert not flag.exists() and "→ OK" in dialog.results.toPlainText()
+            assert services.roster.endpoint_changes("acme-web01") == []
+        dialog.close()

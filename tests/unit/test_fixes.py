@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from techdesk.diagnostics.bundle import BundleError, FixDef, parse_bundle
-from techdesk.diagnostics.fixscript import finding_env, finding_items, wrap
+from techdesk.diagnostics.fixscript import SudoFeed, finding_env, finding_items, wrap
 from techdesk.services.bundles import BundleService
 
 HEAD = "[bundle]\nname = 'x'\nos = 'linux'\n[[checks]]\nid = 'a'\nscript = 'echo OK'\n"
@@ -67,3 +67,28 @@ def test_fix_never_reads_the_rest_of_stdin():
     text = wrap("cat; echo after\n", root=False, password=None, nonce="1" * 32) + "echo tail-ran\n"
     out = subprocess.run(["sh", "-s"], input=text, capture_output=True, text=True)
     assert out.stdout == "after\ntail-ran\n"  # cat read nothing: the rest of stdin stayed put
+
+
+def test_the_sudo_password_goes_only_to_the_hosts_question_before_anything_ran():
+    nonce = "2" * 32
+    text = wrap("id -u\n", root=True, password="pw", nonce=nonce)
+    assert "pw" not in text.replace("td_pw", "")  # never in the script itself
+    ask, root = f"@@TD-{nonce} SUDO-PASSWORD\n".encode(), f"@@TD-{nonce} ROOT\n".encode()
+
+    feed = SudoFeed(text, "s3cret", nonce)
+    assert feed.take() == text.encode() and not feed.closed  # waits for the host's word
+    feed.see(b"motd line\n" + ask[:7])
+    feed.see(ask[7:])  # split across chunks
+    assert feed.take() == b"s3cret\n" and feed.closed
+    assert feed.shown(b"motd line\n" + ask + b"0\n") == b"motd line\n0\n"
+
+    feed = SudoFeed(text, "s3cret", nonce)  # root: a fix that prints the question later is not answered
+    feed.take()
+    feed.see(root + b"whatever\n" + ask)
+    assert feed.closed and feed.take() == b""
+    assert feed.shown(root + b"0\n" + ask) == b"0\n" + ask
+
+    feed = SudoFeed(text, "s3cret", nonce)  # another nonce's question, then silence: never sent
+    feed.take()
+    feed.see(f"@@TD-{'3' * 32} SUDO-PASSWORD\n".encode() + b"x" * (SudoFeed._LOOK + 1))
+    assert feed.closed and feed.take() == b""

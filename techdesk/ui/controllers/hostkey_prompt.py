@@ -72,3 +72,15 @@ class EndpointPrompter(_Prompter):
         async with self._lock:
             code = await self._ask(EndpointChangedDialog(change, self.window))
             return code == EndpointChangedDialog.DialogCode.Accepted
+
+
+def endpoint_prompt_for(parent) -> EndpointPrompter:
+    """The endpoint question the window's runs ask (one prompter, so one question at a
+    time across runs, fixes and commands); a prompter of its own without such a window."""
+    widget = parent
+    while widget is not None:
+        prompt = getattr(widget, "endpoint_prompt", None)
+        if isinstance(prompt, EndpointPrompter):
+            return prompt
+        widget = widget.parentWidget()
+    return EndpointPrompter(parent)

@@ -21,11 +21,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from techdesk.ui.controllers.hostkey_prompt import endpoint_prompt_for
+
 
 class CommandDialog(QDialog):
-    def __init__(self, services, hosts: list[str], parent=None) -> None:
+    def __init__(self, services, hosts: list[str], parent=None, endpoint_prompt=None) -> None:
         super().__init__(parent)
         self.services = services
+        # a host that moved since its secret was stored: asked as runs ask (not just told)
+        self.endpoint_prompt = endpoint_prompt or endpoint_prompt_for(parent)
         self.host_names = list(hosts)
         self.task: asyncio.Task | None = None
         self.cancel_event = threading.Event()
@@ -90,7 +94,8 @@ class CommandDialog(QDialog):
         self.task = asyncio.ensure_future(self.services.actions.execute(
             hosts, {h.name: script for h in hosts}, action="exec", detail=" ".join(script.split())[:200],
             root=self.root.isChecked(), cancel=self.cancel_event,
-            stop_on_failure=self.stop_on_failure.isChecked(), concurrency=8))
+            stop_on_failure=self.stop_on_failure.isChecked(), concurrency=8,
+            endpoint_prompt=self.endpoint_prompt))
         self.task.add_done_callback(self._done)
         self._update()
 

@@ -28,14 +28,17 @@ from PySide6.QtWidgets import (
 )
 
 from techdesk.services.fix import FixError
+from techdesk.ui.controllers.hostkey_prompt import endpoint_prompt_for
 
 
 class FixDialog(QDialog):
     fixed = Signal(list)  # list[FixOutcome], after a run
 
-    def __init__(self, services, host: str, check_id: str, parent=None) -> None:
+    def __init__(self, services, host: str, check_id: str, parent=None, endpoint_prompt=None) -> None:
         super().__init__(parent)
         self.services = services
+        # a host that moved since its secret was stored: asked as runs ask (not just told)
+        self.endpoint_prompt = endpoint_prompt or endpoint_prompt_for(parent)
         self.check_id = check_id
         self.task: asyncio.Task | None = None
         self.cancel_event = threading.Event()
@@ -155,7 +158,8 @@ class FixDialog(QDialog):
         self.results.setPlainText("Running…")
         self.task = asyncio.ensure_future(self.services.fixes.apply(
             plan, confirmed=set(self.confirm.text().split()), cancel=self.cancel_event,
-            stop_on_failure=self.stop_on_failure.isChecked(), concurrency=8))
+            stop_on_failure=self.stop_on_failure.isChecked(), concurrency=8,
+            endpoint_prompt=self.endpoint_prompt))
         self.task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task) -> None:
