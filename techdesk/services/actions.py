@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from techdesk.core.findings import HostError
@@ -26,6 +25,7 @@ from techdesk.services.runner import (
     Route,
     plan_route,
     secret_lookup,
+    started_pool,
 )
 from techdesk.ssh.connect import Timeouts
 from techdesk.ssh.errors import Cancelled, SshError
@@ -86,7 +86,8 @@ class ActionService:
         cancel = cancel or threading.Event()
         stopped = threading.Event()
         limiter = asyncio.Semaphore(max(1, concurrency))
-        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="techdesk-act")
+        pool = await loop.run_in_executor(None, started_pool, min(max(1, concurrency), max(1, len(hosts))),
+                                          "techdesk-act")
         results: dict[str, ActionResult] = {}
 
         def audit_sent(host: str) -> None:  # in a worker: block until the entry is committed
