@@ -104,9 +104,12 @@ class RemoteFiles:
             entries = []
             for a in attrs:
                 mode = a.st_mode or 0
-                path = join(folder, a.filename) if a.filename not in (".", "..") else None
-                if path is None:
+                if a.filename in (".", ".."):
                     continue
+                try:
+                    path = join(folder, a.filename)
+                except TransferError:  # no real server names a file "a/b": one such entry is
+                    continue           # left out, it does not hide the whole folder
                 if stat.S_ISLNK(mode):
                     with contextlib.suppress(OSError):
                         mode = self.sftp.stat(path).st_mode or mode
