@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import traceback
 
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -33,3 +34,13 @@ def install_excepthook() -> None:
         box.open()
 
     sys.excepthook = hook
+
+    def thread_hook(args) -> None:
+        # Library threads end this way when a connection dies (paramiko's SFTP prefetch
+        # raises EOFError): the task that used them reports it; here it is only logged.
+        if args.exc_type is SystemExit:
+            return
+        details = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+        log.warning("thread %s ended with an error\n%s", getattr(args.thread, "name", "?"), details)
+
+    threading.excepthook = thread_hook
