@@ -21,7 +21,7 @@ from techdesk.core.text import clean_text
 from techdesk.core.work import ATTACHMENT_CAP, WorkError, too_big
 from techdesk.services.sessions import Prompts, SessionError
 from techdesk.terminal.files import TransferCancelled, TransferError, join, local_target, parent
-from techdesk.ui.controllers.terminal_controller import add_closable_tab
+from techdesk.ui.controllers.terminal_controller import add_closable_tab, remove_closable_tab
 from techdesk.ui.labels import human_size
 from techdesk.ui.plain import question
 from techdesk.ui.views.files_view import OWN_DRAG, FilesView
@@ -335,10 +335,7 @@ class FilesController(QObject):
         if tab in self.open_tabs:
             self.open_tabs.remove(tab)
         tab.close()
-        index = self.tabs.indexOf(tab.view)
-        if index >= 0:
-            self.tabs.removeTab(index)
-        tab.view.deleteLater()
+        remove_closable_tab(self.tabs, tab.view)
 
     def close_all(self) -> None:
         for tab in list(self.open_tabs):

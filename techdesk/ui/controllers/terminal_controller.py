@@ -29,6 +29,14 @@ def add_closable_tab(tabs, widget, title: str, on_close) -> None:
     tabs.setCurrentWidget(widget)
 
 
+def remove_closable_tab(tabs, widget) -> None:
+    """The tab of `widget` removed (if it is still there) and the widget deleted."""
+    index = tabs.indexOf(widget)
+    if index >= 0:
+        tabs.removeTab(index)
+    widget.deleteLater()
+
+
 class TerminalController(QObject):
     def __init__(self, services, window, tabs, settings) -> None:
         super().__init__(window)
@@ -136,10 +144,7 @@ class TerminalController(QObject):
             task.cancel()
         if view.session is not None:
             view.session.close()
-        index = self.tabs.indexOf(view)
-        if index >= 0:
-            self.tabs.removeTab(index)
-        view.deleteLater()
+        remove_closable_tab(self.tabs, view)
 
     def close_all(self) -> None:
         for view in list(self.views):

@@ -12,7 +12,7 @@ from techdesk.core.roster import RosterError
 from techdesk.core.text import clean_text
 from techdesk.services.sessions import Prompts, SessionError
 from techdesk.services.tunnels import Launch
-from techdesk.ui.controllers.terminal_controller import add_closable_tab
+from techdesk.ui.controllers.terminal_controller import add_closable_tab, remove_closable_tab
 from techdesk.ui.plain import question
 from techdesk.ui.views.tunnels_view import TunnelRow, TunnelsView
 
@@ -161,10 +161,7 @@ class TunnelsController(QObject):
     def close(self, tab: TunnelsTab) -> None:
         self.open_tabs.pop(tab.host, None)
         tab.close()
-        index = self.tabs.indexOf(tab.view)
-        if index >= 0:
-            self.tabs.removeTab(index)
-        tab.view.deleteLater()
+        remove_closable_tab(self.tabs, tab.view)
 
     def close_all(self) -> None:
         for tab in list(self.open_tabs.values()):
