@@ -102,23 +102,13 @@ class LocalForward:
                     data = client.recv(CHUNK)
                     if not data:
                         chan.shutdown_write()
-                        # keep reading the reply until the far side closes
-                        client_done = True
-                    else:
-                        chan.sendall(data)
-                        with self._lock:
-                            self.bytes_out += len(data)
-                        client_done = False
-                    if client_done:
-                        self._drain(chan, client)
+                        self._drain(chan, client)  # keep reading the reply until the far side closes
                         return
-                if chan in ready:
-                    data = chan.recv(CHUNK)
-                    if not data:
-                        return
-                    client.sendall(data)
+                    chan.sendall(data)
                     with self._lock:
-                        self.bytes_in += len(data)
+                        self.bytes_out += len(data)
+                if chan in ready and not self._to_client(chan, client):
+                    return
         except (OSError, EOFError, paramiko.SSHException):
             pass
         finally:
@@ -128,10 +118,15 @@ class LocalForward:
     def _drain(self, chan: paramiko.Channel, client: socket.socket) -> None:
         while not self._stopped.is_set():
             ready, _, _ = select.select([chan], [], [], 0.5)
-            if ready:
-                data = chan.recv(CHUNK)
-                if not data:
-                    return
-                client.sendall(data)
-                with self._lock:
-                    self.bytes_in += len(data)
+            if ready and not self._to_client(chan, client):
+                return
+
+    def _to_client(self, chan: paramiko.Channel, client: socket.socket) -> bool:
+        """Copy what the far side sent; False once it has closed."""
+        data = chan.recv(CHUNK)
+        if not data:
+            return False
+        client.sendall(data)
+        with self._lock:
+            self.bytes_in += len(data)
+        return True
