@@ -150,11 +150,12 @@ def host_state(host: str, checks: list[CheckState] | dict[str, CheckState], atte
 
 
 def parse_time(text: str | None) -> datetime | None:
+    """A stored time as aware UTC (naive means UTC); None when it is none or not one."""
     if not text:
         return None
     try:
         return as_utc(datetime.fromisoformat(text))
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 

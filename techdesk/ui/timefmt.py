@@ -5,21 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-
-def _parse(text: str) -> datetime | None:
-    """A stored time (naive means UTC), or None when it is not one."""
-    try:
-        when = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+from techdesk.core.host_state import parse_time
 
 
 def local_time(text: str | None, now: datetime | None = None) -> str:
     """'today 14:32', 'yesterday 09:10', 'Tue 28 Nov 14:32', '3 Nov 2025 14:32'; '—' for none."""
     if not text:
         return "—"
-    when = _parse(text)
+    when = parse_time(text)
     if when is None:
         return str(text)
     when = when.astimezone()
@@ -41,7 +34,7 @@ def ago(text: str | None, now: datetime | None = None) -> str:
     """'5 min ago', '3 h ago', '2 days ago' (for stale marks)."""
     if not text:
         return "never"
-    when = _parse(text)
+    when = parse_time(text)
     if when is None:
         return str(text)
     seconds = max(0.0, ((now or datetime.now(UTC)) - when).total_seconds())
