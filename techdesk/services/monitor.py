@@ -22,31 +22,38 @@ import copy
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from techdesk.core import alerts as core_alerts
-from techdesk.core.roster import Host, RosterError
+from techdesk.core.roster import RosterError
 from techdesk.core.schedule import (
-    Schedule,
     ScheduleError,
     Target,
     due_state,
-    format_interval,
     in_maintenance,
-    maintenance_end,
     next_due,
     parse_interval,
     parse_windows,
     retry_delay,
 )
-from techdesk.reports.data import plural
 from techdesk.services.bundles import UnknownBundle
 from techdesk.services.health import HealthService, as_utc
 from techdesk.services.monitor_types import HealthReport, SweepResult
 from techdesk.services.sweep_lock import SweepLock
+from techdesk.services.sweep_plan import (
+    Item,
+    Plan,
+    backing_off,
+    backoff,
+    check_busy,
+    core_of,
+    matches,
+    schedule_json,
+    schedule_notes,
+    sweep_exit_code,
+)
 from techdesk.store import approvals
 from techdesk.store import monitor as repo
 from techdesk.store.db import now_iso, transaction
@@ -66,101 +73,6 @@ LOCK_NAME = "sweep.lock"
 NOTIFY_RETRY = timedelta(hours=24)  # undelivered alerts are retried by later sweeps this long
 NOTIFY_ATTEMPTS = 5
 
-
-
-BUSY_INTERVAL = timedelta(minutes=15)
-
-
-def _check_busy(target: Target, interval: timedelta, confirmed: bool) -> None:
-    """Every host, more often than every 15 minutes: only when the technician says so."""
-    if target.kind == "all" and interval < BUSY_INTERVAL and not confirmed:
-        raise ScheduleError(f"a schedule on all hosts more often than every {format_interval(BUSY_INTERVAL)} "
-                            "connects to every machine each time: confirm it (CLI: --yes)")
-
-
-def _schedule_json(row: dict) -> dict:
-    every = timedelta(seconds=row["interval_s"])
-    return {"id": row["uid"], "bundle": row["bundle"], "target": row["target"],
-            "every": format_interval(every), "interval_s": row["interval_s"],
-            "windows": [w.strip() for w in row["windows"].split(";") if w.strip()],
-            "enabled": row["enabled"], "created": row["created"], "updated": row["updated"]}
-
-
-def _core(row: dict) -> Schedule:
-    return Schedule(bundle=row["bundle"], target=Target.parse(row["target"]),
-                    interval=timedelta(seconds=row["interval_s"]),
-                    windows=parse_windows(row["windows"]), id=row["uid"], enabled=row["enabled"])
-
-
-def _backoff(health: dict | None) -> tuple[int, datetime | None]:
-    """(consecutive failures, the host's next try) from its health row, for core.schedule."""
-    if not health or not health["failures"]:
-        return 0, None
-    return health["failures"], health["next_retry"]
-
-
-def _site_key(host: Host) -> str | None:
-    return f"{host.spec.client}/{host.spec.site}" if host.spec.client and host.spec.site else None
-
-
-def _matches(target: Target, host: Host) -> bool:
-    return target.matches(host.name, host.spec.client, _site_key(host), host.spec.tags)
-
-
-# ---------------------------------------------------------------------------- the sweep lock
-@dataclass
-class _Item:
-    """One host to run one bundle on, for one or more schedules (the first leads)."""
-
-    bundle: str
-    host: str
-    schedules: list[str] = field(default_factory=list)
-    interval: timedelta = timedelta(days=365)
-    windows: list = field(default_factory=list)
-
-
-    def add(self, uid: str, core: Schedule) -> None:
-        self.schedules.append(uid)
-        self.interval = min(self.interval, core.interval)
-        self.windows.extend(core.windows)
-
-
-def _backing_off(health: dict) -> str:
-    return (f"backing off after {plural(health['failures'], 'failed connection')}: "
-            f"next try at {repo.iso(health['next_retry'])}")
-
-
-def _schedule_notes(core: Schedule, bundle, held: int, wrong_os: list[str], now: datetime) -> list[str]:
-    """Why some matching hosts of one schedule are not run by this sweep."""
-    notes = []
-    if held:
-        notes.append(f"{plural(held, 'host')} held by a maintenance window until "
-                     f"{repo.iso(maintenance_end(core.windows, now, runs=True))}")
-    if wrong_os:
-        shown = ", ".join(wrong_os[:5]) + (f" and {len(wrong_os) - 5} more" if len(wrong_os) > 5 else "")
-        notes.append(f"bundle {bundle.name} is for {bundle.os}: not run on {shown}")
-    return notes
-
-
-@dataclass
-class _Plan:
-    items: list[_Item]
-    skipped: list[dict]
-    schedules: dict[str, dict]
-    hosts: dict[str, Host]
-
-
-def sweep_exit_code(result: SweepResult) -> int:
-    """`techdesk sweep`: 2 a CRITICAL finding, else 3 a host failed (or a check was
-    UNKNOWN), else 1 a warning or an alert opened/escalated, else 0 (like `run`)."""
-    statuses = {h["status"] for h in result.get("hosts", [])}
-    if "crit" in statuses:
-        return 2
-    if "unknown" in statuses or any(h.get("error") for h in result.get("hosts", [])):
-        return 3
-    if "warn" in statuses or any(e["event"] in ("opened", "escalated") for e in result.get("alerts", [])):
-        return 1
-    return 0
 
 
 class MonitorService:
@@ -208,7 +120,7 @@ class MonitorService:
         "": none). Validated like ``add_schedule``; a bad value changes nothing. The
         enabled flag is left alone (``enable_schedule``); an edit made here is approved here."""
         row = self._find(id_or_prefix)
-        current = _schedule_json(row)
+        current = schedule_json(row)
         values = self._validated(bundle if bundle is not None else row["bundle"],
                                  target if target is not None else row["target"],
                                  every if every is not None else current["every"],
@@ -225,7 +137,7 @@ class MonitorService:
         """(bundle, target, interval_s, windows) as stored, or the one-line error."""
         interval = parse_interval(every)
         parsed = Target.parse(target)
-        _check_busy(parsed, interval, confirmed)
+        check_busy(parsed, interval, confirmed)
         window_list = parse_windows(windows or "")
         if bundle not in self.services.bundles.all():
             known = ", ".join(sorted(self.services.bundles.all())) or "none"
@@ -237,7 +149,7 @@ class MonitorService:
         """The hosts a target matches now (for the schedule editor's preview); the
         same one-line errors as ``add_schedule`` for a bad or unknown target."""
         parsed = self._check_target(Target.parse(target))
-        return [h.name for h in self.services.roster.hosts() if _matches(parsed, h)]
+        return [h.name for h in self.services.roster.hosts() if matches(parsed, h)]
 
     def _check_target(self, target: Target) -> Target:
         roster = self.services.roster
@@ -270,19 +182,19 @@ class MonitorService:
         health = repo.health(self.conn)
         out = []
         for row in rows:
-            item = _schedule_json(row)
+            item = schedule_json(row)
             # A teammate's schedule (or a teammate's change to one) waits for `schedule enable` here.
             item["enabled_here"] = approvals.is_approved(row, approved)
             try:
-                core = _core(row)
+                core = core_of(row)
             except ScheduleError as exc:
                 item.update(hosts=0, last_run=None, next_due=None, problem=str(exc))
                 out.append(item)
                 continue
-            names = [h.name for h in hosts if _matches(core.target, h)]
+            names = [h.name for h in hosts if matches(core.target, h)]
             done = [r for r in (last.get((row["uid"], n)) for n in names) if r is not None]
             # the soonest host, by the same rule as the sweep (core.schedule.next_due)
-            soonest = min((next_due(core, last.get((row["uid"], n)), now, *_backoff(health.get(n)))
+            soonest = min((next_due(core, last.get((row["uid"], n)), now, *backoff(health.get(n)))
                            for n in names), default=None)
             item.update(hosts=len(names), last_run=repo.iso(max(done)) if done else None,
                         next_due=repo.iso(soonest) if soonest and core.enabled and item["enabled_here"]
@@ -309,14 +221,14 @@ class MonitorService:
         """Remove a schedule (a unique prefix of its id is enough); returns it."""
         row = self._find(id_or_prefix)
         repo.delete_schedule(self.conn, row["uid"])
-        return _schedule_json(row)
+        return schedule_json(row)
 
     def enable_schedule(self, id_or_prefix: str, enabled: bool = True, confirmed: bool = False) -> dict:
         """Enabling also approves this version of the schedule on this device (how a
         teammate's schedule becomes active here)."""
         row = self._find(id_or_prefix)
         if enabled:
-            _check_busy(Target.parse(row["target"]), timedelta(seconds=row["interval_s"]), confirmed)
+            check_busy(Target.parse(row["target"]), timedelta(seconds=row["interval_s"]), confirmed)
             with transaction(self.conn):
                 approvals.approve(self.conn, row)
         if bool(row["enabled"]) != enabled:
@@ -332,21 +244,21 @@ class MonitorService:
         by_schedule: dict[str, list[str]] = {}
         for item in plan.items:
             by_schedule.setdefault(item.schedules[0], []).append(item.host)
-        return [(_schedule_json(plan.schedules[uid]), names) for uid, names in by_schedule.items()]
+        return [(schedule_json(plan.schedules[uid]), names) for uid, names in by_schedule.items()]
 
-    def _plan(self, now: datetime) -> _Plan:
+    def _plan(self, now: datetime) -> Plan:
         approved = approvals.approved(self.conn)
         rows = [r for r in repo.list_schedules(self.conn) if r["enabled"] and approvals.is_approved(r, approved)]
         hosts = {h.name: h for h in self.services.roster.hosts()} if rows else {}
         last = repo.last_runs(self.conn) if rows else {}
         health = repo.health(self.conn) if rows else {}
         bundles = self.services.bundles.all() if rows else {}
-        items: dict[tuple[str, str], _Item] = {}
+        items: dict[tuple[str, str], Item] = {}
         skipped: list[dict] = []
         for row in rows:
             uid = row["uid"]
             try:
-                core, bundle = _core(row), bundles.get(row["bundle"])
+                core, bundle = core_of(row), bundles.get(row["bundle"])
             except ScheduleError as exc:  # a bad record from elsewhere: never fatal
                 skipped.append({"schedule": uid, "host": None, "reason": str(exc)})
                 continue
@@ -356,24 +268,24 @@ class MonitorService:
                 continue
             held, wrong_os = 0, []
             for name, host in hosts.items():
-                if not _matches(core.target, host):
+                if not matches(core.target, host):
                     continue
                 if host.spec.os and host.spec.os != bundle.os:
                     wrong_os.append(name)
                     continue
                 h = health.get(name)
-                state = due_state(core, last.get((uid, name)), now, *_backoff(h))
+                state = due_state(core, last.get((uid, name)), now, *backoff(h))
                 if state == "held":
                     held += 1
                 elif state == "backing-off":
-                    skipped.append({"schedule": uid, "host": name, "reason": _backing_off(h)})
+                    skipped.append({"schedule": uid, "host": name, "reason": backing_off(h)})
                 elif state != "waiting" and name in self._running:
                     skipped.append({"schedule": uid, "host": name, "reason": "already running"})
                 elif state != "waiting":  # "waiting": not due yet, or backing off after failures
-                    items.setdefault((row["bundle"], name), _Item(row["bundle"], name)).add(uid, core)
+                    items.setdefault((row["bundle"], name), Item(row["bundle"], name)).add(uid, core)
             skipped.extend({"schedule": uid, "host": None, "reason": reason}
-                           for reason in _schedule_notes(core, bundle, held, wrong_os, now))
-        return _Plan(list(items.values()), skipped, {r["uid"]: r for r in rows}, hosts)
+                           for reason in schedule_notes(core, bundle, held, wrong_os, now))
+        return Plan(list(items.values()), skipped, {r["uid"]: r for r in rows}, hosts)
 
     # ------------------------------------------------------------------ the sweep
     async def sweep(self, now: datetime | None = None, on_event: Callable | None = None,
@@ -397,7 +309,7 @@ class MonitorService:
             plan = self._plan(now)
             result["skipped"] += plan.skipped
             event_seqs: list[int] = []
-            groups: dict[str, list[_Item]] = {}
+            groups: dict[str, list[Item]] = {}
             for item in plan.items:
                 groups.setdefault(item.bundle, []).append(item)
             from techdesk.services.runner import DEFAULT_CONCURRENCY
@@ -422,7 +334,7 @@ class MonitorService:
         result["finished"] = repo.iso(as_utc(None))
         return result
 
-    async def _run_group(self, bundle_name: str, items: list[_Item], plan: _Plan, now: datetime,
+    async def _run_group(self, bundle_name: str, items: list[Item], plan: Plan, now: datetime,
                          limit: int, on_event, result: SweepResult) -> list[int]:
         try:
             bundle = self.services.bundles.get(bundle_name)
@@ -449,7 +361,7 @@ class MonitorService:
         result["ran"] += len(report.results)
         return self._record(report, {i.host: i for i in items}, now, result)
 
-    def _record(self, report, items: dict[str, _Item], now: datetime, result: dict, conn=None) -> list[int]:
+    def _record(self, report, items: dict[str, Item], now: datetime, result: dict, conn=None) -> list[int]:
         """Host health and alerts from one run's results; returns the new events' seq.
         ``conn``: a worker thread's own connection (the loop thread's is self.conn)."""
         conn = conn or self.conn
