@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import paramiko
+
 from techdesk.ssh.connect import Target, connect
 from techdesk.ssh.errors import SshError
 from techdesk.ssh.execute import Connection
@@ -250,7 +252,10 @@ class ConnectionPool:
 def _still_pinned(conn: Connection, trust: TrustStore) -> bool:
     """Every hop's presented key is still pinned (a forgotten or replaced pin ends reuse)."""
     for target, transport in zip(conn.chain, conn.transports, strict=True):
-        key = transport.get_remote_server_key()
+        try:
+            key = transport.get_remote_server_key()
+        except paramiko.SSHException:  # the transport died since is_active() said yes
+            return False
         if trust.verify(target.address, target.port, key) != "known":
             return False
     return True
