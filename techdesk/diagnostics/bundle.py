@@ -21,7 +21,10 @@ CHECK_ID_RE = re.compile(r"[A-Za-z0-9_.-]+")
 MIN_TIMEOUT, MAX_TIMEOUT, DEFAULT_TIMEOUT = 1, 3600, 30
 BUILTIN = "built-in"
 
-_BUNDLE_KEYS = {"name", "title", "os", "version", "description"}
+_BUNDLE_KEYS = {"name", "title", "os", "version", "description", "parallel"}
+# Checks started together on the host (sh runtimes; PowerShell runs one at a time).
+# 1 = one after another. docs/bundles.md "Checks run in waves".
+DEFAULT_PARALLEL, MAX_PARALLEL = 6, 16
 _CHECK_KEYS = {"id", "title", "timeout", "script", "thresholds", "fixes"}
 _FIX_KEYS = {"id", "title", "script", "risk", "root", "timeout"}
 RISKS = ("safe", "disruptive")
@@ -75,6 +78,7 @@ class Bundle:
     description: str
     checks: list[CheckDef]
     source: str = BUILTIN
+    parallel: int = DEFAULT_PARALLEL
 
 
 class _Lines:
@@ -186,6 +190,10 @@ class _Validator:
                 or (isinstance(version, str) and not _VERSION_RE.fullmatch(version))):
             raise self.fail(self.lines.bundle("version"),
                             "version must be an integer or a one-line string (at most 64 characters)")
+        parallel = meta.get("parallel", DEFAULT_PARALLEL)
+        if isinstance(parallel, bool) or not isinstance(parallel, int) or not 1 <= parallel <= MAX_PARALLEL:
+            raise self.fail(self.lines.bundle("parallel"),
+                            f"parallel must be a whole number from 1 to {MAX_PARALLEL}")
         checks_data = data.get("checks")
         if not isinstance(checks_data, list) or not checks_data:
             raise self.fail(self.lines.bundle(), "a bundle needs at least one [[checks]] table")
@@ -198,7 +206,8 @@ class _Validator:
             seen.add(check.id)
             checks.append(check)
         return Bundle(name=name, title=title, os=os_name, version=version,
-                      description=description, checks=checks, source=self.source)
+                      description=description, checks=checks, source=self.source,
+                      parallel=parallel)
 
     def _text(self, table: dict[str, Any], key: str, default: str, line: Callable[[], int]) -> str:
         value = table.get(key, default)

@@ -132,6 +132,7 @@ exec 3>&1
 td_m='@MARK@'
 td_n=@CAP1@
 td_k=
+td_emb=
 td_grp=
 if command -v setsid >/dev/null 2>&1; then td_grp=setsid
 elif command -v perl >/dev/null 2>&1; then td_grp=perl
@@ -140,7 +141,12 @@ td_head=
 if head -c 1 </dev/null >/dev/null 2>&1; then td_head=1; fi
 td_dir=$(umask 077; mktemp -d "${TMPDIR:-/tmp}/techdesk.XXXXXXXX" 2>/dev/null) || td_dir=
 [ -d "$td_dir" ] || td_dir=
-trap '[ -z "$td_dir" ] || rm -rf "$td_dir"' EXIT
+# Removed in the background: the shell exits (and its exit status goes out) at once.
+trap '[ -z "$td_dir" ] || rm -rf "$td_dir" </dev/null >/dev/null 2>&1 &' EXIT
+# techdesk gone (cancelled, connection lost): the next write fails; leave no temp dir.
+trap 'exit 141' PIPE
+trap 'exit 129' HUP
+trap 'exit 143' TERM
 td_i=0
 td_runner='td_s=$(cat <&5); exec 5<&-
 if ! td_e=$(sh -n -c "$td_s" 2>&1); then
@@ -225,28 +231,108 @@ td_cap() {
   if [ -n "$td_head" ]; then head -c "$td_n"; cat >/dev/null; else cat; fi
 }
 td_next() {
-  printf '\n%s NEXT %s\n' "$td_m" "$1"
+  printf '\n%s NEXT %s\n' "$td_m" "$2"
+  td_tok "$1" "$1"
+}
+td_tok() {
+  # The tokens of checks $1..$2: embedded in the script (td_e<index>, only for
+  # the OpenSSH baseline of the benchmarks), or one line from techdesk on stdin.
+  if [ -n "$td_emb" ]; then
+    td_k= td_q=$1
+    while [ "$td_q" -le "$2" ]; do eval "td_k=\"\${td_k:+\$td_k }\$td_e$td_q\""; td_q=$((td_q + 1)); done
+    return 0
+  fi
   td_k=
   IFS= read -r td_k || [ -n "$td_k" ] || exit 0
 }
-td_check() {
-  printf '\n%s BEGIN %s %s\n' "$td_m" "$1" "$td_k"
-  td_f=
-  if [ -n "$td_dir" ]; then
-    td_i=$((td_i + 1))
-    td_f="$td_dir/$td_i"
-    mkfifo "${td_f}o" "${td_f}p" 2>/dev/null || td_f=
-  fi
+td_run1() {
+  # Run one check (timeout $1, FIFO prefix $2 or none; its script on fd 5):
+  # output to fd 3, td_rc and td_fl set.
+  td_f=$2
+  if [ -n "$td_f" ]; then mkfifo "${td_f}o" "${td_f}p" 2>/dev/null || td_f=; fi
   if [ -n "$td_f" ]; then
-    td_r=$( { td_body "$2" "$td_f" 2>/dev/null; } 4>&1 )
+    td_r=$( { td_body "$1" "$td_f" 2>/dev/null; } 4>&1 )
   else
-    td_r=$( { td_body "$2" "" 2>/dev/null | td_cap 4>&- 5<&-; } 4>&1 >&3 )
+    td_r=$( { td_body "$1" "" 2>/dev/null | td_cap 4>&- 5<&-; } 4>&1 >&3 )
   fi
   td_fl=${td_r%%[0-9]*}
   td_rc=${td_r#"$td_fl"}
   case $td_rc in ''|*[!0-9]*) td_rc=3 td_fl=E ;; esac
   case $td_fl in *T*) td_rc=3 ;; esac
+}
+td_check() {
+  # No temp dir: one check at a time, its output straight to the channel.
+  printf '\n%s BEGIN %s %s\n' "$td_m" "$1" "$td_k"
+  td_run1 "$2" ""
   printf '\n%s END %s %s %s %s\n' "$td_m" "$1" "$td_k" "$td_rc" "${td_fl:--}"
+}
+td_now() {
+  # Centiseconds: /proc/uptime (read by the shell itself) or whole seconds.
+  td_u=
+  if [ -r /proc/uptime ]; then read td_u td_x </proc/uptime 2>/dev/null; fi
+  case $td_u in *.*) td_u=${td_u%%.*}${td_u#*.} ;; *) td_u=$(date +%s 2>/dev/null)00 ;; esac
+  td_u=${td_u#"${td_u%%[!0]*}"}
+  case $td_u in ''|*[!0-9]*) td_u=0 ;; esac
+}
+td_start() {
+  # Start check $td_i (id $1, timeout $2, script on fd 5) in the background: its
+  # output to file <i>x, then "rc flags centiseconds" to file <i>r.
+  td_i=$((td_i + 1))
+  eval "td_id$td_i=\$1"
+  td_o="$td_dir/$td_i"
+  {
+    td_now; td_t0=$td_u
+    td_run1 "$2" "$td_o" 3>"${td_o}x"
+    td_now
+    printf '%s %s %s\n' "$td_rc" "${td_fl:--}" "$((td_u - td_t0))" >"${td_o}r"
+  } </dev/null >/dev/null 2>&1 &
+  eval "td_pid$td_i=\$!"
+}
+td_wave() {
+  # Checks $1..$2 were started together. Wait for all of them, then ask for their
+  # tokens in one round trip (none exists on the machine while a check runs) and
+  # print their frames in order.
+  td_a=$1 td_b=$2 td_j=$1 td_ids=
+  while [ "$td_j" -le "$td_b" ]; do
+    eval "wait \"\$td_pid$td_j\"; td_ids=\"\$td_ids \$td_id$td_j\""
+    td_j=$((td_j + 1))
+  done
+  printf '\n%s NEXT%s\n' "$td_m" "$td_ids"
+  td_tok "$td_a" "$td_b"
+  set -f
+  # shellcheck disable=SC2086
+  set -- $td_k
+  set +f
+  # The wave's frames and outputs go into one file first, then out in one write:
+  # a few large packets instead of three small ones per check.
+  td_j=$td_a
+  while [ "$td_j" -le "$td_b" ]; do
+    eval "td_id=\$td_id$td_j"
+    td_o="$td_dir/$td_j"
+    td_rc=3 td_fl=E td_el=-
+    [ -s "${td_o}r" ] && read td_rc td_fl td_el <"${td_o}r"
+    printf '\n%s BEGIN %s %s\n' "$td_m" "$td_id" "$1"
+    cat "${td_o}x" 2>/dev/null
+    printf '\n%s END %s %s %s %s %s\n' "$td_m" "$td_id" "$1" "$td_rc" "$td_fl" "$td_el"
+    [ $# -eq 0 ] || shift
+    td_j=$((td_j + 1))
+  done >"$td_dir/w$td_a"
+  cat "$td_dir/w$td_a"
+}
+td_all() {
+  # $1 checks (functions td_c1..), in waves of at most $2 (no temp dir: one by one).
+  td_ix=1
+  while [ "$td_ix" -le "$1" ]; do
+    if [ -z "$td_dir" ]; then eval "td_c$td_ix"; td_ix=$((td_ix + 1)); continue; fi
+    td_ws=$td_ix
+    while [ "$td_ix" -le "$1" ] && [ $((td_ix - td_ws)) -lt "$2" ]; do
+      eval "td_c$td_ix"; td_ix=$((td_ix + 1))
+    done
+    td_wave "$td_ws" $((td_ix - 1))
+  done
+}
+td_go() {
+  if [ -n "$td_dir" ]; then td_start "$2" "$3"; else td_next "$1" "$2"; td_check "$2" "$3" </dev/null; fi
 }
 """
 
@@ -268,15 +354,16 @@ def _compile_sh(bundle: Bundle, mark_text: str, output_cap: int,
               f"({len(bundle.checks)} checks)\n")
     runtime = _SH_RUNTIME.replace("@MARK@", mark_text).replace("@CAP1@", str(output_cap + 1))
     parts = [header, runtime]
-    for i, (check, script) in enumerate(zip(bundle.checks, scripts, strict=True)):
+    if embedded is not None:
+        parts.append("td_emb=1\n" + "".join(f"td_e{i}={token}\n"
+                                             for i, token in enumerate(embedded, 1)))
+    for i, (check, script) in enumerate(zip(bundle.checks, scripts, strict=True), 1):
         body = script if script.endswith("\n") else script + "\n"
-        ask = (f"td_next {check.id}" if embedded is None
-               else f"printf '\\n%s NEXT %s\\n' \"$td_m\" {check.id}; td_k={embedded[i]}")
-        parts.append(f"# check {check.id}: {_one_line(check.title)}\n{ask}\n"
-                     f"td_check {check.id} {check.timeout} </dev/null 5<<'{delim}'\n"
-                     f"{body}{delim}\n")
+        parts.append(f"# check {check.id}: {_one_line(check.title)}\n"
+                     f"td_c{i}() {{\ntd_go {i} {check.id} {check.timeout} 5<<'{delim}'\n"
+                     f"{body}{delim}\n}}\n")
     # Inside the group: the shell never reads past its closing brace.
-    parts.append("exit 0\n}\n")
+    parts.append(f"td_all {len(bundle.checks)} {bundle.parallel}\nexit 0\n}}\n")
     return "".join(parts)
 
 

@@ -25,7 +25,7 @@ from techdesk.diagnostics.compile import DEFAULT_OUTPUT_CAP, CompiledScript, mar
 from techdesk.diagnostics.sanitize import clean_output
 
 Thresholds = Mapping[str, Mapping[str, Any]]
-_MAX_FRAME_LINE = 512      # a real frame line is far shorter
+_MAX_FRAME_LINE = 16 * 1024  # a real frame line is far shorter (a wave's NEXT names its checks)
 _STRAY_CAP = 64 * 1024     # text outside frames (shell errors, banners) we keep
 _FLAGS = set("THE")
 _ORDER = ("NEXT", "BEGIN", "END")
@@ -65,6 +65,7 @@ class FrameParser:
         self._buf = bytearray(b"\n")
         self._next = 0                        # index of the check whose frames come next
         self._stage = "NEXT"                  # the frame expected for it: NEXT, BEGIN, END
+        self._released = 0                    # checks whose tokens were asked for (NEXT)
         self._current: CheckDef | None = None  # the check whose output we read
         self._out = bytearray()
         self._started = 0.0
@@ -184,13 +185,7 @@ class FrameParser:
             self._tamper(misplaced)
             return None
         if kind == "NEXT":
-            if args:
-                self._tamper("a malformed frame line")
-                return None
-            self._stage = "BEGIN"
-            if self._converse:
-                self._input += token.encode("ascii") + b"\n"
-            return None
+            return self._release([cid, *args])
         if not args or args[0] != token:
             self._tamper(f"a {kind} frame for check {cid!r} with a wrong token")
             return None
@@ -201,14 +196,37 @@ class FrameParser:
             self._stage, self._current = "END", check
             self._out, self._started = bytearray(), now
             return None
-        if len(args) != 3 or not args[1].isdigit() or not (args[2] == "-" or set(args[2]) <= _FLAGS):
+        if (len(args) not in (3, 4) or not args[1].isdigit()
+                or not (args[2] == "-" or set(args[2]) <= _FLAGS)
+                or (len(args) == 4 and not (args[3] == "-" or args[3].isdigit()))):
             self._tamper("a malformed frame line")
             return None
-        self._current, self._stage = None, "NEXT"
+        self._current = None
         self._next += 1
-        result = self._build(check, int(args[1]), args[2], max(0.0, now - self._started))
+        self._stage = "BEGIN" if self._next < self._released else "NEXT"
+        # A check run in a wave says how long it ran (centiseconds); otherwise
+        # BEGIN to END as seen here is its time.
+        measured = int(args[3]) / 100 if len(args) == 4 and args[3].isdigit() else None
+        duration = measured if measured is not None else max(0.0, now - self._started)
+        result = self._build(check, int(args[1]), args[2], duration)
         self.results.append(result)
         return result
+
+    def _release(self, ids: list[str]) -> None:
+        """NEXT for one check, or for a wave of checks that all ended: exactly the
+        checks due next, in order. Their tokens go out together, on one line."""
+        due = [c.id for c in self._checks[self._next:self._next + len(ids)]]
+        if ids != due:
+            if len(set(ids)) != len(ids):
+                self._tamper(f"a NEXT frame naming a check twice ({ids[0][:40]!r}...)")
+            else:
+                self._tamper(f"a NEXT frame for checks out of order ({' '.join(ids)[:80]!r})")
+            return None
+        self._released = self._next + len(ids)
+        self._stage = "BEGIN"
+        if self._converse:
+            self._input += " ".join(self._tokens[self._next:self._released]).encode("ascii") + b"\n"
+        return None
 
     def _misplaced(self, kind: str, cid: str, check: CheckDef) -> str | None:
         """Why a frame line is not the one due next (for `check`, at this stage), or None."""

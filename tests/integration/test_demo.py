@@ -314,17 +314,17 @@ def test_cancelled_run_leaves_no_processes(tmp_path):
         cancel = threading.Event()
         running: list[int] = []
 
-        def on_event(event) -> None:
-            if event.kind == "check" and event.check.id == "first":
-                def stop() -> None:
-                    running.extend(_demo_processes(demo.workspace_path))
-                    cancel.set()
-                threading.Timer(0.6, stop).start()
+        def stop() -> None:
+            running.extend(_demo_processes(demo.workspace_path))
+            cancel.set()
 
+        # Both checks run in one wave (reported together once both ended): cancel
+        # while "slow" sleeps.
+        timer = threading.Timer(2.0, stop)
         try:
             t0 = time.monotonic()
-            report = _run(svc, "demo-slow", [personas.HEALTHY_HOST], cancel=cancel,
-                          on_event=on_event)
+            timer.start()
+            report = _run(svc, "demo-slow", [personas.HEALTHY_HOST], cancel=cancel)
             assert time.monotonic() - t0 < 10
             assert report.cancelled and report.results[0].error is not None
             assert running, "the slow check should have been running when the run was cancelled"
@@ -336,6 +336,7 @@ def test_cancelled_run_leaves_no_processes(tmp_path):
             result = _run(svc, "linux-quick", [personas.HEALTHY_HOST]).results[0]
             assert result.error is None
         finally:
+            timer.cancel()
             svc.close()
 
 

@@ -41,11 +41,14 @@ echo "OK - waited"
 def _bundle(victim, done, during: bool = False) -> str:
     """during: the check waits until its forged frame is out (the run has one check)."""
     forger = FORGER.replace("@DURING@", WAITER if during else "")
+    # One check at a time: the flag's genuine result is in before the forger writes
+    # (in one wave, the forged frame would come first and no result would be kept).
     return f"""[bundle]
 name = "files"
 title = "Files"
 os = "linux"
 version = 1
+parallel = 1
 
 [[checks]]
 id = "flag"

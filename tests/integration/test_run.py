@@ -161,8 +161,12 @@ def test_sshd_killed_mid_run_loses_only_that_host(sshd, sshd_factory, workspace_
     ws = Workspace(workspace_dir)
     (workspace_dir / "known_hosts").write_text(sshd.known_hosts_path.read_text()
                                                + victim.known_hosts_path.read_text())
-    _bundle(workspace_dir, "slow", '[[checks]]\nid = "fast"\ntitle = "fast"\nscript = "echo OK fast"\n\n'
-            '[[checks]]\nid = "slow"\ntitle = "slow"\ntimeout = 60\nscript = "sleep 20; echo OK"\n')
+    # The checks of one wave (six by default) are reported together once all of them
+    # ended: "fast" is in the first wave, "slow" alone in the second.
+    fast = "".join(f'[[checks]]\nid = "fast{i}"\ntitle = "fast"\nscript = "echo OK fast"\n\n'
+                   for i in range(6))
+    _bundle(workspace_dir, "slow", fast + '[[checks]]\nid = "slow"\ntitle = "slow"\ntimeout = 60\n'
+            'script = "sleep 20; echo OK"\n')
     svc = Services(ws)
     try:
         from techdesk.core.roster import HostSpec
@@ -187,7 +191,8 @@ def test_sshd_killed_mid_run_loses_only_that_host(sshd, sshd_factory, workspace_
         result = report.results[0]
         assert result.error is not None and result.error.kind in ("unreachable", "protocol")
         by_id = {c.id: c for c in result.checks}
-        assert by_id["fast"].status.value == "ok"  # what finished before the cut is kept
+        assert by_id["fast0"].status.value == "ok"  # what was reported before the cut is kept
+        assert by_id["fast5"].status.value == "ok"
         assert by_id["slow"].status.value == "unknown"
         assert other.results[0].error is None
     finally:

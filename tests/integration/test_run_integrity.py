@@ -62,12 +62,14 @@ exit 2
 # is a pipe (saved on another fd while a check runs); steal what is left in it and
 # put a script of our own in its place.
 REWRITER = r"""
-sh_pid=$$
-while [ "$sh_pid" -gt 1 ]; do
-  sh_pid=$(cut -d' ' -f4 /proc/$sh_pid/stat)
-  [ "$(tr '\0' ' ' </proc/$sh_pid/cmdline)" = "sh -s " ] && break
+# Every "sh -s" above this check (the session's shell and its subshells, which
+# share its command line), up to the topmost.
+p=$$ shells=
+while [ "$p" -gt 1 ]; do
+  p=$(cut -d' ' -f4 /proc/$p/stat)
+  [ "$(tr '\0' ' ' </proc/$p/cmdline)" = "sh -s " ] && shells="$shells $p"
 done
-for fd in /proc/$sh_pid/fd/*; do
+for fd in $(for s in $shells; do echo /proc/$s/fd/*; done); do
   case $(ls -l "$fd") in lr-x*pipe:*) ;; *) continue ;; esac
   timeout 1 cat "$fd" >/dev/null 2>&1
   printf '%s\n' 'printf "\n%s BEGIN later\nOK - rewritten\n\n%s END later 0 -\n" "$td_m" "$td_m"; exit 0' \

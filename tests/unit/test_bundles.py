@@ -51,6 +51,8 @@ def test_parse_good_bundle():
     assert disk.thresholds == {"/": {"warn": 80, "crit": 90}}
     assert disk.source == "/tmp/x.toml"
     assert disk.script.startswith('echo "OK')
+    assert b.parallel == 6  # the default wave; `parallel = 1` runs checks one at a time
+    assert parse_bundle(GOOD.replace("version = 1", "version = 1\nparallel = 1")).parallel == 1
 
 
 def error_of(text: str) -> BundleError:
@@ -94,6 +96,9 @@ def test_unterminated_string_syntax_error():
      1, "direction"),
     (('version = 1', 'version = true'), 'version = true', 1, "version"),
     (('version = 1', 'version = "1\\nrm -rf ~"'), 'version = "1', 1, "one-line string"),
+    (('version = 1', 'version = 1\nparallel = 0'), 'parallel = 0', 1, "parallel must be"),
+    (('version = 1', 'version = 1\nparallel = 17'), 'parallel = 17', 1, "from 1 to 16"),
+    (('version = 1', 'version = 1\nparallel = true'), 'parallel = true', 1, "parallel must be"),
     # lines found only when an error needs them (bundle.py): each kind still points right
     (('title = "My checks"', 'title = 7'), 'title = 7', 1, "title must be a string"),
     (('title = "Disk space"', 'title = ["Disk"]'), 'title = ["Disk"]', 1, "title must be a string"),

@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -363,3 +364,80 @@ script = "echo 'OK - still runs'"
         for pid in pids.read_text().split() if pids.exists() else []:
             with contextlib.suppress(OSError):
                 os.kill(int(pid), signal.SIGKILL)
+
+
+def _waves_bundle(log: Path, parallel: int):
+    def check(cid: str, word: str, rc: int, nap: str = "") -> str:
+        return (f"[[checks]]\nid = \"{cid}\"\nscript = '''\necho start {cid} >>{log}\n{nap}"
+                f"echo end {cid} >>{log}\necho '{word} - {cid}'\nexit {rc}\n'''\n")
+    return bundle_of(f'[bundle]\nname = "waves"\nos = "linux"\nparallel = {parallel}\n'
+                     + check("slow", "OK", 0, "sleep 0.6\n") + check("quick", "WARNING", 1)
+                     + check("third", "CRITICAL", 2) + check("fourth", "OK", 0))
+
+
+@pytest.mark.parametrize("shell", AVAILABLE)
+def test_checks_run_in_waves_and_no_token_exists_while_one_runs(shell, tmp_path, monkeypatch):
+    """parallel = 3: the first three checks run together, the fourth after them;
+    results still come in bundle order, and each wave's tokens are sent in one line
+    only once every check of that wave has ended."""
+    from techdesk.diagnostics.frames import FrameParser
+
+    log = tmp_path / "log"
+    bundle = _waves_bundle(log, 3)
+    released: list[tuple[bytes, list[str]]] = []
+    take = FrameParser.take_input
+
+    def spy(self):
+        data = take(self)
+        if data:
+            released.append((data, log.read_text().splitlines()))
+        return data
+
+    monkeypatch.setattr(FrameParser, "take_input", spy)
+    run = run_bundle(bundle, SHELLS[shell])
+    assert [(r.id, r.status) for r in run.results] == [
+        ("slow", Status.OK), ("quick", Status.WARN), ("third", Status.CRIT), ("fourth", Status.OK)]
+    lines = log.read_text().splitlines()
+    assert lines.index("end slow") > max(lines.index("start quick"), lines.index("start third"))
+    assert lines.index("start fourth") > lines.index("end slow")
+    assert [data.decode().split() for data, _ in released] == [list(run.script.tokens[:3]),
+                                                               [run.script.tokens[3]]]
+    first_wave_seen = released[0][1]
+    assert {"end slow", "end quick", "end third"} <= set(first_wave_seen)
+    assert "start fourth" not in first_wave_seen
+    # each check's own time, measured on the host (not the wave's)
+    assert run.by_id()["slow"].duration_s >= 0.5
+    assert run.parser.tampered is None
+
+
+def test_parallel_one_runs_checks_one_after_another(tmp_path):
+    log = tmp_path / "log"
+    run = run_bundle(_waves_bundle(log, 1), SHELLS["sh"])
+    assert [r.status for r in run.results] == [Status.OK, Status.WARN, Status.CRIT, Status.OK]
+    lines = log.read_text().splitlines()
+    assert lines == [f"{edge} {cid}" for cid in ("slow", "quick", "third", "fourth")
+                     for edge in ("start", "end")]
+
+
+@pytest.mark.parametrize("shell", AVAILABLE)
+def test_a_run_whose_reader_went_away_leaves_no_temp_dir(shell, tmp_path):
+    """Cancelled or cut off: the shell's next write fails, it stops and removes its
+    temp dir (the checks' outputs, FIFOs) instead of leaving it on the client."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    bundle = bundle_of('[bundle]\nname = "cut"\nos = "linux"\n[[checks]]\nid = "a"\n'
+                       "script = \"sleep 0.5; echo 'OK - a'\"\n")
+    proc = subprocess.Popen(SHELLS[shell], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(tmp)})
+    proc.stdin.write(compile_script(bundle, "0" * 32).text.encode())
+    proc.stdin.flush()
+    deadline = time.monotonic() + 10
+    while not list(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(tmp.iterdir()), "the run made its temp dir"
+    proc.stdout.close()  # techdesk stops reading before the wave asks for its tokens
+    assert proc.wait(timeout=10) != 0
+    deadline = time.monotonic() + 10  # removed in the background as the shell exits
+    while list(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert list(tmp.iterdir()) == []

@@ -150,7 +150,17 @@ def test_other_nonces_and_mid_line_marks_are_plain_output():
     (frame("NEXT", "a") + frame("BEGIN", "a", TA) + frame("END", "a", TA, "0", "Z"),
      "a malformed frame line"),
     (b"\n" + M + b"X BEGIN a\n", "a malformed frame line"),
-    (b"\n" + M + b" BEGIN a " + b"z" * 2000, "a frame line that does not end"),
+    (b"\n" + M + b" BEGIN a " + b"z" * 20000, "a frame line that does not end"),
+    # waves: a NEXT naming several checks must name exactly the ones due, in order
+    (frame("NEXT", "b", "a"), "frames out of order: NEXT for 'b' while NEXT for 'a' was due"),
+    (frame("NEXT", "a", "a"), "a NEXT frame naming a check twice ('a'...)"),
+    (frame("NEXT", "a", "b", "zz"), "a NEXT frame for checks out of order ('a b zz')"),
+    (frame("NEXT", "a", "b") + frame("BEGIN", "a", TA) + frame("END", "a", TA, "0", "-")
+     + frame("NEXT", "b"), "a second NEXT frame for check 'b'"),
+    (frame("NEXT", "a", "b") + frame("BEGIN", "b", TB),
+     "frames out of order: BEGIN for 'b' while BEGIN for 'a' was due"),
+    (frame("NEXT", "a") + frame("BEGIN", "a", TA) + frame("END", "a", TA, "0", "-", "1.5"),
+     "a malformed frame line"),
 ])
 def test_tampering_is_detected_and_stops_the_run(stream, why):
     parser = FrameParser(script(converse=True), checks_ab())
@@ -179,6 +189,19 @@ def test_tokens_are_released_one_at_a_time():
     assert parser.tampered is None
     a = parser.results[0]
     assert a.output.endswith(HELD_NOTE) and a.status is Status.OK
+
+
+def test_a_wave_gets_its_tokens_in_one_line_and_reports_its_own_durations():
+    """Checks run together on the host ask for their tokens once, after all of them
+    ended; the END frame then carries how long each ran (centiseconds)."""
+    parser = FrameParser(script(converse=True), checks_ab(), clock=lambda: 50.0)
+    parser.feed(frame("NEXT", "a", "b"))
+    assert parser.take_input() == f"{TA} {TB}\n".encode()
+    out = parser.feed(frame("BEGIN", "a", TA) + b"OK - a\n" + frame("END", "a", TA, "0", "-", "123")
+                      + frame("BEGIN", "b", TB) + b"WARNING - b\n" + frame("END", "b", TB, "1", "-", "-"))
+    assert parser.take_input() == b"" and parser.tampered is None and parser.done
+    assert [(r.id, r.status, r.duration_s) for r in out] == [
+        ("a", Status.OK, 1.23), ("b", Status.WARN, 0.0)]
 
 
 def test_script_feed_sends_the_script_then_tokens():
