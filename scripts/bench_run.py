@@ -79,8 +79,12 @@ def main() -> int:
             path.write_bytes(compile_script(bundle, "0" * 32, converse=False).text.encode())
             return bundle, path
 
+        # One event loop for every run, as in the window (a CLI process makes its own:
+        # the "techdesk run (CLI process)" row).
+        loop = asyncio.new_event_loop()
+
         def techdesk_run(bundle, hosts, concurrency=10):
-            report = asyncio.run(svc.runner.run(bundle, hosts, concurrency=concurrency))
+            report = loop.run_until_complete(svc.runner.run(bundle, hosts, concurrency=concurrency))
             failed = [r for r in report.results if r.error]
             assert not failed, failed[0].error
 
@@ -147,6 +151,7 @@ def main() -> int:
         print_rows(rows, width=28, case_width=34)
         print()
         print_rows(cpu_rows, width=28, case_width=34)
+        loop.close()
         svc.close()
     finally:
         server.stop()
