@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import secrets
 from dataclasses import dataclass
 
@@ -338,12 +339,20 @@ td_go() {
 
 
 def _heredoc_delimiter(scripts: list[str]) -> str:
-    # Random, and checked against every line, so no script can end it early.
+    # Checked against every line, so no script can end it early. Derived from the
+    # scripts, not random: a bundle version compiles to the same text but for the
+    # run's nonce (the audit keeps that text once, store/audit.py).
     lines = {line for script in scripts for line in script.splitlines()}
-    while True:
-        delim = f"TD_END_{secrets.token_hex(8)}"
+    seed = hashlib.sha256("\0".join(scripts).encode("utf-8")).digest()
+    for attempt in itertools.count():
+        delim = f"TD_END_{_digest(seed, attempt)}"
         if delim not in lines:
             return delim
+    raise AssertionError("unreachable")
+
+
+def _digest(seed: bytes, attempt: int) -> str:
+    return hashlib.sha256(seed + str(attempt).encode("ascii")).hexdigest()[:16]
 
 
 def _compile_sh(bundle: Bundle, mark_text: str, output_cap: int,

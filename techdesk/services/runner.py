@@ -140,7 +140,7 @@ class RunService:
         def before_send(host_name: str) -> None:
             # Blocks the worker until the audit entry is committed: nothing reaches a
             # client machine without a record of it.
-            fut = asyncio.run_coroutine_threadsafe(self._audit_send(host_name, bundle, compiled.text), loop)
+            fut = asyncio.run_coroutine_threadsafe(self._audit_send(host_name, bundle, compiled), loop)
             fut.result(timeout=30)
 
         def on_hostkey(event: str, target: Target, key, known) -> None:
@@ -205,9 +205,13 @@ class RunService:
         plans.sort(key=lambda plan: -durations.get(plan[0].name, float("inf")))
         return plans, endpoints, routes
 
-    async def _audit_send(self, host: str, bundle: Bundle, script: str) -> None:
+    async def _audit_send(self, host: str, bundle: Bundle, compiled: CompiledScript) -> None:
+        # What changes per run (the nonce; the tokens where they are in the text) is kept
+        # apart, so the audit holds each bundle version's script once, not once per run.
+        fills = (compiled.nonce,) + (() if compiled.converse else compiled.tokens)
         audit.append(self.conn, technician=self.technician, device=self.device, host=host, action="run",
-                     detail=f"bundle {bundle.name} v{bundle.version}", script=script, outcome="sent")
+                     detail=f"bundle {bundle.name} v{bundle.version}", script=compiled.text,
+                     outcome="sent", script_fills=fills)
 
     async def _audit_hostkey(self, event: str, target: Target, key, known) -> None:
         detail = f"{target.address}:{target.port} {key.get_name()} {fingerprint(key)}"

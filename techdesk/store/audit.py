@@ -6,7 +6,10 @@ entries from the END (or all of them) leaves an intact but shorter chain: the
 anchor row (how many entries, the last one's seq and hash), written in the same
 transaction as each entry, is what shows it. Script texts are stored once per
 SHA-256 (a sweep sends the same script to many hosts) and checked against their
-hash; an entry whose script is gone is reported too. Someone who can rewrite the
+hash; an entry whose script is gone is reported too. A compiled bundle differs
+from run to run only in its nonce (and, for PowerShell, its tokens): given those
+"fills", it is kept as one template per bundle version plus the fills per run,
+and rebuilt exactly (checked against the sent hash) when verified. Someone who can rewrite the
 database at will can rewrite all of this consistently: the chain and the anchor
 catch deletions and edits made with ordinary tools, not a forger of SHA-256 chains.
 """
@@ -44,14 +47,52 @@ def _entry_hash(entry: AuditEntry, prev_hash: str) -> str:
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _slot(i: int) -> str:
+    return f"\x00{i}\x00"  # scripts never hold NUL (checked), so slots are unambiguous
+
+
+def _fill(template: str, fills: list[str]) -> str:
+    for i, value in enumerate(fills):
+        template = template.replace(_slot(i), value)
+    return template
+
+
+def _template(script: str, fills: tuple[str, ...]) -> str | None:
+    """`script` with each fill replaced by its slot, if that rebuilds it exactly."""
+    if "\x00" in script or any(len(f) < 16 or f not in script for f in fills):
+        return None
+    template = script
+    for i, value in enumerate(fills):
+        template = template.replace(value, _slot(i))
+    return template if _fill(template, list(fills)) == script else None
+
+
+def _store_script(conn: sqlite3.Connection, sha: str, script: str, fills: tuple[str, ...]) -> None:
+    template = _template(script, fills) if fills else None
+    if template is None:
+        conn.execute("INSERT OR IGNORE INTO audit_scripts (sha256, text) VALUES (?, ?)", (sha, script))
+        return
+    template_sha = _sha(template)
+    conn.execute("INSERT OR IGNORE INTO audit_templates (sha256, text) VALUES (?, ?)", (template_sha, template))
+    conn.execute("INSERT OR IGNORE INTO audit_script_fills (sha256, template_sha256, fills) VALUES (?, ?, ?)",
+                 (sha, template_sha, json.dumps(list(fills))))
+
+
 def append(conn: sqlite3.Connection, *, technician: str, device: str, host: str | None, action: str,
-           detail: str = "", script: str | None = None, outcome: str | None = None) -> AuditEntry:
-    sha = hashlib.sha256(script.encode("utf-8")).hexdigest() if script is not None else None
+           detail: str = "", script: str | None = None, outcome: str | None = None,
+           script_fills: tuple[str, ...] = ()) -> AuditEntry:
+    """script_fills: the parts of `script` that change from run to run (a nonce, tokens):
+    the script is then stored as a shared template plus these."""
+    sha = _sha(script) if script is not None else None
     entry = AuditEntry(ts=now_iso(), technician=technician, device=device, host=host, action=action,
                        detail=detail, script_sha256=sha, outcome=outcome)
     with transaction(conn):
-        if script is not None:
-            conn.execute("INSERT OR IGNORE INTO audit_scripts (sha256, text) VALUES (?, ?)", (sha, script))
+        if script is not None and sha is not None:
+            _store_script(conn, sha, script, script_fills)
         row = conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         entry.prev_hash = row[0] if row else GENESIS
         entry.hash = _entry_hash(entry, entry.prev_hash)
@@ -83,7 +124,7 @@ def verify(conn: sqlite3.Connection) -> list[str]:
     """Problems found in the chain (empty list = intact)."""
     problems: list[str] = []
     prev = GENESIS
-    scripts = {sha: text for sha, text in conn.execute("SELECT sha256, text FROM audit_scripts")}
+    scripts = stored_scripts(conn)
     chain = entries(conn)
     for entry in chain:
         if entry.prev_hash != prev:
@@ -95,10 +136,30 @@ def verify(conn: sqlite3.Connection) -> list[str]:
                             "is missing from the stored scripts (deleted)")
         prev = entry.hash
     for sha, text in scripts.items():
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() != sha:
+        if text is None:
+            problems.append(f"script {sha[:12]}: the template it was kept with is missing (deleted)")
+        elif _sha(text) != sha:
             problems.append(f"script {sha[:12]}: its text does not match its hash (edited)")
     problems += _check_anchor(conn, chain)
     return problems
+
+
+def stored_scripts(conn: sqlite3.Connection) -> dict[str, str | None]:
+    """Every stored script by the SHA-256 it was sent with (None: its template is gone)."""
+    scripts: dict[str, str | None] = dict(conn.execute("SELECT sha256, text FROM audit_scripts"))
+    templates = dict(conn.execute("SELECT sha256, text FROM audit_templates"))
+    for sha, template_sha, fills in conn.execute(
+            "SELECT sha256, template_sha256, fills FROM audit_script_fills"):
+        template = templates.get(template_sha)
+        if template is None:
+            scripts[sha] = None
+            continue
+        try:
+            values = [str(v) for v in json.loads(fills)]
+        except (ValueError, TypeError):
+            values = []  # rebuilt wrong, so reported as edited
+        scripts[sha] = _fill(template, values)
+    return scripts
 
 
 def _check_anchor(conn: sqlite3.Connection, chain: list[AuditEntry]) -> list[str]:

@@ -412,6 +412,20 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE notes ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
     """,
+    # 13: a sent script kept as its run-independent text plus the run's values (the
+    # nonce; tokens where they are in the text): tens of KB once per bundle version,
+    # not per run (store/audit.py). audit_scripts keeps texts stored whole.
+    """
+    CREATE TABLE audit_templates (
+        sha256 TEXT PRIMARY KEY,
+        text TEXT NOT NULL
+    );
+    CREATE TABLE audit_script_fills (
+        sha256 TEXT PRIMARY KEY,
+        template_sha256 TEXT NOT NULL,
+        fills TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
