@@ -118,8 +118,10 @@ def compile_script(bundle: Bundle, nonce: str, output_cap: int = DEFAULT_OUTPUT_
 #   relay is then stopped a second after the check's timeout ("H") instead of
 #   stalling the run, and head, seeing EOF, still flushes what it holds. No
 #   mktemp/mkfifo: a plain pipe, as before (no such protection);
-# - the exit code (and "T"/"H") comes back on fd 4 through a command
-#   substitution, not mixed with the output;
+# - "T"/"H" come back on fd 4 through a command substitution, not mixed with
+#   the output; the exit code is that substitution's exit status (and, in a
+#   wave, its job's): a same-user process can write into any pipe or file of
+#   the run (/proc/<pid>/fd), not into an exit status;
 # - once the check exits, what it left running in its group gets TERM, then
 #   KILL if still there after ~0.3 s;
 # - fds 3/4/5 are closed for the check; the mark and token live in unexported
