@@ -119,8 +119,10 @@ def compile_script(bundle: Bundle, nonce: str, output_cap: int = DEFAULT_OUTPUT_
 #   relay is then stopped a second after the check's timeout ("H") instead of
 #   stalling the run, and head, seeing EOF, still flushes what it holds. No
 #   mktemp/mkfifo: a plain pipe, as before (no such protection);
-# - the exit code (and "T"/"H") comes back on fd 4 through a command
-#   substitution, not mixed with the output;
+# - "T"/"H" come back on fd 4 through a command substitution, not mixed with
+#   the output; the exit code is that substitution's exit status (and, in a
+#   wave, its job's): a same-user process can write into any pipe or file of
+#   the run (/proc/<pid>/fd), not into an exit status;
 # - once the check exits, what it left running in its group gets TERM, then
 #   KILL if still there after ~0.3 s;
 # - fds 3/4/5 are closed for the check; the mark and token live in unexported
@@ -148,7 +150,7 @@ trap '[ -z "$td_dir" ] || rm -rf "$td_dir" </dev/null >/dev/null 2>&1 &' EXIT
 trap 'exit 141' PIPE
 trap 'exit 129' HUP
 trap 'exit 143' TERM
-td_i=0
+td_i=0 td_jobs= td_wmax=0
 td_runner='td_s=$(cat <&5); exec 5<&-
 if ! td_e=$(sh -n -c "$td_s" 2>&1); then
   printf "UNKNOWN - check script does not parse: %s\n" "$td_e"; exit 3
@@ -227,6 +229,7 @@ td_body() {
   kill "$td_wpid" 2>/dev/null
   wait "$td_wpid"
   printf '%s' "$td_rc" >&4
+  return "$td_rc"
 }
 td_cap() {
   if [ -n "$td_head" ]; then head -c "$td_n"; cat >/dev/null; else cat; fi
@@ -252,13 +255,18 @@ td_run1() {
   td_f=$2
   if [ -n "$td_f" ]; then mkfifo "${td_f}o" "${td_f}p" 2>/dev/null || td_f=; fi
   if [ -n "$td_f" ]; then
+    # The exit code is the status of the command substitution (from the kernel),
+    # not text on fd 4: another process of the user can write into that pipe.
     td_r=$( { td_body "$1" "$td_f" 2>/dev/null; } 4>&1 )
+    td_rc=$? td_fl=
+    case $td_r in *T*) td_fl=T ;; esac
+    case $td_r in *H*) td_fl=${td_fl}H ;; esac
   else
     td_r=$( { td_body "$1" "" 2>/dev/null | td_cap 4>&- 5<&-; } 4>&1 >&3 )
+    td_fl=${td_r%%[0-9]*}
+    td_rc=${td_r#"$td_fl"}
+    case $td_rc in ''|*[!0-9]*) td_rc=3 td_fl=E ;; esac
   fi
-  td_fl=${td_r%%[0-9]*}
-  td_rc=${td_r#"$td_fl"}
-  case $td_rc in ''|*[!0-9]*) td_rc=3 td_fl=E ;; esac
   case $td_fl in *T*) td_rc=3 ;; esac
 }
 td_check() {
@@ -277,27 +285,46 @@ td_now() {
 }
 td_start() {
   # Start check $td_i (id $1, timeout $2, script on fd 5) in the background: its
-  # output to file <i>x, then "rc flags centiseconds" to file <i>r.
+  # output to file <i>x, "flags centiseconds" to file <i>r; its exit code is the
+  # job's exit status (a sibling check can rewrite files in the temp dir, not that).
   td_i=$((td_i + 1))
   eval "td_id$td_i=\$1"
   td_o="$td_dir/$td_i"
+  [ "$2" -le "$td_wmax" ] || td_wmax=$2
+  # Whatever a check of an earlier wave left under these names (a FIFO: a stall).
+  rm -f "${td_o}x" "${td_o}r" "${td_o}o" "${td_o}p" 2>/dev/null
   {
     td_now; td_t0=$td_u
     td_run1 "$2" "$td_o" 3>"${td_o}x"
     td_now
-    printf '%s %s %s\n' "$td_rc" "${td_fl:--}" "$((td_u - td_t0))" >"${td_o}r"
+    printf '%s %s\n' "${td_fl:--}" "$((td_u - td_t0))" >"${td_o}r"
+    exit "$td_rc"
   } </dev/null >/dev/null 2>&1 &
   eval "td_pid$td_i=\$!"
+  td_jobs="$td_jobs $!"
 }
 td_wave() {
   # Checks $1..$2 were started together. Wait for all of them, then ask for their
   # tokens in one round trip (none exists on the machine while a check runs) and
   # print their frames in order.
   td_a=$1 td_b=$2 td_j=$1 td_ids=
+  # A job stuck opening a file a sibling replaced with a FIFO is killed once every
+  # check of the wave is past its timeout (its check is then UNKNOWN).
+  (
+    trap 'kill "$td_w" 2>/dev/null; exit 0' TERM
+    sleep "$((td_wmax + 3))" & td_w=$!
+    wait "$td_w"
+    # shellcheck disable=SC2086
+    kill -KILL $td_jobs
+  ) </dev/null >/dev/null 2>&1 3>&- &
+  td_ww=$!
   while [ "$td_j" -le "$td_b" ]; do
-    eval "wait \"\$td_pid$td_j\"; td_ids=\"\$td_ids \$td_id$td_j\""
+    eval "wait \"\$td_pid$td_j\"; td_rc$td_j=\$?; td_ids=\"\$td_ids \$td_id$td_j\""
     td_j=$((td_j + 1))
   done
+  kill "$td_ww" 2>/dev/null
+  wait "$td_ww"
+  td_jobs= td_wmax=0
   printf '\n%s NEXT%s\n' "$td_m" "$td_ids"
   td_tok "$td_a" "$td_b"
   set -f
@@ -307,18 +334,25 @@ td_wave() {
   # The wave's frames and outputs go into one file first, then out in one write:
   # a few large packets instead of three small ones per check.
   td_j=$td_a
+  rm -f "$td_dir/w$td_a"
   while [ "$td_j" -le "$td_b" ]; do
     eval "td_id=\$td_id$td_j"
     td_o="$td_dir/$td_j"
-    td_rc=3 td_fl=E td_el=-
-    [ -s "${td_o}r" ] && read td_rc td_fl td_el <"${td_o}r"
+    eval "td_rc=\$td_rc$td_j"
+    td_fl=- td_el=-
+    # Read only regular files: every check of the wave has ended, but one may
+    # have left a FIFO or a symlink here.
+    if [ -f "${td_o}r" ] && [ ! -h "${td_o}r" ]; then read td_fl td_el <"${td_o}r"; fi
+    case $td_fl in *[!THE]*|'') td_fl=- ;; esac
+    case $td_el in *[!0-9]*|'') td_el=- ;; esac
     printf '\n%s BEGIN %s %s\n' "$td_m" "$td_id" "$1"
-    cat "${td_o}x" 2>/dev/null
+    if [ -f "${td_o}x" ] && [ ! -h "${td_o}x" ]; then cat "${td_o}x" 2>/dev/null; fi
     printf '\n%s END %s %s %s %s %s\n' "$td_m" "$td_id" "$1" "$td_rc" "$td_fl" "$td_el"
     [ $# -eq 0 ] || shift
     td_j=$((td_j + 1))
   done >"$td_dir/w$td_a"
   cat "$td_dir/w$td_a"
+  rm -f "$td_dir/w$td_a"
 }
 td_all() {
   # $1 checks (functions td_c1..), in waves of at most $2 (no temp dir: one by one).

@@ -78,3 +78,33 @@ def test_no_cache_under_a_fixture_root_or_without_a_home(tmp_path: Path):
         assert _run(env)[0].startswith("OK - 0 updates pending")
         assert _run(env)[0].startswith("OK - 0 updates pending")
     assert _calls(calls) == 4 and not (home / ".cache").exists()
+
+
+def test_a_cache_planted_by_another_user_or_keyed_on_nothing_is_not_used(tmp_path: Path):
+    """Hostile side: a cache file (or its folder) owned by someone else says
+    "nothing pending"; and a find without -printf lists nothing, whose checksum is
+    a constant that would match forever."""
+    bin_dir, calls, home = tmp_path / "bin", tmp_path / "calls", tmp_path / "home"
+    home.mkdir()
+    _fake_apt(bin_dir, calls, ["libssl3/stable-security 3.1 amd64 [upgradable from: 3.0]"])
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(home)}
+    _run(env)
+    cache = home / ".cache/techdesk/apt-pending"
+    key = cache.read_text().splitlines()[0]
+    if os.geteuid() == 0:  # only root can hand a file to another user
+        cache.write_text(f"{key}\n")
+        os.chown(cache, 65534, 65534)
+        assert _run(env)[0].startswith("WARNING - 1 updates pending"), "someone else's cache"
+        cache.unlink()
+        cache.write_text(f"{key}\n")
+        os.chown(cache.parent, 65534, 65534)
+        assert _run(env)[0].startswith("WARNING - 1 updates pending"), "someone else's folder"
+        os.chown(cache.parent, 0, 0)
+    # a find that prints nothing: every run would have the same key
+    fake_find = bin_dir / "find"
+    fake_find.write_text("#!/bin/sh\nexit 1\n")
+    fake_find.chmod(0o755)
+    cache.write_text("4294967295 0\n")
+    before = _calls(calls)
+    assert _run(env)[0].startswith("WARNING - 1 updates pending")
+    assert _calls(calls) == before + 1
