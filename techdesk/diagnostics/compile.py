@@ -291,8 +291,6 @@ td_start() {
   eval "td_id$td_i=\$1"
   td_o="$td_dir/$td_i"
   [ "$2" -le "$td_wmax" ] || td_wmax=$2
-  # Whatever a check of an earlier wave left under these names (a FIFO: a stall).
-  rm -f "${td_o}x" "${td_o}r" "${td_o}o" "${td_o}p" 2>/dev/null
   {
     td_now; td_t0=$td_u
     td_run1 "$2" "$td_o" 3>"${td_o}x"
@@ -359,7 +357,15 @@ td_all() {
   td_ix=1
   while [ "$td_ix" -le "$1" ]; do
     if [ -z "$td_dir" ]; then eval "td_c$td_ix"; td_ix=$((td_ix + 1)); continue; fi
-    td_ws=$td_ix
+    td_ws=$td_ix td_q=$td_ix td_old=
+    while [ "$td_q" -le "$1" ] && [ $((td_q - td_ws)) -lt "$2" ]; do
+      td_old="$td_old ${td_q}x ${td_q}r ${td_q}o ${td_q}p"
+      td_q=$((td_q + 1))
+    done
+    # Whatever a check of an earlier wave left under this wave's names (a FIFO would
+    # stall it): one rm for the wave, of names that are digits and a letter.
+    # shellcheck disable=SC2086
+    (cd "$td_dir" && exec rm -f $td_old) 2>/dev/null
     while [ "$td_ix" -le "$1" ] && [ $((td_ix - td_ws)) -lt "$2" ]; do
       eval "td_c$td_ix"; td_ix=$((td_ix + 1))
     done
