@@ -22,6 +22,7 @@ import asyncio
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,17 @@ from tests.fixtures.sshd import SshdServer
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def alternating(baseline, candidate, repeat: int) -> tuple[float, float]:
+    """Median wall times of two clients run in turns."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((baseline, times[0]), (candidate, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def master_argv(server, control_path: Path) -> list[str]:
@@ -109,34 +121,42 @@ def main() -> int:
                 t = median_time(lambda: subprocess.run(cli, env=env, stdout=subprocess.DEVNULL,
                                                        check=False), args.repeat)
                 rows.append(("", "techdesk run (CLI process)", t, t / cold_ssh))
-            # 2. warm: OpenSSH reusing a ControlMaster; techdesk reusing its pooled connection
+            # 2. warm: OpenSSH reusing a ControlMaster; techdesk reusing its pooled connection.
+            # Both are kept warm and take turns (a warm run is short: 3x the repeats).
             mux = master_argv(server, tmp / "cm.sock")
             openssh(mux, script)  # starts the master (ControlPersist keeps it)
-            base = median_time(lambda: openssh(mux, script), args.repeat)
-            subprocess.run(mux[:-1] + ["-O", "exit", mux[-1]], capture_output=True, check=False)
-            rows.append((f"1 host, {name}, warm", "OpenSSH ControlMaster", base, None))
             pool.idle_s = 300
             opened = pool.opened
             techdesk_run(bundle, [one_host])  # makes the warm connection
-            t = median_time(lambda: techdesk_run(bundle, [one_host]), args.repeat)
+            base, t = alternating(lambda: openssh(mux, script),
+                                  lambda: techdesk_run(bundle, [one_host]), 3 * args.repeat)
+            subprocess.run(mux[:-1] + ["-O", "exit", mux[-1]], capture_output=True, check=False)
             assert pool.opened == opened + 1, "warm runs must not connect again"
+            rows.append((f"1 host, {name}, warm", "OpenSSH ControlMaster", base, None))
             rows.append(("", "techdesk (warm pool)", t, t / base))
             rows.append(("", "  same, vs a cold ssh", t, t / cold_ssh))
             pool.close_all()
             pool.idle_s = 0
 
         def fleet_cases(name: str, repeat: int, rows: list, cpu_rows: list) -> None:
-            # 3 + 4. fleets, cold, with client CPU per host
+            # 3 + 4. fleets, cold, with client CPU per host. The two clients take turns,
+            # so a change in the machine's load during the runs hits both alike.
             bundle, script = scripts(name)
             xargs = openssh_xargs(server, script, args.concurrency)
-            c0 = children_cpu()
-            base = median_time(lambda: subprocess.run(xargs, input=names, check=True), repeat)
-            ssh_cpu = (children_cpu() - c0) / (repeat * args.hosts)
+            base_times, td_times, ssh_cpu, td_cpu = [], [], 0.0, 0.0
+            for _ in range(repeat):
+                c0, t0 = children_cpu(), time.perf_counter()
+                subprocess.run(xargs, input=names, check=True)
+                base_times.append(time.perf_counter() - t0)
+                ssh_cpu += children_cpu() - c0
+                c0, t0 = time.process_time(), time.perf_counter()
+                techdesk_run(bundle, hosts, args.concurrency)
+                td_times.append(time.perf_counter() - t0)
+                td_cpu += time.process_time() - c0
+            base, t = statistics.median(base_times), statistics.median(td_times)
+            ssh_cpu, td_cpu = ssh_cpu / (repeat * args.hosts), td_cpu / (repeat * args.hosts)
             rows.append((f"{args.hosts} hosts P{args.concurrency}, {name}", "OpenSSH xargs -P ssh",
                          base, None))
-            c0 = time.process_time()
-            t = median_time(lambda: techdesk_run(bundle, hosts, args.concurrency), repeat)
-            td_cpu = (time.process_time() - c0) / (repeat * args.hosts)
             rows.append(("", "techdesk (service API)", t, t / base))
             cpu_rows.append((f"CPU s/host, {name}", "OpenSSH ssh (+ sh -c)", ssh_cpu, None))
             cpu_rows.append(("", "techdesk process", td_cpu, td_cpu / ssh_cpu))
@@ -145,7 +165,7 @@ def main() -> int:
         hosts = svc.roster.hosts()
         for name in args.bundles.split(","):
             one_host_cases(name, rows)
-        fleet_repeat = max(1, args.repeat // 2)
+        fleet_repeat = max(3, args.repeat // 2)
         for name in args.bundles.split(","):
             fleet_cases(name, fleet_repeat, rows, cpu_rows)
         print_rows(rows, width=28, case_width=34)
