@@ -201,7 +201,7 @@ class RunService:
                 routes[host.name] = route.trust
             except RosterError as exc:
                 plans.append((host, None, HostError("protocol", str(exc))))
-        durations = runs_repo.last_durations(self.conn)
+        durations = runs_repo.last_durations(self.conn, [host.name for host in hosts])
         plans.sort(key=lambda plan: -durations.get(plan[0].name, float("inf")))
         return plans, endpoints, routes
 

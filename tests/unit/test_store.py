@@ -52,3 +52,20 @@ def test_broken_settings_file_is_a_clear_error(tmp_path):
     (tmp_path / "settings.json").write_text("{not json")
     with pytest.raises(WorkspaceError, match="settings file .* is unreadable"):
         Workspace(tmp_path)
+
+
+def test_last_durations_are_each_hosts_latest_completed_run(tmp_path):
+    from techdesk.store import runs as runs_repo
+    from techdesk.store.db import open_database
+
+    conn = open_database(tmp_path / "d.db")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    rows = [("r1", "a", "ok", "2026-11-01T10:00:00+00:00", 5.0),
+            ("r2", "a", "ok", "2026-11-02T10:00:00+00:00", 7.0),
+            ("r0", "a", "ok", "2026-10-30T10:00:00+00:00", 9.0),
+            ("r1", "b", "ok", "2026-11-01T10:00:00+00:00", 1.0),
+            ("r2", "c", "ok", "2026-11-02T10:00:00+00:00", 3.0)]
+    conn.executemany("INSERT INTO run_hosts (run_id, host, status, started, duration_s) VALUES (?,?,?,?,?)",
+                     rows)
+    assert runs_repo.last_durations(conn, ["a", "b", "never", "a"]) == {"a": 7.0, "b": 1.0}
+    conn.close()
