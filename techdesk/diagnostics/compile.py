@@ -3,25 +3,31 @@
 linux/macos: a POSIX sh script sent on stdin to ``sh -s`` (works in dash, bash
 incl. macOS's bash 3.2, and busybox ash). windows: see powershell.py.
 
-Output protocol (both shells), with MARK = "@@TD-<nonce>", per check in order:
+Output protocol, with MARK = "@@TD-<nonce>". sh runs checks in waves of
+``bundle.parallel`` (docs/bundles.md "Checks run in waves"): once every check of a
+wave has ended, one NEXT names them all, then each check's frames in bundle order.
+PowerShell runs one check at a time (one id per NEXT, no time field).
 
-    \\nMARK NEXT <id>\\n
-    \\nMARK BEGIN <id> <token>\\n
+    \nMARK NEXT <id> [<id>...]\n
+    \nMARK BEGIN <id> <token>\n
     <check output, stdout+stderr, at most output_cap+1 bytes>
-    \\nMARK END <id> <token> <exit_code> <flags>\\n
+    \nMARK END <id> <token> <exit_code> <flags> [<centiseconds>]\n
 
 flags is "-", or letters: "T" (stopped by its timeout; exit_code is then 3),
 "H" (a process the check left running held its output open; techdesk stopped
-waiting for it at the check's timeout), "E" (no exit code came back).
+waiting for it at the check's timeout), "E" (no exit code came back). The last
+field is how long the check ran, measured on the host.
 
 Why it is safe against a hostile check (docs/bundles.md "Integrity"):
 - the whole sh script is one brace group, so the shell has read and parsed all
   of it before the first check starts: nothing a check writes into the shell's
   stdin can change what runs later;
 - each check has its own random token. For sh (``converse``) the shell asks for
-  it with the NEXT frame and techdesk sends it on stdin only once the previous
-  check has ended, so no token of a later check exists on the machine while an
-  earlier check runs; PowerShell reads its whole script first, tokens included;
+  a wave's tokens with its NEXT frame, once every check of the wave has ended,
+  and techdesk sends them on stdin then: while any check runs, no token exists
+  on the machine. A check's exit code reaches the shell as its job's exit status,
+  not through a file another process could rewrite; PowerShell reads its whole
+  script first, tokens included;
 - frames.FrameParser accepts only the exact next frame, and treats anything
   else carrying the run's mark as tampering.
 """
