@@ -280,3 +280,9 @@ class ScriptFeed:
     @property
     def closed(self) -> bool:
         return self._first is None and self._parser.input_closed
+
+    @property
+    def complete(self) -> bool:
+        """Every check has its result: nothing more from the host counts (the run does
+        not wait for the shell to exit, or for a process left holding its output)."""
+        return self._first is None and self._parser.done and self._parser.tampered is None

@@ -38,6 +38,16 @@ class StdinFeed(Protocol):
         """True once take() will never return more: stdin is then closed."""
 
 
+LINGER_S = 5.0  # how long a session that has answered may take to end on its own
+
+
+def _answered(feed: StdinFeed | None) -> bool:
+    """A feed may say the command has answered all it was asked (``complete``: every
+    check of a bundle has its END). The run then returns at once, without waiting for
+    the shell to exit or for a process it left holding the output: exit status -1."""
+    return feed is not None and bool(getattr(feed, "complete", False))
+
+
 class Connection:
     """An authenticated connection to the last target of a chain; a context manager."""
 
@@ -51,6 +61,8 @@ class Connection:
         self.timeouts = timeouts
         self._lock = threading.Lock()
         self._closed = False
+        # Sessions that answered and are ending on the server's side: (since, channel).
+        self._lingering: list[tuple[float, paramiko.Channel]] = []
 
     def run(self, command: str, stdin: bytes | StdinFeed, on_output: Callable[[bytes], None], *,
             deadline: float | None = None, cancel: threading.Event | None = None) -> int:
@@ -62,19 +74,44 @@ class Connection:
         if self._closed:
             raise SshError("protocol", f"connection to {self.target.name} is closed",
                            target=self.target.name)
+        self._end_lingering(time.monotonic() - LINGER_S)
         return run_command(self.transport, command, stdin, on_output, deadline=deadline,
                            cancel=cancel, where=self.target.name,
-                           open_timeout=self.timeouts.connect + self.timeouts.banner)
+                           open_timeout=self.timeouts.connect + self.timeouts.banner,
+                           linger=self._linger)
+
+    def _linger(self, chan: paramiko.Channel) -> None:
+        """Keep a session that answered until the server ends it (paramiko then closes
+        it): no wait for the shell's exit on the run's path."""
+        with self._lock:
+            self._lingering.append((time.monotonic(), chan))
+
+    def _end_lingering(self, before: float) -> None:
+        """Close lingering sessions that started lingering before `before` (a process
+        left holding their output); forget those the server has ended."""
+        with self._lock:
+            old = [c for since, c in self._lingering if since < before or c.closed]
+            self._lingering = [(since, c) for since, c in self._lingering if c not in old]
+        for chan in old:
+            with contextlib.suppress(Exception):
+                chan.close()
 
     def is_active(self) -> bool:
         return not self._closed and all(t.is_active() for t in self.transports)
 
     def close(self) -> None:
-        """Close every hop, innermost first. Idempotent."""
+        """Close every hop, innermost first. Idempotent. Sessions still ending get a
+        moment (at most 0.5 s) first, so the server sees a clean close, not a reset."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            lingering = [c for _, c in self._lingering]
+            self._lingering = []
+        until = time.monotonic() + 0.5
+        for chan in lingering:
+            while not chan.closed and self.transport.is_active() and time.monotonic() < until:
+                time.sleep(0.005)
         for transport in reversed(self.transports):
             transport.close()
 
@@ -92,9 +129,12 @@ class Connection:
 def run_command(transport: paramiko.Transport, command: str, stdin: bytes | StdinFeed,
                 on_output: Callable[[bytes], None], *, deadline: float | None = None,
                 cancel: threading.Event | None = None, where: str = "host",
-                open_timeout: float = 20.0) -> int:
-    """`Connection.run` on a bare authenticated transport."""
+                open_timeout: float = 20.0,
+                linger: Callable[[paramiko.Channel], None] | None = None) -> int:
+    """`Connection.run` on a bare authenticated transport. With `linger`, a session whose
+    feed has answered is handed to it instead of being closed (see _answered)."""
     run = _Run(transport, where, deadline, cancel)
+    run.early = linger is not None
     run.check()
     watchdog = _Watchdog(transport, deadline, cancel) if deadline or cancel else None
     try:
@@ -108,7 +148,10 @@ def run_command(transport: paramiko.Transport, command: str, stdin: bytes | Stdi
     finally:
         if watchdog is not None:
             watchdog.stop()
-        run.close_channel()
+        if run.answered and linger is not None and run.chan is not None:
+            linger(run.chan)
+        else:
+            run.close_channel()
 
 
 class _Run:
@@ -119,6 +162,8 @@ class _Run:
         self.deadline = deadline
         self.cancel = cancel
         self.chan: paramiko.Channel | None = None
+        self.early = False     # may return once the feed has answered (_answered)
+        self.answered = False  # did, leaving the session to end on its own
 
     def check(self) -> None:
         """Raise Cancelled / timeout when it is time to stop."""
@@ -192,6 +237,9 @@ class _Run:
             if not chunk:
                 break
             on_output(chunk)
+            if self.early and _answered(feed):
+                self.answered = True
+                return -1
         while not chan.status_event.wait(POLL):
             self.check()
             if not self.transport.is_active():

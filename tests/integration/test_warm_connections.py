@@ -7,6 +7,7 @@ import base64
 import os
 import shutil
 import signal
+import subprocess
 import threading
 import time
 
@@ -74,6 +75,42 @@ def test_second_run_reuses_one_tcp_connection(sshd, tmp_path):
     # exit closes it: the server sees the client go
     assert _wait(lambda: "Disconnected from user" in sshd.log_text(since)
                  or "Connection closed by 127.0.0.1" in sshd.log_text(since))
+
+
+# Holds the session's output open after the shell is gone: a process of the user
+# (here left by the check) that opened the topmost "sh -s"'s stdout.
+HOLDER = r"""
+p=$$ sh_pid=
+while [ "$p" -gt 1 ]; do
+  p=$(cut -d' ' -f4 /proc/$p/stat)
+  [ "$(tr '\0' ' ' </proc/$p/cmdline)" = "sh -s " ] && sh_pid=$p
+done
+setsid sleep 25 >"/proc/$sh_pid/fd/1" 2>&1 </dev/null &
+sleep 0.5  # out of the check's process group before the check ends (its group is killed)
+echo "OK - left a holder"
+"""
+
+
+def test_a_run_returns_once_every_check_answered(sshd, tmp_path):
+    """Before: the run waited for the session's output to end, which a process left
+    holding it put off until the run's limit. Now it returns at the last END; the
+    session ends on its own on the warm connection, which the next run still uses."""
+    svc = _services(tmp_path, sshd)
+    (svc.workspace.bundles_dir / "holder.toml").write_text(
+        '[bundle]\nname = "holder"\nos = "linux"\n[[checks]]\nid = "h"\nscript = \'\'\'\n'
+        + HOLDER + "\'\'\'\n")
+    try:
+        t0 = time.monotonic()
+        report = asyncio.run(svc.runner.run(svc.bundles.get("holder"), [svc.roster.get("web")]))
+        assert time.monotonic() - t0 < 10
+        [result] = report.results
+        assert result.error is None and [(c.id, c.status.value) for c in result.checks] == [("h", "ok")]
+        assert _run(svc).error is None and svc.connections.opened == 1
+    finally:
+        t0 = time.monotonic()
+        svc.close()  # waits at most 0.5 s for the held session, then closes
+        assert time.monotonic() - t0 < 3
+        subprocess.run(["pkill", "-f", "sleep 25"], check=False)
 
 
 def test_idle_zero_means_no_warm_connection(sshd, tmp_path):
