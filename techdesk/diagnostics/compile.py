@@ -335,9 +335,11 @@ td_wave() {
   # shellcheck disable=SC2086
   set -- $td_k
   set +f
-  # The wave's frames and outputs go out through one cat: a few large packets
-  # instead of three small ones per check (a pipe: no file a sibling could replace).
-  td_j=$td_a
+  # The wave goes out through ONE cat of its files in order: each check's BEGIN,
+  # output and END (frame lines written by the shell itself, no process each), so
+  # a few large packets. The frame files are named after the check's token, which
+  # no process could know while the checks ran: nothing can have been put there.
+  td_j=$td_a td_args=
   while [ "$td_j" -le "$td_b" ]; do
     eval "td_id=\$td_id$td_j"
     td_o="$td_dir/$td_j"
@@ -348,12 +350,19 @@ td_wave() {
     if [ -f "${td_o}r" ] && [ ! -h "${td_o}r" ]; then read td_fl td_el <"${td_o}r"; fi
     case $td_fl in *[!THE]*|'') td_fl=- ;; esac
     case $td_el in *[!0-9]*|'') td_el=- ;; esac
-    printf '\n%s BEGIN %s %s\n' "$td_m" "$td_id" "$1"
-    if [ -f "${td_o}x" ] && [ ! -h "${td_o}x" ]; then cat "${td_o}x" 2>/dev/null; fi
-    printf '\n%s END %s %s %s %s %s\n' "$td_m" "$td_id" "$1" "$td_rc" "$td_fl" "$td_el"
+    td_t=$1
+    case $td_t in ''|*[!0-9a-f]*) td_t=none ;; esac  # not a token: the frames say so
+    printf '\n%s BEGIN %s %s\n' "$td_m" "$td_id" "$1" >"${td_o}b$td_t"
+    printf '\n%s END %s %s %s %s %s\n' "$td_m" "$td_id" "$1" "$td_rc" "$td_fl" "$td_el" >"${td_o}e$td_t"
+    td_args="$td_args ${td_j}b$td_t"
+    if [ -f "${td_o}x" ] && [ ! -h "${td_o}x" ]; then td_args="$td_args ${td_j}x"; fi
+    td_args="$td_args ${td_j}e$td_t"
     [ $# -eq 0 ] || shift
     td_j=$((td_j + 1))
-  done | cat
+  done
+  # Names of digits, letters and hex only: safe to split.
+  # shellcheck disable=SC2086
+  (cd "$td_dir" && exec cat $td_args)
 }
 td_all() {
   # $1 checks (functions td_c1..), in waves of at most $2 (no temp dir: one by one).
