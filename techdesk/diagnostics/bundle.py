@@ -19,6 +19,9 @@ OS_NAMES = ("linux", "macos", "windows")
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 CHECK_ID_RE = re.compile(r"[A-Za-z0-9_.-]+")
 MIN_TIMEOUT, MAX_TIMEOUT, DEFAULT_TIMEOUT = 1, 3600, 30
+# A check's script reaches its shell in the environment (compile.py), where Linux
+# allows 128 KiB a variable.
+MAX_SCRIPT_BYTES = 64 * 1024
 BUILTIN = "built-in"
 
 _BUNDLE_KEYS = {"name", "title", "os", "version", "description", "parallel"}
@@ -232,6 +235,9 @@ class _Validator:
         if "\x00" in script:
             raise self.fail(self.lines.check(index, "script"),
                             f"check {check_id!r}: script contains a NUL character")
+        if len(script.encode("utf-8")) > MAX_SCRIPT_BYTES:
+            raise self.fail(self.lines.check(index, "script"),
+                            f"check {check_id!r}: script is longer than {MAX_SCRIPT_BYTES // 1024} KiB")
         timeout = item.get("timeout", DEFAULT_TIMEOUT)
         if (isinstance(timeout, bool) or not isinstance(timeout, int)
                 or not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT):

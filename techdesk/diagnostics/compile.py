@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import secrets
 from dataclasses import dataclass
 
@@ -109,9 +108,11 @@ def compile_script(bundle: Bundle, nonce: str, output_cap: int = DEFAULT_OUTPUT_
 # The runtime every sh script starts with. Why it is shaped like this:
 # - the whole script is ONE brace group ending in `exit`: the shell parses all
 #   of it before running anything, and never reads its stdin as script again;
-# - each check's script arrives as a quoted heredoc on fd 5 (no expansion, so no
-#   quoting bugs); a fresh `sh -c` reads it, then runs it with stdin /dev/null,
-#   so a check that reads stdin gets nothing;
+# - each check's script is a single-quoted string in the script (quotes escaped,
+#   nothing expanded); it reaches a fresh `sh -c` in the variable TD_CHECK (the
+#   environment: no `cat` per check, and only this user can read it), which is
+#   unset before the check runs, with stdin /dev/null, so a check that reads stdin
+#   gets nothing;
 # - `td_next` prints NEXT and reads the check's token from stdin (techdesk
 #   sends it only then); at EOF techdesk has stopped the run: exit quietly;
 # - `sh -n` first: a check with a syntax error is UNKNOWN, not a false CRITICAL;
@@ -131,7 +132,7 @@ def compile_script(bundle: Bundle, nonce: str, output_cap: int = DEFAULT_OUTPUT_
 #   the run (/proc/<pid>/fd), not into an exit status;
 # - once the check exits, what it left running in its group gets TERM, then
 #   KILL if still there after ~0.3 s;
-# - fds 3/4/5 are closed for the check; the mark and token live in unexported
+# - fds 3/4 are closed for the check; the mark and token live in unexported
 #   variables;
 # - the runtime's own noise ("Terminated", kill errors) goes to /dev/null, only
 #   the check's stdout+stderr reach the output.
@@ -157,7 +158,7 @@ trap 'exit 141' PIPE
 trap 'exit 129' HUP
 trap 'exit 143' TERM
 td_i=0 td_jobs= td_wmax=0
-td_runner='td_s=$(cat <&5); exec 5<&-
+td_runner='td_s=$TD_CHECK; unset TD_CHECK
 if ! td_e=$(sh -n -c "$td_s" 2>&1); then
   printf "UNKNOWN - check script does not parse: %s\n" "$td_e"; exit 3
 fi
@@ -213,15 +214,18 @@ td_body() {
   if [ -n "$2" ]; then
     # check -> FIFO o -> relay (cat, unbuffered) -> FIFO p -> cap -> the channel.
     # Only the relay is ever stopped: the cap then sees EOF and flushes.
-    td_cap <"$2p" >&3 2>/dev/null 4>&- 5<&- &
+    td_cap <"$2p" >&3 2>/dev/null 4>&- &
     td_cpid=$!
-    td_spawn cat <"$2o" >"$2p" 2>/dev/null 4>&- 5<&- &
+    td_spawn cat <"$2o" >"$2p" 2>/dev/null 4>&- &
     td_rpid=$!
     exec >"$2o"
   fi
+  TD_CHECK=$td_src
+  export TD_CHECK
   td_spawn sh -c "$td_runner" td-check </dev/null 2>&1 3>&- 4>&- &
   td_pid=$!
-  exec 5<&- >/dev/null
+  unset TD_CHECK
+  exec >/dev/null
   td_watch "$1" "$td_pid" "$td_rpid" </dev/null 2>&1 3>&- &
   td_wpid=$!
   wait "$td_pid"
@@ -256,10 +260,13 @@ td_tok() {
   IFS= read -r td_k || [ -n "$td_k" ] || exit 0
 }
 td_run1() {
-  # Run one check (timeout $1, FIFO prefix $2 or none; its script on fd 5):
+  # Run one check (timeout $1, FIFO prefix $2 or none; its script in td_src):
   # output to fd 3, td_rc and td_fl set.
   td_f=$2
-  if [ -n "$td_f" ]; then mkfifo "${td_f}o" "${td_f}p" 2>/dev/null || td_f=; fi
+  # A wave makes its checks' FIFOs in one go (td_all); otherwise one check's here.
+  if [ -n "$td_f" ] && ! { [ -p "${td_f}o" ] && [ -p "${td_f}p" ]; }; then
+    mkfifo "${td_f}o" "${td_f}p" 2>/dev/null || td_f=
+  fi
   if [ -n "$td_f" ]; then
     # The exit code is the status of the command substitution (from the kernel),
     # not text on fd 4: another process of the user can write into that pipe.
@@ -268,7 +275,7 @@ td_run1() {
     case $td_r in *T*) td_fl=T ;; esac
     case $td_r in *H*) td_fl=${td_fl}H ;; esac
   else
-    td_r=$( { td_body "$1" "" 2>/dev/null | td_cap 4>&- 5<&-; } 4>&1 >&3 )
+    td_r=$( { td_body "$1" "" 2>/dev/null | td_cap 4>&-; } 4>&1 >&3 )
     td_fl=${td_r%%[0-9]*}
     td_rc=${td_r#"$td_fl"}
     case $td_rc in ''|*[!0-9]*) td_rc=3 td_fl=E ;; esac
@@ -290,7 +297,7 @@ td_now() {
   case $td_u in ''|*[!0-9]*) td_u=0 ;; esac
 }
 td_start() {
-  # Start check $td_i (id $1, timeout $2, script on fd 5) in the background: its
+  # Start check $td_i (id $1, timeout $2, script in td_src) in the background: its
   # output to file <i>x, "flags centiseconds" to file <i>r; its exit code is the
   # job's exit status (a sibling check can rewrite files in the temp dir, not that).
   td_i=$((td_i + 1))
@@ -369,15 +376,16 @@ td_all() {
   td_ix=1
   while [ "$td_ix" -le "$1" ]; do
     if [ -z "$td_dir" ]; then eval "td_c$td_ix"; td_ix=$((td_ix + 1)); continue; fi
-    td_ws=$td_ix td_q=$td_ix td_old=
+    td_ws=$td_ix td_q=$td_ix td_old= td_new=
     while [ "$td_q" -le "$1" ] && [ $((td_q - td_ws)) -lt "$2" ]; do
-      td_old="$td_old ${td_q}x ${td_q}r ${td_q}o ${td_q}p"
+      td_old="$td_old ${td_q}x ${td_q}r" td_new="$td_new ${td_q}o ${td_q}p"
       td_q=$((td_q + 1))
     done
     # Whatever a check of an earlier wave left under this wave's names (a FIFO would
-    # stall it): one rm for the wave, of names that are digits and a letter.
+    # stall it) goes, and the wave's FIFOs are made: one rm and one mkfifo for the
+    # wave, of names that are digits and a letter.
     # shellcheck disable=SC2086
-    (cd "$td_dir" && exec rm -f $td_old) 2>/dev/null
+    (cd "$td_dir" && rm -f $td_old $td_new && exec mkfifo $td_new) 2>/dev/null
     while [ "$td_ix" -le "$1" ] && [ $((td_ix - td_ws)) -lt "$2" ]; do
       eval "td_c$td_ix"; td_ix=$((td_ix + 1))
     done
@@ -390,27 +398,9 @@ td_go() {
 """
 
 
-def _heredoc_delimiter(scripts: list[str]) -> str:
-    # Checked against every line, so no script can end it early. Derived from the
-    # scripts, not random: a bundle version compiles to the same text but for the
-    # run's nonce (the audit keeps that text once, store/audit.py).
-    lines = {line for script in scripts for line in script.splitlines()}
-    seed = hashlib.sha256("\0".join(scripts).encode("utf-8")).digest()
-    for attempt in itertools.count():
-        delim = f"TD_END_{_digest(seed, attempt)}"
-        if delim not in lines:
-            return delim
-    raise AssertionError("unreachable")
-
-
-def _digest(seed: bytes, attempt: int) -> str:
-    return hashlib.sha256(seed + str(attempt).encode("ascii")).hexdigest()[:16]
-
-
 def _compile_sh(bundle: Bundle, mark_text: str, output_cap: int,
                 embedded: tuple[str, ...] | None) -> str:
     scripts = [c.script.replace("\r\n", "\n").replace("\r", "\n") for c in bundle.checks]
-    delim = _heredoc_delimiter(scripts)
     header = (f"# techdesk bundle {bundle.name} version {_one_line(str(bundle.version))} "
               f"({len(bundle.checks)} checks)\n")
     runtime = _SH_RUNTIME.replace("@MARK@", mark_text).replace("@CAP1@", str(output_cap + 1))
@@ -419,13 +409,17 @@ def _compile_sh(bundle: Bundle, mark_text: str, output_cap: int,
         parts.append("td_emb=1\n" + "".join(f"td_e{i}={token}\n"
                                              for i, token in enumerate(embedded, 1)))
     for i, (check, script) in enumerate(zip(bundle.checks, scripts, strict=True), 1):
-        body = script if script.endswith("\n") else script + "\n"
         parts.append(f"# check {check.id}: {_one_line(check.title)}\n"
-                     f"td_c{i}() {{\ntd_go {i} {check.id} {check.timeout} 5<<'{delim}'\n"
-                     f"{body}{delim}\n}}\n")
+                     f"td_c{i}() {{\ntd_src={_quoted(script)}\n"
+                     f"td_go {i} {check.id} {check.timeout}\n}}\n")
     # Inside the group: the shell never reads past its closing brace.
     parts.append(f"td_all {len(bundle.checks)} {bundle.parallel}\nexit 0\n}}\n")
     return "".join(parts)
+
+
+def _quoted(text: str) -> str:
+    """`text` as one single-quoted sh word: taken literally, whatever it holds."""
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _one_line(text: str) -> str:

@@ -112,9 +112,10 @@ def test_check_reading_the_runtime_memory_cannot_forge_results(cli, sshd, worksp
 
 
 def test_check_rewriting_the_unread_script_changes_nothing(cli, sshd, workspace_dir):
-    # The later check padded to 100 KB: before the fix the shell had not read it yet.
+    # The later check padded to 60 KB (a script is at most 64 KiB), the whole script over
+    # the 64 KB a pipe holds: before the fix the shell had not read it yet.
     code, host, _ = _run(cli, sshd, workspace_dir, "rewriter",
-                         _hostile("rewriter", REWRITER, later_padding=250))
+                         _hostile("rewriter", REWRITER, later_padding=150))
     by_id = {c["id"]: c for c in host["checks"]}
     assert "rewritten" not in json.dumps(host)
     # What it wrote into the shell's stdin is read as the next token: tampering.

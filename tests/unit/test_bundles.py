@@ -99,6 +99,8 @@ def test_unterminated_string_syntax_error():
     (('version = 1', 'version = 1\nparallel = 0'), 'parallel = 0', 1, "parallel must be"),
     (('version = 1', 'version = 1\nparallel = 17'), 'parallel = 17', 1, "from 1 to 16"),
     (('version = 1', 'version = 1\nparallel = true'), 'parallel = true', 1, "parallel must be"),
+    (('script = "echo OK"', 'script = "echo ' + "x" * 70000 + '"'), 'script = "echo xx', 1,
+     "script is longer than 64 KiB"),
     # lines found only when an error needs them (bundle.py): each kind still points right
     (('title = "My checks"', 'title = 7'), 'title = 7', 1, "title must be a string"),
     (('title = "Disk space"', 'title = ["Disk"]'), 'title = ["Disk"]', 1, "title must be a string"),

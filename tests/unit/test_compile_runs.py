@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from techdesk.core.severity import Status
-from techdesk.diagnostics import compile as compile_mod
 from techdesk.diagnostics.bundle import Bundle, CheckDef
 from techdesk.diagnostics.compile import compile_script
 from techdesk.diagnostics.registry import builtin_bundles
@@ -229,18 +228,21 @@ def test_timeouts_in_every_runtime(tmp_path: Path):
         assert left.stdout.strip() == "", "a straggler was left running"
 
 
-def test_heredoc_delimiter_never_collides(monkeypatch):
-    monkeypatch.setattr(compile_mod, "_digest", lambda seed, attempt: ["aaaa", "bbbb"][attempt])
+def test_scripts_reach_their_check_exactly():
+    """A check's script is one single-quoted word in the compiled text: quotes, the
+    escape for a quote, a would-be end of the quoting and heredocs arrive as written."""
+    tricky = r"""cat <<'X'
+it's '\'' and ''' "$HOME" `t` \
+X
+printf '%s\n' 'OK - '"'"'fine'"'"''"""
     bundle = Bundle("d", "d", "linux", 1, "", [
-        CheckDef(id="one", title="one", script="cat <<'X'\nTD_END_aaaa\nX\necho 'OK - fine'"),
+        CheckDef(id="one", title="one", script=tricky),
         CheckDef(id="two", title="two", script="echo 'OK - two'")])
-    text = compile_script(bundle, "f" * 32).text
-    assert "5<<'TD_END_bbbb'" in text
-    monkeypatch.undo()
     run = run_bundle(bundle, SHELLS["sh"])
-    assert [(r.id, r.status, r.summary) for r in run.results] == [
-        ("one", Status.OK, "TD_END_aaaa"), ("two", Status.OK, "two")]
-    # the same bundle compiles to the same text but for the nonce
+    one, two = run.results
+    assert one.output == "it's '\\'' and ''' \"$HOME\" `t` \\\nOK - 'fine'\n", one.output
+    assert (two.status, two.summary) == (Status.OK, "two")
+    # the same bundle compiles to the same text but for the nonce (the audit keeps it once)
     assert compile_script(bundle, "f" * 32).text == compile_script(bundle, "f" * 32).text
 
 
