@@ -209,9 +209,12 @@ class MonitorService:
     def _find(self, id_or_prefix: str) -> dict:
         text = (id_or_prefix or "").strip()
         found = repo.find_schedules(self.conn, text) if text else []
-        if len(found) == 1 and (len(text) >= 4 or found[0]["uid"] == text):
+        exact = [f for f in found if f["uid"] == text]
+        if exact:
+            return exact[0]
+        if len(text) >= 4 and len(found) == 1:  # a shorter prefix never picks one
             return found[0]
-        if len(found) > 1:
+        if len(text) >= 4 and len(found) > 1:
             raise ScheduleError(f"schedule id {text!r} is ambiguous: "
                                 + ", ".join(f["uid"][:8] for f in found[:5]))
         raise ScheduleError(f"no schedule with id {text!r} (see `techdesk schedule list`; "
