@@ -39,6 +39,10 @@ class StdinFeed(Protocol):
 
 
 LINGER_S = 5.0  # how long a session that has answered may take to end on its own
+# At most this many linger when a run opens a session (the oldest are closed first): a
+# host that leaves a holder in every run must not use up its server's MaxSessions (10
+# by default for OpenSSH), or the next run there is refused a session.
+MAX_LINGERING = 2
 
 
 def _answered(feed: StdinFeed | None) -> bool:
@@ -74,7 +78,7 @@ class Connection:
         if self._closed:
             raise SshError("protocol", f"connection to {self.target.name} is closed",
                            target=self.target.name)
-        self._end_lingering(time.monotonic() - LINGER_S)
+        self._end_lingering(time.monotonic() - LINGER_S, keep=MAX_LINGERING)
         return run_command(self.transport, command, stdin, on_output, deadline=deadline,
                            cancel=cancel, where=self.target.name,
                            open_timeout=self.timeouts.connect + self.timeouts.banner,
@@ -86,11 +90,14 @@ class Connection:
         with self._lock:
             self._lingering.append((time.monotonic(), chan))
 
-    def _end_lingering(self, before: float) -> None:
+    def _end_lingering(self, before: float, keep: int) -> None:
         """Close lingering sessions that started lingering before `before` (a process
-        left holding their output); forget those the server has ended."""
+        left holding their output), and the oldest beyond the newest `keep`; forget
+        those the server has ended."""
         with self._lock:
-            old = [c for since, c in self._lingering if since < before or c.closed]
+            newest = {id(c) for _, c in self._lingering[-keep:]} if keep > 0 else set()
+            old = [c for since, c in self._lingering
+                   if since < before or c.closed or id(c) not in newest]
             self._lingering = [(since, c) for since, c in self._lingering if c not in old]
         for chan in old:
             with contextlib.suppress(Exception):

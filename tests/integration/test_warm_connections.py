@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -310,3 +311,27 @@ def test_slowest_known_hosts_start_first(sshd, tmp_path):
         assert started == ["slow", "web", "fast"]
     finally:
         svc.close()
+
+
+def test_lingering_sessions_never_use_up_the_servers_sessions(sshd_factory, tmp_path):
+    """A hostile host leaves a holder in every run: each run's session lingers on
+    the warm connection. Runs in quick succession (under LINGER_S apart) must not
+    pile them up until the server refuses a session (MaxSessions, here 3)."""
+    server = sshd_factory(extra_config="Match all\n  MaxSessions 3")
+    svc = _services(tmp_path, server)
+    pids = tmp_path / "holders"
+    (svc.workspace.bundles_dir / "holder.toml").write_text(
+        '[bundle]\nname = "holder"\nos = "linux"\n[[checks]]\nid = "h"\nscript = \'\'\'\n'
+        + HOLDER.replace("sleep 0.5 ", f"echo $! >>{pids}; sleep 0.5 ") + "\'\'\'\n")
+    try:
+        for _ in range(5):
+            report = asyncio.run(svc.runner.run(svc.bundles.get("holder"), [svc.roster.get("web")]))
+            [result] = report.results
+            assert result.error is None, result.error
+            assert [c.status.value for c in result.checks] == ["ok"]
+        assert svc.connections.opened == 1
+    finally:
+        svc.close()
+        for pid in pids.read_text().split() if pids.exists() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
