@@ -333,8 +333,7 @@ td_wave() {
     eval "wait \"\$td_pid$td_j\"; td_rc$td_j=\$?; td_ids=\"\$td_ids \$td_id$td_j\""
     td_j=$((td_j + 1))
   done
-  kill "$td_ww" 2>/dev/null
-  wait "$td_ww"
+  kill "$td_ww" 2>/dev/null  # reaped after the frames: not on the way to NEXT
   td_jobs= td_wmax=0
   printf '\n%s NEXT%s\n' "$td_m" "$td_ids"
   td_tok "$td_a" "$td_b"
@@ -342,11 +341,10 @@ td_wave() {
   # shellcheck disable=SC2086
   set -- $td_k
   set +f
-  # The wave goes out through ONE cat of its files in order: each check's BEGIN,
-  # output and END (frame lines written by the shell itself, no process each), so
-  # a few large packets. The frame files are named after the check's token, which
-  # no process could know while the checks ran: nothing can have been put there.
-  td_j=$td_a td_args=
+  # Frame lines come straight from the shell's printf: nothing on the machine holds
+  # them where another process could rewrite them (a file named after the token
+  # did: a process left behind read the tokens from the names and changed an END).
+  td_j=$td_a
   while [ "$td_j" -le "$td_b" ]; do
     eval "td_id=\$td_id$td_j"
     td_o="$td_dir/$td_j"
@@ -357,19 +355,13 @@ td_wave() {
     if [ -f "${td_o}r" ] && [ ! -h "${td_o}r" ]; then read td_fl td_el <"${td_o}r"; fi
     case $td_fl in *[!THE]*|'') td_fl=- ;; esac
     case $td_el in *[!0-9]*|'') td_el=- ;; esac
-    td_t=$1
-    case $td_t in ''|*[!0-9a-f]*) td_t=none ;; esac  # not a token: the frames say so
-    printf '\n%s BEGIN %s %s\n' "$td_m" "$td_id" "$1" >"${td_o}b$td_t"
-    printf '\n%s END %s %s %s %s %s\n' "$td_m" "$td_id" "$1" "$td_rc" "$td_fl" "$td_el" >"${td_o}e$td_t"
-    td_args="$td_args ${td_j}b$td_t"
-    if [ -f "${td_o}x" ] && [ ! -h "${td_o}x" ]; then td_args="$td_args ${td_j}x"; fi
-    td_args="$td_args ${td_j}e$td_t"
+    printf '\n%s BEGIN %s %s\n' "$td_m" "$td_id" "$1"
+    if [ -f "${td_o}x" ] && [ ! -h "${td_o}x" ]; then cat "${td_o}x" 2>/dev/null; fi
+    printf '\n%s END %s %s %s %s %s\n' "$td_m" "$td_id" "$1" "$td_rc" "$td_fl" "$td_el"
     [ $# -eq 0 ] || shift
     td_j=$((td_j + 1))
   done
-  # Names of digits, letters and hex only: safe to split.
-  # shellcheck disable=SC2086
-  (cd "$td_dir" && exec cat $td_args)
+  wait "$td_ww"
 }
 td_all() {
   # $1 checks (functions td_c1..), in waves of at most $2 (no temp dir: one by one).
