@@ -43,6 +43,7 @@ LINGER_S = 5.0  # how long a session that has answered may take to end on its ow
 # host that leaves a holder in every run must not use up its server's MaxSessions (10
 # by default for OpenSSH), or the next run there is refused a session.
 MAX_LINGERING = 2
+CLOSE_GRACE_S = 0.25  # close(): how long a session that just answered may take to end
 
 
 def _answered(feed: StdinFeed | None) -> bool:
@@ -92,14 +93,14 @@ class Connection:
 
     def _end_lingering(self, before: float, keep: int) -> None:
         """Close lingering sessions that started lingering before `before` (a process
-        left holding their output), and the oldest beyond the newest `keep`; forget
-        those the server has ended."""
+        left holding their output) and all but the newest `keep`; forget those the
+        server has ended."""
         with self._lock:
-            newest = {id(c) for _, c in self._lingering[-keep:]} if keep > 0 else set()
-            old = [c for since, c in self._lingering
-                   if since < before or c.closed or id(c) not in newest]
-            self._lingering = [(since, c) for since, c in self._lingering if c not in old]
-        for chan in old:
+            last = len(self._lingering) - keep
+            stale = [c for i, (since, c) in enumerate(self._lingering)
+                     if since < before or c.closed or i < last]
+            self._lingering = [(since, c) for since, c in self._lingering if c not in stale]
+        for chan in stale:
             with contextlib.suppress(Exception):
                 chan.close()
 
@@ -107,18 +108,21 @@ class Connection:
         return not self._closed and all(t.is_active() for t in self.transports)
 
     def close(self) -> None:
-        """Close every hop, innermost first. Idempotent. Sessions still ending get a
-        moment (at most 0.5 s) first, so the server sees a clean close, not a reset."""
+        """Close every hop, innermost first. Idempotent. A session that answered less
+        than a second ago is most likely its shell exiting: it gets up to CLOSE_GRACE_S
+        to end, so the server sees a clean close, not a reset. Older ones are held by a
+        process left behind and are not waited for (the pool closes under its lock,
+        on the window's thread too)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            lingering = [c for _, c in self._lingering]
+            now = time.monotonic()
+            ending = [c for since, c in self._lingering if now - since < 1.0 and not c.closed]
             self._lingering = []
-        until = time.monotonic() + 0.5
-        for chan in lingering:
-            while not chan.closed and self.transport.is_active() and time.monotonic() < until:
-                time.sleep(0.005)
+        until = now + CLOSE_GRACE_S
+        while any(not c.closed for c in ending) and self.transport.is_active() and time.monotonic() < until:
+            time.sleep(0.005)
         for transport in reversed(self.transports):
             transport.close()
 
