@@ -368,8 +368,9 @@ td_all() {
   td_ix=1
   while [ "$td_ix" -le "$1" ]; do
     if [ -z "$td_dir" ]; then eval "td_c$td_ix"; td_ix=$((td_ix + 1)); continue; fi
-    td_ws=$td_ix td_q=$td_ix td_old= td_new=
-    while [ "$td_q" -le "$1" ] && [ $((td_q - td_ws)) -lt "$2" ]; do
+    td_ws=$td_ix td_we=$((td_ix + $2 - 1)) td_q=$td_ix td_old= td_new=
+    [ "$td_we" -le "$1" ] || td_we=$1
+    while [ "$td_q" -le "$td_we" ]; do
       td_old="$td_old ${td_q}x ${td_q}r" td_new="$td_new ${td_q}o ${td_q}p"
       td_q=$((td_q + 1))
     done
@@ -378,10 +379,10 @@ td_all() {
     # wave, of names that are digits and a letter.
     # shellcheck disable=SC2086
     (cd "$td_dir" && rm -f $td_old $td_new && exec mkfifo $td_new) 2>/dev/null
-    while [ "$td_ix" -le "$1" ] && [ $((td_ix - td_ws)) -lt "$2" ]; do
+    while [ "$td_ix" -le "$td_we" ]; do
       eval "td_c$td_ix"; td_ix=$((td_ix + 1))
     done
-    td_wave "$td_ws" $((td_ix - 1))
+    td_wave "$td_ws" "$td_we"
   done
 }
 td_go() {

@@ -206,8 +206,8 @@ class FrameParser:
         self._stage = "BEGIN" if self._next < self._released else "NEXT"
         # A check run in a wave says how long it ran (centiseconds); otherwise
         # BEGIN to END as seen here is its time.
-        measured = int(args[3]) / 100 if len(args) == 4 and args[3].isdigit() else None
-        duration = measured if measured is not None else max(0.0, now - self._started)
+        duration = (int(args[3]) / 100 if len(args) == 4 and args[3].isdigit()
+                    else max(0.0, now - self._started))
         result = self._build(check, int(args[1]), args[2], duration)
         self.results.append(result)
         return result

@@ -212,9 +212,9 @@ class MonitorService:
         exact = [f for f in found if f["uid"] == text]
         if exact:
             return exact[0]
-        if len(text) >= 4 and len(found) == 1:  # a shorter prefix never picks one
-            return found[0]
-        if len(text) >= 4 and len(found) > 1:
+        if len(text) >= 4 and found:  # a shorter prefix never picks one
+            if len(found) == 1:
+                return found[0]
             raise ScheduleError(f"schedule id {text!r} is ambiguous: "
                                 + ", ".join(f["uid"][:8] for f in found[:5]))
         raise ScheduleError(f"no schedule with id {text!r} (see `techdesk schedule list`; "
