@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import host_names, median_time, openssh_xargs, print_rows, ssh_roster
+from benchlib import alternating, host_names, median_time, openssh_xargs, print_rows, ssh_roster
 
 from techdesk.diagnostics.compile import compile_script
 from tests.fixtures.sshd import SshdServer
@@ -38,17 +38,6 @@ from tests.fixtures.sshd import SshdServer
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def alternating(baseline, candidate, repeat: int) -> tuple[float, float]:
-    """Median wall times of two clients run in turns."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, out in ((baseline, times[0]), (candidate, times[1])):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def master_argv(server, control_path: Path) -> list[str]:

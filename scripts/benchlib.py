@@ -29,6 +29,17 @@ def median_time(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
+def alternating(baseline, candidate, repeat: int) -> tuple[float, float]:
+    """Median wall times of two clients run in turns (load drift hits both alike)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((baseline, times[0]), (candidate, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def host_names(count: int) -> list[str]:
     return [f"h{i:03d}" for i in range(count)]
 
