@@ -9,15 +9,14 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import unicodedata
 from pathlib import Path
 
 import pytest
 
-from techdesk.core.roster import HostSpec
 from techdesk.core.work import ATTACHMENT_CAP, WorkError
 from techdesk.terminal.files import CHUNK, TransferError
+from tests.fixtures.sshd import add_host
 
 from .test_note_attachments import _hostile_note, _svc
 
@@ -95,9 +94,7 @@ def test_a_host_cannot_stream_more_than_the_cap_into_the_workspace(sshd, tmp_pat
     if not os.path.exists(stream) or len(Path(stream).read_bytes()) < 2 * ATTACHMENT_CAP:
         pytest.skip(f"needs a /proc file larger than {2 * ATTACHMENT_CAP} bytes")
     svc = _svc(tmp_path, "ann", monkeypatch)
-    shutil.copy(sshd.known_hosts_path, svc.workspace.known_hosts_path)
-    svc.roster.add(HostSpec(name="fs", address=sshd.host, port=sshd.port, user=sshd.user,
-                            key=str(sshd.client_key_path)))
+    add_host(svc, sshd, "fs")
     remote = tmp_path / "remote"
     remote.mkdir()
     fifo = remote / "app.log"

@@ -5,27 +5,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import shutil
 import threading
 
 import pytest
 
-from techdesk.core.roster import HostSpec
 from techdesk.services.context import Services
 from techdesk.store import audit
 from techdesk.terminal.files import PART, TransferCancelled, TransferError
 from techdesk.workspace import Workspace
+from tests.fixtures.sshd import add_host
 
 pytestmark = pytest.mark.sshd
 
 
 def _services(tmp_path, server) -> Services:
-    ws = Workspace(tmp_path / "ws")
-    shutil.copy(server.known_hosts_path, ws.known_hosts_path)
-    svc = Services(ws)
-    svc.roster.add(HostSpec(name="fs", address=server.host, port=server.port, user=server.user,
-                            key=str(server.client_key_path)))
-    return svc
+    return add_host(Services(Workspace(tmp_path / "ws")), server, "fs")
 
 
 def _sha(path) -> str:

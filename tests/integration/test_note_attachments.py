@@ -13,6 +13,7 @@ from techdesk.core.roster import HostSpec
 from techdesk.core.work import ATTACHMENT_CAP, WorkError
 from techdesk.services.context import Services
 from techdesk.workspace import Workspace
+from tests.fixtures.sshd import add_host
 
 
 def _svc(tmp_path, who: str, monkeypatch) -> Services:
@@ -128,12 +129,9 @@ def test_attach_remote_over_real_sshd_hash_compared(sshd, tmp_path, monkeypatch)
     """A host's text file reaches the note byte for byte; a binary or too-big one is refused in
     one line, nothing attached, no temporary file left in the workspace."""
     import asyncio
-    import shutil
 
     svc = _svc(tmp_path, "ann", monkeypatch)
-    shutil.copy(sshd.known_hosts_path, svc.workspace.known_hosts_path)
-    svc.roster.add(HostSpec(name="fs", address=sshd.host, port=sshd.port, user=sshd.user,
-                            key=str(sshd.client_key_path)))
+    add_host(svc, sshd, "fs")
     remote = tmp_path / "remote"
     remote.mkdir()
     log = remote / "syslog"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 
 import pytest
@@ -14,18 +13,14 @@ from techdesk.services.sessions import SessionError
 from techdesk.store import audit
 from techdesk.terminal.emulator import Emulator
 from techdesk.workspace import Workspace
+from tests.fixtures.sshd import add_host
 
 pytestmark = pytest.mark.sshd
 DEADLINE = 60.0  # a loaded CI box: generous
 
 
 def _services(tmp_path, server) -> Services:
-    ws = Workspace(tmp_path / "ws")
-    shutil.copy(server.known_hosts_path, ws.known_hosts_path)
-    svc = Services(ws)
-    svc.roster.add(HostSpec(name="web", address=server.host, port=server.port, user=server.user,
-                            key=str(server.client_key_path)))
-    return svc
+    return add_host(Services(Workspace(tmp_path / "ws")), server, "web")
 
 
 async def _until(shell, emu: Emulator, predicate, what: str) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from techdesk.services.context import Services
 from techdesk.services.sessions import SessionError, parse_forward
 from techdesk.store import audit
 from techdesk.workspace import Workspace
+from tests.fixtures.sshd import add_host
 
 pytestmark = pytest.mark.sshd
 DEADLINE = 60.0
@@ -55,12 +55,7 @@ def echo_server():
 
 
 def _services(tmp_path, server) -> Services:
-    ws = Workspace(tmp_path / "ws")
-    shutil.copy(server.known_hosts_path, ws.known_hosts_path)
-    svc = Services(ws)
-    svc.roster.add(HostSpec(name="gw", address=server.host, port=server.port, user=server.user,
-                            key=str(server.client_key_path)))
-    return svc
+    return add_host(Services(Workspace(tmp_path / "ws")), server, "gw")
 
 
 def _echo_through(port: int, payload: bytes) -> bytes:

@@ -132,6 +132,17 @@ def _answer(window, answer: str, stop: list) -> list:
     return asked
 
 
+def _run_answering(window, dialog, qloop, answer: str) -> list:
+    """Press the dialog's Run and answer every endpoint question with `answer` until the
+    run is over; the titles of the questions asked."""
+    stop: list = []
+    asked = _answer(window, answer, stop)
+    dialog.run_button.click()
+    qloop.run_until_complete(dialog.task)
+    stop.append(True)
+    return asked
+
+
 def test_run_command_asks_before_a_moved_hosts_passphrase_is_sent(services, sshd, qloop, window, qtbot,
                                                                    tmp_path):
     from techdesk.ui.dialogs.command_dialog import CommandDialog
@@ -142,11 +153,7 @@ def test_run_command_asks_before_a_moved_hosts_passphrase_is_sent(services, sshd
         dialog = CommandDialog(services, ["acme-web01"], window)
         qtbot.addWidget(dialog)
         dialog.command.setPlainText(f"touch {marker}")
-        stop: list = []
-        asked = _answer(window, answer, stop)
-        dialog.run_button.click()
-        qloop.run_until_complete(dialog.task)
-        stop.append(True)
+        asked = _run_answering(window, dialog, qloop, answer)
         assert asked == ["acme-web01 has moved"], answer
         [result] = dialog.results
         if answer == "refuse":
@@ -166,11 +173,7 @@ def test_fix_asks_before_a_moved_hosts_passphrase_is_sent(services, sshd, qloop,
         dialog = FixDialog(services, "acme-web01", "flag", window)
         qtbot.addWidget(dialog)
         dialog.confirm.setText("acme-web01")
-        stop: list = []
-        asked = _answer(window, answer, stop)
-        dialog.run_button.click()
-        qloop.run_until_complete(dialog.task)
-        stop.append(True)
+        asked = _run_answering(window, dialog, qloop, answer)
         assert asked == ["acme-web01 has moved"], answer
         if answer == "refuse":
             assert flag.exists() and "not sent" in dialog.results.toPlainText()
