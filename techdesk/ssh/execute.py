@@ -46,6 +46,13 @@ MAX_LINGERING = 2
 CLOSE_GRACE_S = 0.25  # close(): how long a session that just answered may take to end
 
 
+def _server_closed(transport: paramiko.Transport, chan: paramiko.Channel) -> bool:
+    """The server has answered our close of `chan` (paramiko then drops it from the
+    transport's channels; without that private map, assume it has)."""
+    channels = getattr(transport, "_channels", None)
+    return channels is None or channels.get(chan.chanid) is not chan
+
+
 def _answered(feed: StdinFeed | None) -> bool:
     """A feed may say the command has answered all it was asked (``complete``: every
     check of a bundle has its END). The run then returns at once, without waiting for
@@ -103,6 +110,12 @@ class Connection:
         for chan in stale:
             with contextlib.suppress(Exception):
                 chan.close()
+        # The server frees a session only once it has handled our close: a session opened
+        # right away could still find it counted against MaxSessions and be refused.
+        until = time.monotonic() + CLOSE_GRACE_S
+        while (any(not _server_closed(self.transport, c) for c in stale)
+               and self.transport.is_active() and time.monotonic() < until):
+            time.sleep(0.002)
 
     def is_active(self) -> bool:
         return not self._closed and all(t.is_active() for t in self.transports)
